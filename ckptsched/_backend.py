@@ -1,0 +1,28 @@
+"""Pick the backend: the C extension when it is built, else the pure-Python reference.
+
+Set CKPTSCHED_NO_EXTENSIONS=1 to force the reference backend.  `NAME` is "c" or
+"python"; `EXPECTED_C` says whether the environment asked for the C backend (the
+guard test uses it to fail when the extension should have loaded but did not).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import platform
+
+_log = logging.getLogger("ckptsched")
+
+NO_EXTENSIONS = os.environ.get("CKPTSCHED_NO_EXTENSIONS", "").strip() not in ("", "0")
+EXPECTED_C = not NO_EXTENSIONS and platform.python_implementation() == "CPython"
+
+if NO_EXTENSIONS:
+    from . import _reference as impl
+    _log.debug("ckptsched: CKPTSCHED_NO_EXTENSIONS is set; using the pure-Python backend")
+else:
+    try:
+        from . import _core as impl
+    except ImportError as exc:  # no compiler at install time, or an in-tree checkout
+        from . import _reference as impl
+        _log.debug("ckptsched: C extension unavailable (%s); using the pure-Python backend", exc)
+
+NAME: str = impl.NAME

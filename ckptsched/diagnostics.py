@@ -1,0 +1,68 @@
+"""Diagnostic records, the ScheduleError raised by strict schedules, and their logging.
+
+Every schedule carries `diagnostics`: records with a stable `code`, a `severity`
+("info" or "warning"), a `message` saying what happens and what to change, and `data`
+for programs.  They are logged once, on the "ckptsched" logger, when the schedule is
+built; with strict=True a warning raises ScheduleError instead.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+logger = logging.getLogger("ckptsched")
+
+INFO = "info"
+WARNING = "warning"
+
+#: Every code a schedule can report, with its severity.
+CODES = {
+    "NO_SAVES": WARNING,              # the schedule saves nothing at all
+    "FEWER_THAN_REQUESTED": WARNING,  # a rule asked for more saves than there are steps
+    "FINAL_NOT_SAVED": WARNING,       # final=False leaves the last steps of work unsaved
+    "HF_MISMATCH": INFO,              # transformers / Axolotl would save other steps
+    "UNEVEN_TAIL": INFO,              # the interval does not divide the run
+    "OUT_OF_RANGE": WARNING,          # requested steps outside [1, T] were dropped
+    "MIN_INTERVAL_DROPPED": INFO,     # min_interval removed scheduled steps
+    "LONG_GAP": WARNING,              # a stretch of unsaved work longer than max_gap
+    "EPOCH_END_MISSED": WARNING,      # an epoch-based request misses epoch ends
+}
+
+_LEVELS = {INFO: logging.INFO, WARNING: logging.WARNING}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One finding about a schedule: what happens, and what to change."""
+
+    code: str
+    severity: str
+    message: str
+    data: Mapping[str, Any] = field(default_factory=dict, compare=True, hash=False)
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.severity}): {self.message}"
+
+
+def make(code: str, message: str, **data) -> Diagnostic:
+    """A diagnostic with the severity registered for `code`."""
+    return Diagnostic(code, CODES[code], message, data)
+
+
+class ScheduleError(ValueError):
+    """Raised by strict schedules when a request cannot be honoured exactly."""
+
+    def __init__(self, diagnostics):
+        self.diagnostics = tuple(diagnostics)
+        lines = "\n".join(f"  {d}" for d in self.diagnostics)
+        super().__init__(f"the schedule cannot be honoured as requested (strict=True):\n{lines}")
+
+
+def report(diagnostics, *, strict: bool) -> None:
+    """Log each diagnostic once; with strict=True raise ScheduleError on warnings instead."""
+    warnings = [d for d in diagnostics if d.severity == WARNING]
+    if strict and warnings:
+        raise ScheduleError(warnings)
+    for d in diagnostics:
+        logger.log(_LEVELS[d.severity], "%s: %s", d.code, d.message)

@@ -1,0 +1,46 @@
+"""Build the C core and its Cython bindings; fall back to pure Python without a compiler."""
+import os
+import sys
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+
+class OptionalBuildExt(build_ext):
+    """Build the extension, but let the install succeed on the pure-Python backend
+    when there is no working C compiler."""
+
+    def run(self):
+        try:
+            super().run()
+        except Exception as exc:  # compiler missing or broken
+            self._warn(exc)
+
+    def build_extension(self, ext):
+        try:
+            super().build_extension(ext)
+        except Exception as exc:
+            self._warn(exc)
+
+    @staticmethod
+    def _warn(exc):
+        print(f"ckptsched: C extension not built ({exc}); the pure-Python backend will be used",
+              file=sys.stderr)
+
+
+def extensions():
+    if os.environ.get("CKPTSCHED_NO_EXTENSIONS", "").strip() not in ("", "0"):
+        return []
+    from Cython.Build import cythonize
+
+    core = Extension(
+        "ckptsched._core",
+        sources=["ckptsched/_core.pyx", "src_c/ckpt.c"],
+        include_dirs=["src_c"],
+        depends=["src_c/ckpt.h", "src_c/ckpt_arith.h", "ckptsched/_ckpt.pxd"],
+        extra_compile_args=["-std=c11", "-O2"] if os.name != "nt" else [],
+    )
+    return cythonize([core], compiler_directives={"language_level": "3"})
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})

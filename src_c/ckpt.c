@@ -1,0 +1,289 @@
+/* ckpt.c -- run geometry, rules and unions for ckptsched (see ckpt.h). */
+#include "ckpt.h"
+
+#include <stddef.h>
+
+/* ---- run geometry ------------------------------------------------------ */
+
+ckpt_status ckpt_total_steps(int64_t steps_per_epoch, int64_t e_num, int64_t e_den,
+                             int64_t *total)
+{
+    if (steps_per_epoch < 1 || e_num < 1 || e_den < 1) return CKPT_DOMAIN;
+    return ckpt_muldiv_ceil(e_num, steps_per_epoch, e_den, total);
+}
+
+ckpt_status ckpt_steps_per_epoch(int64_t num_examples, int64_t micro_batch_size,
+                                 int64_t grad_accum, int64_t world_size,
+                                 int drop_last, int step_partial, int64_t *steps)
+{
+    int64_t per_rank, batches;
+    if (num_examples < 1 || micro_batch_size < 1 || grad_accum < 1 || world_size < 1)
+        return CKPT_DOMAIN;
+    if (drop_last) {
+        per_rank = num_examples / world_size;
+        batches = per_rank / micro_batch_size;
+    } else {
+        per_rank = num_examples / world_size + (num_examples % world_size != 0);
+        batches = per_rank / micro_batch_size + (per_rank % micro_batch_size != 0);
+    }
+    if (step_partial)
+        *steps = batches / grad_accum + (batches % grad_accum != 0);
+    else
+        *steps = batches / grad_accum;
+    return CKPT_OK;
+}
+
+ckpt_status ckpt_locate(int64_t step, int64_t steps_per_epoch, int64_t *epoch, int64_t *position)
+{
+    if (step < 1 || steps_per_epoch < 1) return CKPT_DOMAIN;
+    *epoch = (step - 1) / steps_per_epoch + 1;
+    *position = (step - 1) % steps_per_epoch + 1;
+    return CKPT_OK;
+}
+
+/* ---- rules ------------------------------------------------------------- */
+
+ckpt_status ckpt_rule_check(const ckpt_rule *rule)
+{
+    if (rule->kind != CKPT_RULE_EVERY && rule->kind != CKPT_RULE_EVEN) return CKPT_DOMAIN;
+    if (rule->a < 1 || rule->b < 1 || rule->stop < 0) return CKPT_DOMAIN;
+    return CKPT_OK;
+}
+
+/* floor(x * q / p) for the EVEN rule with spacing p/q; x, p, q >= 0. */
+static inline ckpt_i128 even_boundaries(const ckpt_rule *rule, int64_t x)
+{
+    return (ckpt_i128)x * rule->b / rule->a;
+}
+
+int ckpt_rule_contains(const ckpt_rule *rule, int64_t s)
+{
+    if (s < 1 || s > rule->stop) return 0;
+    if (rule->kind == CKPT_RULE_EVERY)
+        return s >= rule->a && (s - rule->a) % rule->b == 0;
+    /* a boundary i*p/q lies in (s-1, s] iff the boundary count grows at s */
+    return even_boundaries(rule, s) > even_boundaries(rule, s - 1);
+}
+
+int64_t ckpt_rule_count(const ckpt_rule *rule, int64_t x)
+{
+    if (x > rule->stop) x = rule->stop;
+    if (x < 1) return 0;
+    if (rule->kind == CKPT_RULE_EVERY)
+        return x < rule->a ? 0 : (x - rule->a) / rule->b + 1;
+    /* several boundaries inside one step still make one step */
+    ckpt_i128 crossed = even_boundaries(rule, x);
+    return crossed < (ckpt_i128)x ? (int64_t)crossed : x;
+}
+
+int64_t ckpt_rule_nth(const ckpt_rule *rule, int64_t i)
+{
+    if (rule->kind == CKPT_RULE_EVERY)
+        return rule->a + (i - 1) * rule->b;
+    if (rule->a < rule->b)  /* spacing below one step: every step */
+        return i;
+    ckpt_i128 prod = (ckpt_i128)i * rule->a;
+    return (int64_t)(prod / rule->b + (prod % rule->b != 0));
+}
+
+int64_t ckpt_rule_next_after(const ckpt_rule *rule, int64_t s)
+{
+    if (s < 0) s = 0;
+    if (s >= rule->stop) return 0;
+    int64_t before = ckpt_rule_count(rule, s);
+    if (before >= ckpt_rule_count(rule, rule->stop)) return 0;
+    return ckpt_rule_nth(rule, before + 1);
+}
+
+/* ---- cursors: walk a rule's steps in order without division ------------ */
+
+typedef struct {
+    const ckpt_rule *rule;
+    int64_t value;  /* the current step; 0 once the rule is exhausted */
+    int64_t quot;   /* EVEN with p >= q: i*p = quot*q + rem              */
+    uint64_t rem;
+    int64_t dquot;  /* p / q and p % q                                  */
+    uint64_t drem;
+} cursor;
+
+static void cursor_start(cursor *c, const ckpt_rule *rule)
+{
+    c->rule = rule;
+    c->value = 0;
+    if (ckpt_rule_count(rule, rule->stop) == 0) return;
+    c->value = ckpt_rule_nth(rule, 1);
+    if (rule->kind == CKPT_RULE_EVEN && rule->a >= rule->b) {
+        c->dquot = rule->a / rule->b;
+        c->drem = (uint64_t)(rule->a % rule->b);
+        c->quot = c->dquot;
+        c->rem = c->drem;
+    }
+}
+
+static void cursor_advance(cursor *c)
+{
+    const ckpt_rule *rule = c->rule;
+    if (c->value >= rule->stop) {
+        c->value = 0;
+    } else if (rule->kind == CKPT_RULE_EVERY) {
+        /* value < stop, so value + b overflows only past stop */
+        if (__builtin_add_overflow(c->value, rule->b, &c->value) || c->value > rule->stop)
+            c->value = 0;
+    } else if (rule->a < rule->b) {
+        c->value += 1;  /* spacing below one step: every step */
+    } else {
+        /* (i+1)*p = i*p + p: add p/q to the quotient and p%q to the remainder */
+        c->rem += c->drem;  /* rem, drem < q <= INT64_MAX: no unsigned wrap */
+        int64_t carry = c->rem >= (uint64_t)rule->b;
+        if (carry) c->rem -= (uint64_t)rule->b;
+        if (__builtin_add_overflow(c->quot, c->dquot + carry, &c->quot)
+            || c->quot > rule->stop || (c->quot == rule->stop && c->rem != 0))
+            c->value = 0;
+        else
+            c->value = c->quot + (c->rem != 0);
+    }
+}
+
+#define CKPT_MAX_RULES 64
+
+/* Visit the union's steps in order; write them to out when out != NULL.
+ * Stops with CKPT_CAPACITY once more than limit steps were found. */
+static ckpt_status sched_walk(const ckpt_sched *sched, int64_t *out, int64_t limit, int64_t *n)
+{
+    cursor cursors[CKPT_MAX_RULES];
+    int64_t n_cur = 0, i_extra = 0, found = 0;
+    if (sched->n_rules < 0 || sched->n_rules > CKPT_MAX_RULES || sched->n_extra < 0)
+        return CKPT_DOMAIN;
+    for (int64_t r = 0; r < sched->n_rules; r++) {
+        cursor_start(&cursors[n_cur], &sched->rules[r]);
+        if (cursors[n_cur].value != 0) n_cur++;
+    }
+    for (;;) {
+        int64_t low = INT64_MAX;
+        int any = 0;
+        for (int64_t c = 0; c < n_cur; c++)
+            if (cursors[c].value < low) low = cursors[c].value, any = 1;
+        if (i_extra < sched->n_extra && sched->extra[i_extra] <= low)
+            low = sched->extra[i_extra], any = 1;
+        if (!any) break;
+        if (found >= limit) return CKPT_CAPACITY;
+        if (out != NULL) out[found] = low;
+        found++;
+        if (i_extra < sched->n_extra && sched->extra[i_extra] == low) i_extra++;
+        for (int64_t c = 0; c < n_cur;) {
+            if (cursors[c].value == low) cursor_advance(&cursors[c]);
+            if (cursors[c].value == 0) cursors[c] = cursors[--n_cur];  /* drop exhausted */
+            else c++;
+        }
+    }
+    *n = found;
+    return CKPT_OK;
+}
+
+/* ---- schedules --------------------------------------------------------- */
+
+static int extra_contains(const ckpt_sched *sched, int64_t s)
+{
+    int64_t lo = 0, hi = sched->n_extra;  /* binary search in [lo, hi) */
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (sched->extra[mid] < s) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < sched->n_extra && sched->extra[lo] == s;
+}
+
+/* The first extra step > s, or 0. */
+static int64_t extra_next_after(const ckpt_sched *sched, int64_t s)
+{
+    int64_t lo = 0, hi = sched->n_extra;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (sched->extra[mid] <= s) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < sched->n_extra ? sched->extra[lo] : 0;
+}
+
+int ckpt_sched_contains(const ckpt_sched *sched, int64_t s)
+{
+    for (int64_t r = 0; r < sched->n_rules; r++)
+        if (ckpt_rule_contains(&sched->rules[r], s)) return 1;
+    return extra_contains(sched, s);
+}
+
+int64_t ckpt_sched_next_after(const ckpt_sched *sched, int64_t s)
+{
+    int64_t best = extra_next_after(sched, s);
+    for (int64_t r = 0; r < sched->n_rules; r++) {
+        int64_t next = ckpt_rule_next_after(&sched->rules[r], s);
+        if (next != 0 && (best == 0 || next < best)) best = next;
+    }
+    return best;
+}
+
+ckpt_status ckpt_sched_count_bound(const ckpt_sched *sched, int64_t *bound)
+{
+    int64_t total = sched->n_extra;
+    for (int64_t r = 0; r < sched->n_rules; r++) {
+        const ckpt_rule *rule = &sched->rules[r];
+        if (ckpt_add(total, ckpt_rule_count(rule, rule->stop), &total) != CKPT_OK)
+            return CKPT_OVERFLOW;
+    }
+    *bound = total;
+    return CKPT_OK;
+}
+
+ckpt_status ckpt_sched_count(const ckpt_sched *sched, int64_t walk_limit, int64_t *count)
+{
+    if (sched->n_rules > 1) return sched_walk(sched, NULL, walk_limit, count);
+    int64_t total = sched->n_extra;
+    if (sched->n_rules == 1) {
+        const ckpt_rule *rule = &sched->rules[0];
+        total += ckpt_rule_count(rule, rule->stop);  /* <= stop + n_extra, fits */
+        for (int64_t i = 0; i < sched->n_extra; i++)
+            total -= ckpt_rule_contains(rule, sched->extra[i]);
+    }
+    *count = total;
+    return CKPT_OK;
+}
+
+ckpt_status ckpt_sched_fill(const ckpt_sched *sched, int64_t *out, int64_t cap, int64_t *n)
+{
+    if (out == NULL || cap < 0) return CKPT_DOMAIN;
+    return sched_walk(sched, out, cap, n);
+}
+
+/* ---- post-processing --------------------------------------------------- */
+
+ckpt_status ckpt_min_interval(const int64_t *steps, int64_t n, int64_t min_interval,
+                              int64_t forced, int64_t *out, int64_t *n_out)
+{
+    int64_t kept = 0, last = 0;
+    if (n < 0 || min_interval < 0) return CKPT_DOMAIN;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t s = steps[i];
+        if (kept == 0 || s == forced || s - last >= min_interval) {
+            out[kept++] = s;
+            last = s;
+        }
+    }
+    *n_out = kept;
+    return CKPT_OK;
+}
+
+ckpt_status ckpt_longest_gap(const int64_t *steps, int64_t n, int64_t total,
+                             int64_t *gap, int64_t *end)
+{
+    int64_t prev = 0, best = 0, best_end = 0;
+    if (n < 0 || total < 1) return CKPT_DOMAIN;
+    for (int64_t i = 0; i < n; i++) {
+        if (steps[i] <= prev || steps[i] > total) return CKPT_DOMAIN;
+        if (steps[i] - prev > best) best = steps[i] - prev, best_end = steps[i];
+        prev = steps[i];
+    }
+    if (total - prev > best) best = total - prev, best_end = total;
+    *gap = best;
+    *end = best_end;
+    return CKPT_OK;
+}

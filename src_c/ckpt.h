@@ -1,0 +1,105 @@
+/* ckpt.h -- the C core of ckptsched: run geometry, schedule rules, unions.
+ *
+ * Plain C11, no Python.h.  Functions that can fail return a ckpt_status and
+ * write results through pointers; pure queries on validated rules return
+ * their answer directly.  See ../shared/DESIGN.md for every formula.
+ *
+ * A step is a 1-based count of completed optimizer updates.  Every step a
+ * rule produces lies in [1, rule.stop], and rule.stop <= the run's total
+ * steps T, so no step computation can overflow once the inputs are valid.
+ */
+#ifndef CKPT_H
+#define CKPT_H
+
+#include <stdint.h>
+#include "ckpt_arith.h"
+
+/* ---- run geometry ------------------------------------------------------ */
+
+/* T = ceil(epochs * steps_per_epoch) with epochs = e_num / e_den > 0. */
+ckpt_status ckpt_total_steps(int64_t steps_per_epoch, int64_t e_num, int64_t e_den,
+                             int64_t *total);
+
+/* Optimizer steps per epoch S of a (distributed) dataloader; see DESIGN.md.
+ * drop_last: the sampler and loader drop incomplete batches.
+ * step_partial: a trailing partial gradient accumulation still steps.
+ * S may come out as 0; the caller reports which inputs caused it. */
+ckpt_status ckpt_steps_per_epoch(int64_t num_examples, int64_t micro_batch_size,
+                                 int64_t grad_accum, int64_t world_size,
+                                 int drop_last, int step_partial, int64_t *steps);
+
+/* Where step s lies: 1-based epoch and 1-based position within it. */
+ckpt_status ckpt_locate(int64_t step, int64_t steps_per_epoch,
+                        int64_t *epoch, int64_t *position);
+
+/* ---- rules ------------------------------------------------------------- */
+
+typedef enum {
+    CKPT_RULE_EVERY = 1,  /* a, a+b, a+2b, ...                  (a=start, b=interval) */
+    CKPT_RULE_EVEN = 2,   /* ceil(i*p/q), i = 1, 2, ...         (a=p, b=q: spacing p/q) */
+} ckpt_rule_kind;
+
+/* Four int64 fields, no padding: an (n, 4) C-contiguous int64 array is an
+ * array of rules. */
+typedef struct {
+    int64_t kind;
+    int64_t a;
+    int64_t b;
+    int64_t stop;  /* the last step the rule may produce, >= 0 */
+} ckpt_rule;
+
+/* CKPT_OK when the rule's fields are in their domains, else CKPT_DOMAIN. */
+ckpt_status ckpt_rule_check(const ckpt_rule *rule);
+
+/* 1 when s is a step of the rule (boundary-crossing test), else 0. */
+int ckpt_rule_contains(const ckpt_rule *rule, int64_t s);
+
+/* How many steps of the rule are <= x (x >= 0). */
+int64_t ckpt_rule_count(const ckpt_rule *rule, int64_t x);
+
+/* The i-th step (1-based) of the rule; requires 1 <= i <= count(stop). */
+int64_t ckpt_rule_nth(const ckpt_rule *rule, int64_t i);
+
+/* The first step of the rule after s (s >= 0), or 0 when there is none. */
+int64_t ckpt_rule_next_after(const ckpt_rule *rule, int64_t s);
+
+/* ---- schedules: a union of rules and a sorted list of extra steps ------ */
+
+typedef struct {
+    const ckpt_rule *rules;
+    int64_t n_rules;
+    const int64_t *extra;  /* strictly increasing, each >= 1 */
+    int64_t n_extra;
+} ckpt_sched;
+
+int ckpt_sched_contains(const ckpt_sched *sched, int64_t s);
+
+/* The first scheduled step after s (s >= 0), or 0 when there is none. */
+int64_t ckpt_sched_next_after(const ckpt_sched *sched, int64_t s);
+
+/* An upper bound on the number of steps: the sum of the parts' counts. */
+ckpt_status ckpt_sched_count_bound(const ckpt_sched *sched, int64_t *bound);
+
+/* The exact number of distinct steps.  With at most one rule this is O(n_extra);
+ * otherwise the union is walked, and CKPT_CAPACITY is returned when more than
+ * walk_limit steps would have to be visited. */
+ckpt_status ckpt_sched_count(const ckpt_sched *sched, int64_t walk_limit, int64_t *count);
+
+/* Write the sorted, distinct steps into out[0..cap); *n gets their number.
+ * CKPT_CAPACITY (with nothing promised about out) when cap is too small. */
+ckpt_status ckpt_sched_fill(const ckpt_sched *sched, int64_t *out, int64_t cap, int64_t *n);
+
+/* ---- post-processing of a materialized schedule ------------------------ */
+
+/* Greedy forward thinning: keep steps[i] when it is the first kept step or
+ * steps[i] - last_kept >= min_interval; the step equal to `forced` (0: none)
+ * is always kept.  out may alias steps.  *n_out gets the kept count. */
+ckpt_status ckpt_min_interval(const int64_t *steps, int64_t n, int64_t min_interval,
+                              int64_t forced, int64_t *out, int64_t *n_out);
+
+/* The longest stretch of unsaved work over the run 0 -> steps... -> total:
+ * *gap its length in steps and *end the step that closes it. */
+ckpt_status ckpt_longest_gap(const int64_t *steps, int64_t n, int64_t total,
+                             int64_t *gap, int64_t *end);
+
+#endif /* CKPT_H */
