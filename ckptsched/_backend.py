@@ -6,6 +6,7 @@ guard test uses it to fail when the extension should have loaded but did not).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import platform
@@ -26,3 +27,31 @@ else:
         _log.debug("ckptsched: C extension unavailable (%s); using the pure-Python backend", exc)
 
 NAME: str = impl.NAME
+
+
+def available() -> dict:
+    """The importable backends by name: {"python": module, "c": module (when built)}."""
+    from . import _reference
+    found = {"python": _reference}
+    try:
+        from . import _core
+        found["c"] = _core
+    except ImportError:
+        pass
+    return found
+
+
+@contextlib.contextmanager
+def use(name: str):
+    """Run the facade on backend `name` ("c" or "python") inside a with-block (for tests
+    and benchmarks).  Not thread-safe: it swaps the module-wide backend."""
+    global impl, NAME
+    backends = available()
+    if name not in backends:
+        raise ValueError(f"backend {name!r} is not available (have: {sorted(backends)})")
+    saved = impl, NAME
+    impl, NAME = backends[name], name
+    try:
+        yield impl
+    finally:
+        impl, NAME = saved

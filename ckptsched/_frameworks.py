@@ -18,8 +18,6 @@ import math
 from . import _backend
 from ._common import RULE_EVERY
 
-_impl = _backend.impl
-
 
 def transformers_interval(total_steps: int, ratio: float) -> int:
     """transformers' interval for a ratio: math.ceil(total_steps * ratio) in float."""
@@ -33,4 +31,28 @@ def axolotl_save_steps(saves_per_epoch: int, num_epochs: float) -> float:
 
 def transformers_engine(total_steps: int, interval: int):
     """A backend Engine for the steps transformers saves: multiples of `interval`, and the last."""
-    return _impl.Engine([(RULE_EVERY, interval, interval, total_steps)], [total_steps])
+    return _backend.impl.Engine([(RULE_EVERY, interval, interval, total_steps)], [total_steps])
+
+
+def transformers_equivalent(run, *, saves_per_epoch=None, count=None, every=None, ratio=None):
+    """(description, interval) of the save_steps transformers would use for the first
+    rule it can express, or None.  transformers has a single `save_steps`: an integer
+    interval, or a ratio of max_steps below 1."""
+    T = run.total_steps
+    if saves_per_epoch is not None and run.epochs is not None:
+        epochs = run._given.get("epochs", run.epochs)
+        ratio_f = axolotl_save_steps(saves_per_epoch, epochs)
+        if ratio_f < 1:
+            interval = transformers_interval(T, ratio_f)
+            return (f"Axolotl save_steps=1/({saves_per_epoch}*{epochs!r})={ratio_f!r} "
+                    f"-> every {interval}", interval)
+    if ratio is not None:
+        interval = transformers_interval(T, float(ratio))
+        return f"save_steps={float(ratio)!r} -> every {interval}", interval
+    if count is not None:
+        ratio_f = 1.0 / count
+        interval = transformers_interval(T, ratio_f) if ratio_f < 1 else T
+        return f"save_steps=1/{count}={ratio_f!r} -> every {interval}", interval
+    if isinstance(every, int) and not isinstance(every, bool):
+        return f"save_steps={every}", every
+    return None

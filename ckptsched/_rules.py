@@ -14,8 +14,6 @@ from ._common import INT64_MAX, RULE_EVEN, RULE_EVERY
 from ._frameworks import transformers_interval
 from .diagnostics import make
 
-_impl = _backend.impl
-
 UNIT_NEEDS = {"epochs": "steps_per_epoch", "samples": "samples_per_step", "tokens": "tokens_per_step"}
 
 
@@ -128,8 +126,8 @@ def _every_rule(run, req: Request, diags: list):
                 + ("; only the final save remains" if req.final else "")
                 + f"; use every <= {T}, count=, or ratio=",
                 rule=label, first_step=start, total_steps=T))
-        elif req.final and req.until is None and not _impl.Engine([rule], []).contains(T):
-            last = _impl.Engine([rule], []).last()
+        elif req.final and req.until is None and not _backend.impl.Engine([rule], []).contains(T):
+            last = _backend.impl.Engine([rule], []).last()
             diags.append(make(
                 "UNEVEN_TAIL",
                 f"{label} does not divide the {T}-step run: after the last regular save at "
@@ -154,7 +152,7 @@ def _every_rule(run, req: Request, diags: list):
 def _ratio_rule(run, req: Request, diags: list):
     T = run.total_steps
     r = req.ratio
-    interval = _impl.ratio_interval(T, r.numerator, r.denominator)
+    interval = _backend.impl.ratio_interval(T, r.numerator, r.denominator)
     label = f"ratio={req.ratio_given!r}"
     rule = (RULE_EVERY, interval, interval, T)
     hf = transformers_interval(T, float(req.ratio_given))
@@ -164,7 +162,7 @@ def _ratio_rule(run, req: Request, diags: list):
             f"{label}: transformers computes ceil({T} * {float(req.ratio_given)!r}) in float = {hf} "
             f"and saves every {hf} steps; the exact interval ceil({T} * {r}) is {interval}",
             framework="transformers", rule=label, interval=interval, hf_interval=hf))
-    if req.final and not _impl.Engine([rule], []).contains(T):
+    if req.final and not _backend.impl.Engine([rule], []).contains(T):
         diags.append(make(
             "UNEVEN_TAIL",
             f"{label} gives an interval of {interval} steps, which does not divide the "

@@ -4,8 +4,6 @@ from __future__ import annotations
 from . import _backend
 from ._numbers import to_bool, to_int, to_rational
 
-_backend_impl = _backend.impl
-
 PARTIAL_ACCUMULATION = ("step", "drop")
 
 
@@ -38,7 +36,7 @@ class Run:
         if ms is None and (spe is None or ep is None):
             raise ValueError("Run needs max_steps, or both steps_per_epoch and epochs "
                              f"(got steps_per_epoch={steps_per_epoch!r}, epochs={epochs!r})")
-        total = ms if ms is not None else _backend_impl.total_steps(spe, ep.numerator, ep.denominator)
+        total = ms if ms is not None else _backend.impl.total_steps(spe, ep.numerator, ep.denominator)
         sps = None if samples_per_step is None else to_rational(samples_per_step, "samples_per_step")
         tps = None if tokens_per_step is None else to_rational(tokens_per_step, "tokens_per_step")
         for name, value in (("steps_per_epoch", spe), ("epochs", ep), ("max_steps", ms),
@@ -64,9 +62,9 @@ class Run:
         if partial_accumulation not in PARTIAL_ACCUMULATION:
             raise ValueError(f"partial_accumulation must be 'step' or 'drop', got {partial_accumulation!r}")
         step_partial = partial_accumulation == "step"
-        steps = _backend_impl.steps_per_epoch(n, b, g, w, drop, step_partial)
+        steps = _backend.impl.steps_per_epoch(n, b, g, w, drop, step_partial)
         if steps == 0:
-            batches = _backend_impl.steps_per_epoch(n, b, 1, w, drop, True)
+            batches = _backend.impl.steps_per_epoch(n, b, 1, w, drop, True)
             raise ValueError(
                 f"num_examples={n}, micro_batch_size={b}, grad_accum={g}, world_size={w}, "
                 f"drop_last={drop}, partial_accumulation={partial_accumulation!r} give 0 optimizer "
@@ -81,14 +79,14 @@ class Run:
         """Epochs the run touches, counting a final partial one (None without steps_per_epoch)."""
         if self.steps_per_epoch is None:
             return None
-        return _backend_impl.locate(self.total_steps, self.steps_per_epoch)[0]
+        return _backend.impl.locate(self.total_steps, self.steps_per_epoch)[0]
 
     def locate(self, step):
         """(1-based epoch, 1-based step within it) of `step` (needs steps_per_epoch)."""
         if self.steps_per_epoch is None:
             raise ValueError("locate needs a Run with steps_per_epoch")
         step = to_int(step, "step")
-        return _backend_impl.locate(step, self.steps_per_epoch)
+        return _backend.impl.locate(step, self.steps_per_epoch)
 
     def __setattr__(self, name, value):
         raise AttributeError("Run is immutable; build a new one")

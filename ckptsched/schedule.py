@@ -9,8 +9,6 @@ from ._rules import Request, _preview, compile_request
 from .diagnostics import make, report
 from .run import Run
 
-_impl = _backend.impl
-
 #: The most steps a schedule will hold in memory (`steps`, min_interval, max_gap): 1 GiB.
 MAX_MATERIALIZED = 2**27
 
@@ -86,13 +84,13 @@ class Schedule:
         max_gap = None if kwargs["max_gap"] is None else to_int(kwargs["max_gap"], "max_gap")
         strict = to_bool(kwargs["strict"], "strict")
         compiled = compile_request(run, req)
-        engine = _impl.Engine([rule for _, rule in compiled.rules], compiled.extra)
+        engine = _backend.impl.Engine([rule for _, rule in compiled.rules], compiled.extra)
         diags = list(compiled.diagnostics)
         steps = None
         if min_interval > 0:
             full = _materialize(engine, "min_interval", min_interval)
-            steps = _impl.min_interval(full, min_interval, run.total_steps if req.final else 0)
-            engine = _impl.Engine([], steps)
+            steps = _backend.impl.min_interval(full, min_interval, run.total_steps if req.final else 0)
+            engine = _backend.impl.Engine([], steps)
             diags += _min_interval_diagnostics(run, req, full, steps, min_interval)
         diags += _schedule_diagnostics(run, req, engine)
         if max_gap is not None:
@@ -225,8 +223,8 @@ def _axolotl_diagnostics(run, req):
         return []
     interval = transformers_interval(T, ratio)
     hf = transformers_engine(T, interval)
-    exact = _impl.Engine([(RULE_EVEN, S, k, T)], [T] if req.final else [])
-    ends = _impl.Engine([(RULE_EVERY, S, S, T)], [T])
+    exact = _backend.impl.Engine([(RULE_EVEN, S, k, T)], [T] if req.final else [])
+    ends = _backend.impl.Engine([(RULE_EVERY, S, S, T)], [T])
     missed = [int(e) for e in _materialize(ends, "epoch ends", None) if not hf.contains(int(e))]
     hf_count, count = hf.count(MAX_MATERIALIZED), exact.count(MAX_MATERIALIZED)
     if hf_count == count and not missed:
@@ -257,7 +255,7 @@ def _min_interval_diagnostics(run, req, full, kept, min_interval):
         req.every is not None and req.every[1] == "epochs" and req.every[0].denominator == 1)
     if epoch_based and dropped and run.steps_per_epoch is not None:
         S, T = run.steps_per_epoch, run.total_steps
-        ends = _materialize(_impl.Engine([(RULE_EVERY, S, S, T)], []), "epoch ends", None)
+        ends = _materialize(_backend.impl.Engine([(RULE_EVERY, S, S, T)], []), "epoch ends", None)
         missed = [int(e) for e in ends if int(e) not in kept_set]
         if missed:
             out.append(make("EPOCH_END_MISSED",
@@ -270,7 +268,7 @@ def _min_interval_diagnostics(run, req, full, kept, min_interval):
 def _gap_diagnostics(run, engine, steps, max_gap):
     if steps is None:
         steps = _materialize(engine, "max_gap", max_gap)
-    gap, end = _impl.longest_gap(steps, run.total_steps)
+    gap, end = _backend.impl.longest_gap(steps, run.total_steps)
     if gap <= max_gap:
         return []
     return [make("LONG_GAP",
