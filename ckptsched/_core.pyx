@@ -162,19 +162,23 @@ cdef class Engine:
 
     def fill(self, int64_t limit):
         """The sorted distinct steps as int64; ValueError when there are more than `limit`."""
-        cdef int64_t bound = self.count_bound(), n = 0
+        cdef int64_t size = self.count_bound(), n = 0
         cdef int64_t[::1] view
         cdef ckpt_status status
-        if bound > limit:
-            bound = self.count(limit)
-        out = np.empty(bound, dtype=np.int64)
-        if bound == 0:
+        if size > limit or self._sched.n_rules <= 1:
+            size = self.count(limit)  # exact; O(extra steps) for at most one rule
+            if size > limit:
+                _check(CKPT_CAPACITY, "schedule")
+        out = np.empty(size, dtype=np.int64)
+        if size == 0:
             return out
         view = out
         with nogil:
-            status = ckpt_sched_fill(&self._sched, &view[0], bound, &n)
+            status = ckpt_sched_fill(&self._sched, &view[0], size, &n)
         _check(status, "schedule")
-        return out if n == bound else out[:n].copy()
+        if n != size:  # overlapping rules: give back the unused tail in place
+            out.resize((n,), refcheck=False)
+        return out
 
 
 # ---- post-processing ----------------------------------------------------------------

@@ -170,11 +170,11 @@ class Engine:
     def _union(self, limit: int) -> list:
         steps = set(self.extra)
         for rule in self.rules:
-            n = rule_count(rule, rule[3])
             # past the limit, generating limit + 1 steps proves the overflow
-            steps.update(rule_nth(rule, i) for i in range(1, min(n, limit + 1) + 1))
-            if len(steps) > limit:
-                raise status_error(STATUS_CAPACITY, "schedule")
+            n = min(rule_count(rule, rule[3]), limit + 1)
+            steps.update(rule_nth(rule, i) for i in range(1, n + 1))
+        if len(steps) > limit:
+            raise status_error(STATUS_CAPACITY, "schedule")
         return sorted(steps)
 
 

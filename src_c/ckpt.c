@@ -99,49 +99,100 @@ int64_t ckpt_rule_next_after(const ckpt_rule *rule, int64_t s)
 
 typedef struct {
     const ckpt_rule *rule;
-    int64_t value;  /* the current step; 0 once the rule is exhausted */
-    int64_t quot;   /* EVEN with p >= q: i*p = quot*q + rem              */
+    int64_t index;  /* 1-based index of the current step                 */
+    int64_t count;  /* how many steps the rule has in all                */
+    int64_t value;  /* the current step; 0 once the rule is exhausted    */
+    int64_t quot;   /* EVEN with p >= q: index*p = quot*q + rem          */
     uint64_t rem;
-    int64_t dquot;  /* p / q and p % q                                  */
+    int64_t dquot;  /* p / q and p % q                                   */
     uint64_t drem;
 } cursor;
+
+static inline int even_incremental(const ckpt_rule *rule)
+{
+    return rule->kind == CKPT_RULE_EVEN && rule->a >= rule->b;
+}
+
+/* Put the cursor on the rule's i-th step (exhausted when i > count). */
+static void cursor_seek(cursor *c, int64_t i)
+{
+    const ckpt_rule *rule = c->rule;
+    c->index = i;
+    if (i > c->count) {
+        c->value = 0;
+        return;
+    }
+    c->value = ckpt_rule_nth(rule, i);
+    if (even_incremental(rule)) {
+        ckpt_i128 prod = (ckpt_i128)i * rule->a;
+        c->quot = (int64_t)(prod / rule->b);  /* <= value <= stop */
+        c->rem = (uint64_t)(prod % rule->b);
+    }
+}
 
 static void cursor_start(cursor *c, const ckpt_rule *rule)
 {
     c->rule = rule;
-    c->value = 0;
-    if (ckpt_rule_count(rule, rule->stop) == 0) return;
-    c->value = ckpt_rule_nth(rule, 1);
-    if (rule->kind == CKPT_RULE_EVEN && rule->a >= rule->b) {
+    c->count = ckpt_rule_count(rule, rule->stop);
+    if (even_incremental(rule)) {
         c->dquot = rule->a / rule->b;
         c->drem = (uint64_t)(rule->a % rule->b);
-        c->quot = c->dquot;
-        c->rem = c->drem;
     }
+    cursor_seek(c, 1);
+}
+
+/* (i+1)*p = i*p + p: add p/q to the quotient and p%q to the remainder.
+ * Only called while index < count, so the next step is <= stop. */
+static inline int64_t even_next(cursor *c)
+{
+    c->rem += c->drem;  /* rem, drem < q <= INT64_MAX: no unsigned wrap */
+    if (c->rem >= (uint64_t)c->rule->b) {
+        c->rem -= (uint64_t)c->rule->b;
+        c->quot += 1;
+    }
+    c->quot += c->dquot;
+    return c->quot + (c->rem != 0);
 }
 
 static void cursor_advance(cursor *c)
 {
     const ckpt_rule *rule = c->rule;
-    if (c->value >= rule->stop) {
+    if (c->index >= c->count) {
         c->value = 0;
     } else if (rule->kind == CKPT_RULE_EVERY) {
-        /* value < stop, so value + b overflows only past stop */
-        if (__builtin_add_overflow(c->value, rule->b, &c->value) || c->value > rule->stop)
-            c->value = 0;
+        c->value += rule->b;  /* the next step exists, so it is <= stop */
     } else if (rule->a < rule->b) {
-        c->value += 1;  /* spacing below one step: every step */
+        c->value += 1;        /* spacing below one step: every step */
     } else {
-        /* (i+1)*p = i*p + p: add p/q to the quotient and p%q to the remainder */
-        c->rem += c->drem;  /* rem, drem < q <= INT64_MAX: no unsigned wrap */
-        int64_t carry = c->rem >= (uint64_t)rule->b;
-        if (carry) c->rem -= (uint64_t)rule->b;
-        if (__builtin_add_overflow(c->quot, c->dquot + carry, &c->quot)
-            || c->quot > rule->stop || (c->quot == rule->stop && c->rem != 0))
-            c->value = 0;
-        else
-            c->value = c->quot + (c->rem != 0);
+        c->value = even_next(c);
     }
+    c->index += 1;
+}
+
+/* Emit the cursor's steps below `bound` (into out + *found when out != NULL) and
+ * leave it on its first step >= bound.  CKPT_CAPACITY when more than limit in all. */
+static ckpt_status cursor_run(cursor *c, int64_t bound, int64_t *out, int64_t limit,
+                              int64_t *found)
+{
+    const ckpt_rule *rule = c->rule;
+    int64_t below = bound - 1 < rule->stop ? bound - 1 : rule->stop;
+    int64_t m = ckpt_rule_count(rule, below) - c->index + 1;  /* steps in [value, bound) */
+    if (m <= 0) return CKPT_OK;
+    if (m > limit - *found) return CKPT_CAPACITY;
+    if (out != NULL) {
+        int64_t *dst = out + *found;
+        if (rule->kind == CKPT_RULE_EVERY) {
+            for (int64_t j = 0; j < m; j++) dst[j] = c->value + j * rule->b;
+        } else if (rule->a < rule->b) {
+            for (int64_t j = 0; j < m; j++) dst[j] = c->value + j;
+        } else {
+            dst[0] = c->value;
+            for (int64_t j = 1; j < m; j++) dst[j] = even_next(c);
+        }
+    }
+    *found += m;
+    cursor_seek(c, c->index + m);
+    return CKPT_OK;
 }
 
 #define CKPT_MAX_RULES 64
@@ -159,6 +210,13 @@ static ckpt_status sched_walk(const ckpt_sched *sched, int64_t *out, int64_t lim
         if (cursors[n_cur].value != 0) n_cur++;
     }
     for (;;) {
+        if (n_cur == 1) {
+            /* one rule left: run it in a tight loop up to the next extra step */
+            int64_t bound = i_extra < sched->n_extra ? sched->extra[i_extra] : INT64_MAX;
+            ckpt_status status = cursor_run(&cursors[0], bound, out, limit, &found);
+            if (status != CKPT_OK) return status;
+            if (cursors[0].value == 0) n_cur = 0;
+        }
         int64_t low = INT64_MAX;
         int any = 0;
         for (int64_t c = 0; c < n_cur; c++)
