@@ -13,6 +13,7 @@ INT64_MAX = 2**63 - 1
 # Rule kinds, as in src_c/ckpt.h: a rule is a tuple (kind, a, b, stop).
 RULE_EVERY = 1  # a, a+b, a+2b, ... <= stop            (a = start, b = interval)
 RULE_EVEN = 2   # ceil(i*a/b) <= stop, i = 1, 2, ...    (boundaries every a/b steps)
+MAX_RULES = 64  # CKPT_MAX_RULES: the most rules one schedule may combine
 
 # Status codes, as in src_c/ckpt_arith.h.
 STATUS_OK = 0
@@ -42,6 +43,14 @@ def check_step(value, name: str = "step") -> int:
     if value < 0:
         raise ValueError(f"{name} must be >= 0, got {value}")
     return value
+
+
+def check_rules(rules) -> tuple:
+    """Validate a sequence of rule tuples (at most MAX_RULES) and return them as int tuples."""
+    rules = tuple(check_rule(r) for r in rules)
+    if len(rules) > MAX_RULES:
+        raise ValueError(f"a schedule combines at most {MAX_RULES} rules, got {len(rules)}")
+    return rules
 
 
 def check_rule(rule) -> tuple[int, int, int, int]:

@@ -12,7 +12,7 @@ from libc.stdlib cimport free, malloc
 import numpy as np
 
 from ._ckpt cimport *
-from ._common import check_rule, check_step, status_error
+from ._common import check_rules, check_step, status_error
 
 NAME = "c"
 
@@ -79,7 +79,7 @@ cdef class Engine:
     def __cinit__(self, rules, extra):
         cdef int64_t[::1] view
         self._rules = NULL
-        self.rules = tuple(check_rule(r) for r in rules)
+        self.rules = check_rules(rules)
         self.extra = [int(s) for s in extra]
         if any(s < 1 or s > 2**63 - 1 for s in self.extra) or any(
                 x >= y for x, y in zip(self.extra, self.extra[1:])):

@@ -17,7 +17,7 @@ from ._common import (
     STATUS_CAPACITY,
     STATUS_DOMAIN,
     STATUS_OVERFLOW,
-    check_rule,
+    check_rules,
     check_step,
     status_error,
 )
@@ -116,7 +116,7 @@ class Engine:
     __slots__ = ("rules", "extra")
 
     def __init__(self, rules, extra):
-        self.rules = tuple(check_rule(r) for r in rules)
+        self.rules = check_rules(rules)
         self.extra = [int(s) for s in extra]
         if any(s < 1 or s > INT64_MAX for s in self.extra) or any(
                 x >= y for x, y in zip(self.extra, self.extra[1:])):
@@ -157,11 +157,14 @@ class Engine:
 
     def count(self, walk_limit: int) -> int:
         """The exact number of steps; ValueError if the union must be walked past walk_limit."""
-        if len(self.rules) <= 1:
-            rules = self.rules
-            return self.count_bound() - sum(
-                1 for s in self.extra for r in rules if rule_contains(r, s))
-        return len(self._union(walk_limit))
+        if len(self.rules) > 1:
+            return len(self._union(walk_limit))
+        total = len(self.extra)
+        if self.rules:
+            rule = self.rules[0]
+            total = rule_count(rule, rule[3]) + sum(
+                1 for s in self.extra if not rule_contains(rule, s))
+        return _fits(total, "the number of scheduled steps")
 
     def fill(self, limit: int) -> np.ndarray:
         """The sorted distinct steps as int64; ValueError when there are more than `limit`."""

@@ -195,8 +195,6 @@ static ckpt_status cursor_run(cursor *c, int64_t bound, int64_t *out, int64_t li
     return CKPT_OK;
 }
 
-#define CKPT_MAX_RULES 64
-
 /* Visit the union's steps in order; write them to out when out != NULL.
  * Stops with CKPT_CAPACITY once more than limit steps were found. */
 static ckpt_status sched_walk(const ckpt_sched *sched, int64_t *out, int64_t limit, int64_t *n)
@@ -220,7 +218,7 @@ static ckpt_status sched_walk(const ckpt_sched *sched, int64_t *out, int64_t lim
         int64_t low = INT64_MAX;
         int any = 0;
         for (int64_t c = 0; c < n_cur; c++)
-            if (cursors[c].value < low) low = cursors[c].value, any = 1;
+            if (cursors[c].value <= low) low = cursors[c].value, any = 1;  /* a step may be INT64_MAX */
         if (i_extra < sched->n_extra && sched->extra[i_extra] <= low)
             low = sched->extra[i_extra], any = 1;
         if (!any) break;
@@ -298,9 +296,10 @@ ckpt_status ckpt_sched_count(const ckpt_sched *sched, int64_t walk_limit, int64_
     int64_t total = sched->n_extra;
     if (sched->n_rules == 1) {
         const ckpt_rule *rule = &sched->rules[0];
-        total += ckpt_rule_count(rule, rule->stop);  /* <= stop + n_extra, fits */
+        total = ckpt_rule_count(rule, rule->stop);
         for (int64_t i = 0; i < sched->n_extra; i++)
-            total -= ckpt_rule_contains(rule, sched->extra[i]);
+            if (!ckpt_rule_contains(rule, sched->extra[i]) && ckpt_add(total, 1, &total) != CKPT_OK)
+                return CKPT_OVERFLOW;
     }
     *count = total;
     return CKPT_OK;

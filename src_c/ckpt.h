@@ -65,6 +65,9 @@ int64_t ckpt_rule_next_after(const ckpt_rule *rule, int64_t s);
 
 /* ---- schedules: a union of rules and a sorted list of extra steps ------ */
 
+/* The most rules one schedule may combine; walking more gives CKPT_DOMAIN. */
+#define CKPT_MAX_RULES 64
+
 typedef struct {
     const ckpt_rule *rules;
     int64_t n_rules;
