@@ -7,6 +7,15 @@ from ._numbers import to_bool, to_int, to_rational
 PARTIAL_ACCUMULATION = ("step", "drop")
 
 
+def _total_steps(steps_per_epoch, epochs, given):
+    try:
+        return _backend.impl.total_steps(steps_per_epoch, epochs.numerator, epochs.denominator)
+    except OverflowError:
+        raise OverflowError(
+            f"epochs={given!r} * steps_per_epoch={steps_per_epoch!r} is more than 2**63 - 1 "
+            "steps (the int64 range); pass max_steps or fewer epochs") from None
+
+
 def _rebuild(kwargs):
     return Run(**kwargs)
 
@@ -36,7 +45,7 @@ class Run:
         if ms is None and (spe is None or ep is None):
             raise ValueError("Run needs max_steps, or both steps_per_epoch and epochs "
                              f"(got steps_per_epoch={steps_per_epoch!r}, epochs={epochs!r})")
-        total = ms if ms is not None else _backend.impl.total_steps(spe, ep.numerator, ep.denominator)
+        total = ms if ms is not None else _total_steps(spe, ep, epochs)
         sps = None if samples_per_step is None else to_rational(samples_per_step, "samples_per_step")
         tps = None if tokens_per_step is None else to_rational(tokens_per_step, "tokens_per_step")
         for name, value in (("steps_per_epoch", spe), ("epochs", ep), ("max_steps", ms),
