@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import logging
+import re
 from fractions import Fraction
 
 from . import _backend
@@ -159,11 +160,35 @@ def _hf(run, kwargs):
     return description, transformers_engine(run.total_steps, interval)
 
 
+# Python argument names as they appear in ckptsched's error messages, and their flags.
+_FLAGS = {name: "--" + name.replace("_", "-") for name in (
+    "steps_per_epoch", "epochs", "max_steps", "num_examples", "micro_batch_size", "grad_accum",
+    "world_size", "samples_per_step", "tokens_per_step", "saves_per_epoch", "count", "every",
+    "start", "until", "ratio", "at", "min_interval", "max_gap")}
+
+
+def _naming_the_flag(exc: Exception) -> ValueError:
+    """The error of a library call, reworded to name the flag the user typed: the argument
+    the message starts with, else the first `name=` / `name[` it mentions."""
+    message = str(exc)
+    match = re.match(r"(\w+)", message)
+    name = match.group(1) if match and match.group(1) in _FLAGS else None
+    if name is None:
+        mentions = [(m.start(), m.group(1)) for m in re.finditer(r"\b(\w+)[=\[]", message)
+                    if m.group(1) in _FLAGS]
+        name = min(mentions)[1] if mentions else None
+    prefix = f"argument {_FLAGS[name]}: " if name else ""
+    return ValueError(prefix + message)
+
+
 def run(args) -> int:
-    run_ = run_from_args(args)
     kwargs = _schedule_kwargs(args)
-    with _quiet_logger():
-        sched = Schedule(run_, **kwargs)
+    try:
+        run_ = run_from_args(args)
+        with _quiet_logger():
+            sched = Schedule(run_, **kwargs)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise _naming_the_flag(exc) from None
     try:
         steps = [int(s) for s in sched.steps]
     except ValueError:

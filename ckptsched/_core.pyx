@@ -162,10 +162,10 @@ cdef class Engine:
 
     def fill(self, int64_t limit):
         """The sorted distinct steps as int64; ValueError when there are more than `limit`."""
-        cdef int64_t size = self.count_bound(), n = 0
+        cdef int64_t size = 0, n = 0
         cdef int64_t[::1] view
-        cdef ckpt_status status
-        if size > limit or self._sched.n_rules <= 1:
+        cdef ckpt_status status = ckpt_sched_count_bound(&self._sched, &size)
+        if status != CKPT_OK or size > limit or self._sched.n_rules <= 1:
             size = self.count(limit)  # exact; O(extra steps) for at most one rule
             if size > limit:
                 _check(CKPT_CAPACITY, "schedule")

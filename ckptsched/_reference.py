@@ -171,10 +171,12 @@ class Engine:
         return np.array(self._union(limit), dtype=np.int64)
 
     def _union(self, limit: int) -> list:
+        counts = [rule_count(rule, rule[3]) for rule in self.rules]
+        # the union is at least as large as its largest part, and exactly counted for one rule
+        if max(counts + [len(self.extra)]) > limit or (len(self.rules) <= 1 and self.count(limit) > limit):
+            raise status_error(STATUS_CAPACITY, "schedule")
         steps = set(self.extra)
-        for rule in self.rules:
-            # past the limit, generating limit + 1 steps proves the overflow
-            n = min(rule_count(rule, rule[3]), limit + 1)
+        for rule, n in zip(self.rules, counts):
             steps.update(rule_nth(rule, i) for i in range(1, n + 1))
         if len(steps) > limit:
             raise status_error(STATUS_CAPACITY, "schedule")
@@ -186,6 +188,8 @@ class Engine:
 def min_interval(steps, min_interval: int, forced: int) -> np.ndarray:
     """Greedy thinning: keep a step when it is the first or >= min_interval after the
     last kept one; `forced` (0: none) is always kept."""
+    if min_interval < 0:
+        raise status_error(STATUS_DOMAIN, "min_interval")
     kept = []
     for s in (int(v) for v in steps):
         if not kept or s == forced or s - kept[-1] >= min_interval:
@@ -196,7 +200,7 @@ def min_interval(steps, min_interval: int, forced: int) -> np.ndarray:
 def longest_gap(steps, total: int) -> tuple[int, int]:
     """(length, closing step) of the longest unsaved stretch over 0 -> steps -> total."""
     points = [0] + [int(s) for s in steps]
-    if any(y <= x for x, y in zip(points, points[1:])) or points[-1] > total:
+    if total < 1 or any(y <= x for x, y in zip(points, points[1:])) or points[-1] > total:
         raise status_error(STATUS_DOMAIN, "longest gap")
     if total > points[-1]:
         points.append(total)

@@ -91,6 +91,8 @@ def compile_request(run, req: Request) -> Compiled:
     if req.ratio is not None:
         rules.append(_ratio_rule(run, req, diags))
 
+    diags += [_never_fires(label, rule, T, req.final) for label, rule in rules
+              if _backend.impl.Engine([rule], []).last() == 0]
     extra = {s for s in req.at if 1 <= s <= T}
     dropped = sorted(s for s in req.at if not 1 <= s <= T)
     if dropped:
@@ -120,13 +122,8 @@ def _every_rule(run, req: Request, diags: list):
             raise ValueError(f"until={req.until!r} is before the first step start={start!r} of {label}")
         rule = (RULE_EVERY, start, n, stop)
         if start > stop:
-            diags.append(make(
-                "OUT_OF_RANGE",
-                f"{label} never fires: its first step {start} is past the run's {T} steps"
-                + ("; only the final save remains" if req.final else "")
-                + f"; use every <= {T}, count=, or ratio=",
-                rule=label, first_step=start, total_steps=T))
-        elif req.final and req.until is None and not _backend.impl.Engine([rule], []).contains(T):
+            return label, rule  # reported by _never_fires
+        if req.final and req.until is None and not _backend.impl.Engine([rule], []).contains(T):
             last = _backend.impl.Engine([rule], []).last()
             diags.append(make(
                 "UNEVEN_TAIL",
@@ -169,6 +166,16 @@ def _ratio_rule(run, req: Request, diags: list):
             f"{T}-step run; the final save at {T} comes early",
             rule=label, interval=interval, total_steps=T))
     return label, rule
+
+
+def _never_fires(label: str, rule: tuple, T: int, final: bool):
+    kind, a, b, _ = rule
+    first = _backend.impl.Engine([(kind, a, b, INT64_MAX)], []).next_after(0)
+    return make("OUT_OF_RANGE",
+                f"{label} never fires: its first step {first} is past the run's {T} steps"
+                + ("; only the final save remains" if final else "")
+                + "; use a shorter interval, count=, or ratio=",
+                rule=label, first_step=first, total_steps=T)
 
 
 def _preview(values, n: int = 8) -> str:

@@ -100,7 +100,8 @@ class Run:
     def __setattr__(self, name, value):
         raise AttributeError("Run is immutable; build a new one")
 
-    __delattr__ = __setattr__
+    def __delattr__(self, name):
+        raise AttributeError("Run is immutable; build a new one")
 
     def _key(self):
         return (self.steps_per_epoch, self.epochs, self.max_steps, self.total_steps,

@@ -60,7 +60,7 @@ class Schedule:
     arithmetic rule (O(log n) for listed steps).  Schedules are immutable and picklable.
     """
 
-    __slots__ = ("run", "diagnostics", "_kwargs", "_engine", "_steps")
+    __slots__ = ("run", "diagnostics", "_kwargs", "_key", "_engine", "_steps")
 
     def __init__(self, run, *, saves_per_epoch=None, count=None, every=None, start=None,
                  until=None, ratio=None, at=None, first=False, final=True, min_interval=0,
@@ -89,7 +89,8 @@ class Schedule:
         steps = None
         if min_interval > 0:
             full = _materialize(engine, "min_interval", min_interval)
-            steps = _backend.impl.min_interval(full, min_interval, run.total_steps if req.final else 0)
+            steps = _read_only(_backend.impl.min_interval(
+                full, min_interval, run.total_steps if req.final else 0))
             engine = _backend.impl.Engine([], steps)
             diags += _min_interval_diagnostics(run, req, full, steps, min_interval)
         diags += _schedule_diagnostics(run, req, engine)
@@ -98,8 +99,10 @@ class Schedule:
         given = {k: v for k, v in kwargs.items() if not _is_default(k, v)}
         if "at" in given:
             given["at"] = list(req.at)  # plain ints: comparable, hashable, picklable
+        key = (run, req.saves_per_epoch, req.count, req.every, req.start, req.until,
+               req.ratio, req.at, req.first, req.final, min_interval, max_gap, strict)
         for name, value in (("run", run), ("diagnostics", tuple(diags)), ("_kwargs", given),
-                            ("_engine", engine), ("_steps", steps)):
+                            ("_key", key), ("_engine", engine), ("_steps", steps)):
             object.__setattr__(self, name, value)
         if log:
             report(self.diagnostics, strict=strict)
@@ -158,17 +161,18 @@ class Schedule:
     def __setattr__(self, name, value):
         raise AttributeError("Schedule is immutable; build a new one")
 
-    __delattr__ = __setattr__
+    def __delattr__(self, name):
+        raise AttributeError("Schedule is immutable; build a new one")
 
     def __reduce__(self):
         return (_restore, (self.run, dict(self._kwargs)))
 
     def __eq__(self, other):
-        return (isinstance(other, Schedule) and self.run == other.run
-                and self._kwargs == other._kwargs)
+        """Equal when built from the same run and the same exact request."""
+        return isinstance(other, Schedule) and self._key == other._key
 
     def __hash__(self):
-        return hash((self.run, tuple(sorted((k, repr(v)) for k, v in self._kwargs.items()))))
+        return hash(self._key)
 
     def __repr__(self):
         args = "".join(f", {k}={v!r}" for k, v in self._kwargs.items())
@@ -182,17 +186,23 @@ def _is_default(name, value) -> bool:
 
 def _materialize(engine, name, value):
     """The engine's steps as a read-only array; ValueError naming `name` when too large."""
-    bound = engine.count_bound()
     try:
         steps = engine.fill(MAX_MATERIALIZED)
     except ValueError:
         what = "steps" if value is None else f"{name}={value!r}"
         raise ValueError(
-            f"{what} needs the whole schedule in memory, but it has about {bound} steps "
-            f"(limit {MAX_MATERIALIZED}); use should_save / due / next_after / iteration, "
+            f"{what} needs the whole schedule in memory, but it has more than "
+            f"{MAX_MATERIALIZED} steps; use should_save / due / next_after / iteration, "
             "which never build it") from None
+    return _read_only(steps)
+
+
+def _read_only(steps):
+    """A view of `steps` that can never be made writeable again (its base is read-only)."""
     steps.flags.writeable = False
-    return steps
+    view = steps.view()
+    view.flags.writeable = False
+    return view
 
 
 def _schedule_diagnostics(run, req, engine):
@@ -203,10 +213,11 @@ def _schedule_diagnostics(run, req, engine):
         out.append(make("NO_SAVES", f"this schedule saves nothing: all {T} steps of work would "
                         "be lost; add a rule or keep final=True", total_steps=T))
     elif not req.final and last < T:
+        lost = T - last  # a count for the message, not a schedule step
         out.append(make("FINAL_NOT_SAVED",
-                        f"the last save is at step {last} of {T}: the work after it is never "
-                        "saved; pass final=True or end the run on a scheduled step",
-                        last_save=last, total_steps=T))
+                        f"the last save is at step {last} of {T}: the final {lost} steps of work "
+                        "are never saved; pass final=True or end the run on a scheduled step",
+                        last_save=last, total_steps=T, steps_lost=lost))
     if req.saves_per_epoch is not None:
         out += _axolotl_diagnostics(run, req)
     return out
@@ -242,15 +253,24 @@ def _axolotl_diagnostics(run, req):
 
 def _min_interval_diagnostics(run, req, full, kept, min_interval):
     out = []
+    T = run.total_steps
     kept_set = set(kept.tolist())
     dropped = [int(s) for s in full if int(s) not in kept_set]
+    # T survives only because it is forced when thinning without the force would drop it
+    forced_closer = req.final and not _backend.impl.Engine(
+        [], _backend.impl.min_interval(full, min_interval, 0)).contains(T)
     if dropped:
         out.append(make("MIN_INTERVAL_DROPPED",
                         f"min_interval={min_interval} dropped {len(dropped)} of {len(full)} "
-                        f"scheduled steps: {_preview(dropped)}"
-                        + (f"; the final save at {run.total_steps} is always kept"
-                           if req.final else ""),
+                        f"scheduled steps: {_preview(dropped)}",
                         dropped=dropped, min_interval=min_interval))
+    if forced_closer:
+        before = int(kept[-2]) if len(kept) > 1 else None
+        out.append(make("UNEVEN_TAIL",
+                        f"the final save at {T} is kept although it comes less than "
+                        f"min_interval={min_interval} steps after the save at {before} "
+                        "(a forced final save is never dropped)",
+                        min_interval=min_interval, previous_save=before, total_steps=T))
     epoch_based = req.saves_per_epoch is not None or (
         req.every is not None and req.every[1] == "epochs" and req.every[0].denominator == 1)
     if epoch_based and dropped and run.steps_per_epoch is not None:
