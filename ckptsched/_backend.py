@@ -28,6 +28,16 @@ else:
 
 NAME: str = impl.NAME
 
+# The sweep kernels (`ckptsched.sweep`): a second extension, chosen the same way.
+if NO_EXTENSIONS:
+    from . import _sweep_reference as sweep_impl
+else:
+    try:
+        from . import _sweep_c as sweep_impl
+    except ImportError as exc:
+        from . import _sweep_reference as sweep_impl
+        _log.debug("ckptsched: C sweep extension unavailable (%s); using the pure-Python sweep", exc)
+
 
 def available() -> dict:
     """The importable backends by name: {"python": module, "c": module (when built)}."""
@@ -41,17 +51,30 @@ def available() -> dict:
     return found
 
 
+def available_sweep() -> dict:
+    """The importable sweep backends by name: {"python": module, "c": module (when built)}."""
+    from . import _sweep_reference
+    found = {"python": _sweep_reference}
+    try:
+        from . import _sweep_c
+        found["c"] = _sweep_c
+    except ImportError:
+        pass
+    return found
+
+
 @contextlib.contextmanager
 def use(name: str):
     """Run the facade on backend `name` ("c" or "python") inside a with-block (for tests
     and benchmarks).  Not thread-safe: it swaps the module-wide backend."""
-    global impl, NAME
-    backends = available()
-    if name not in backends:
-        raise ValueError(f"backend {name!r} is not available (have: {sorted(backends)})")
-    saved = impl, NAME
-    impl, NAME = backends[name], name
+    global impl, NAME, sweep_impl
+    backends, sweeps = available(), available_sweep()
+    if name not in backends or name not in sweeps:
+        have = sorted(set(backends) & set(sweeps))
+        raise ValueError(f"backend {name!r} is not available (have: {have})")
+    saved = impl, NAME, sweep_impl
+    impl, NAME, sweep_impl = backends[name], name, sweeps[name]
     try:
         yield impl
     finally:
-        impl, NAME = saved
+        impl, NAME, sweep_impl = saved

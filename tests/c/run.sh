@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build and run the standalone C test of src_c/ under ASan + UBSan.
+# Build and run the standalone C tests of src_c/ under ASan + UBSan.
 # Usage (from anywhere): bash tests/c/run.sh      Env: CC (default gcc)
 set -euo pipefail
 
@@ -9,12 +9,17 @@ cd "$here/../.."   # the repo root
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
-${CC:-gcc} -std=c11 -Wall -Wextra -Wconversion -Werror -g -O1 \
-    -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
-    -I src_c \
-    tests/c/test_ckpt.c src_c/ckpt.c \
-    -o "$tmp/test_ckpt"
+cflags=(-std=c11 -Wall -Wextra -Wconversion -Werror -g -O1
+        -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+        -I src_c)
 
 status=0
-"$tmp/test_ckpt" || status=$?
+# each test program: its own sources after the test file
+for spec in "test_ckpt:src_c/ckpt.c" "test_sweep:src_c/ckpt.c src_c/ckpt_sweep.c"; do
+    name="${spec%%:*}"
+    # shellcheck disable=SC2086
+    ${CC:-gcc} "${cflags[@]}" "tests/c/$name.c" ${spec#*:} -lm -o "$tmp/$name"
+    echo "== $name"
+    "$tmp/$name" || status=$?
+done
 exit "$status"

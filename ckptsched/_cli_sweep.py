@@ -1,0 +1,179 @@
+"""`ckptsched sweep runs.csv`: checkpoints, disk and diagnostics of every run of a sweep.
+
+The CSV has one run per row; its columns are `ckptsched.sweep` arguments (an empty cell
+leaves the argument out of that run) plus an optional `name` copied to the output.  The
+per-run table (CSV, or JSON with --json) goes to stdout or --output; the summary (runs,
+total checkpoints, total bytes, runs per diagnostic code) goes to stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from fractions import Fraction
+
+from .diagnostics import CODES
+from .sweep import sweep
+
+HELP = "count the checkpoints, disk and diagnostics of each run of a sweep (a CSV of runs)"
+
+INTEGER_COLUMNS = ("steps_per_epoch", "max_steps", "saves_per_epoch", "every", "count",
+                   "min_interval", "checkpoint_bytes")
+NUMBER_COLUMNS = ("epochs", "ratio")
+COLUMNS = ("steps_per_epoch", "epochs", "max_steps", "saves_per_epoch", "every", "count",
+           "ratio", "final", "min_interval", "checkpoint_bytes")
+_TRUE = ("true", "yes", "1", "y", "t")
+_FALSE = ("false", "no", "0", "n", "f")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("csv", help="CSV of runs ('-': stdin); columns: " + ", ".join(COLUMNS)
+                        + ", and an optional name")
+    parser.add_argument("--json", action="store_true",
+                        help="write {summary, runs: [...]} as JSON instead of a CSV table")
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="write the per-run table to FILE instead of stdout")
+    parser.add_argument("--checkpoint-bytes", metavar="N",
+                        help="bytes of one checkpoint, for runs without a checkpoint_bytes column")
+    parser.add_argument("--fail-on", metavar="CODE[,CODE...]",
+                        help="exit with status 1 when any run has one of these diagnostic codes")
+
+
+def run(args) -> int:
+    fail_on = _codes(args.fail_on)
+    text = sys.stdin.read() if args.csv == "-" else _read(args.csv)
+    source = "stdin" if args.csv == "-" else args.csv
+    names, values = _parse(text, source)
+    if args.checkpoint_bytes is not None:
+        if "checkpoint_bytes" in values:
+            raise ValueError("--checkpoint-bytes: the CSV already has a checkpoint_bytes column")
+        try:
+            values["checkpoint_bytes"] = int(args.checkpoint_bytes)
+        except ValueError:
+            raise ValueError(f"--checkpoint-bytes must be an integer, got "
+                             f"{args.checkpoint_bytes!r}") from None
+    try:
+        res = sweep(**values, counts_only=True)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise type(exc)(f"{source}: {exc} (run i is on line i + 2 of the file)") from None
+    summary = res.summary()
+    table = _table(res, names)
+    out = open(args.output, "w", newline="") if args.output else sys.stdout
+    try:
+        if args.json:
+            json.dump({"summary": summary, "runs": table}, out, indent=1)
+            out.write("\n")
+        else:
+            _write_csv(out, table, names is not None, res.bytes is not None)
+    finally:
+        if args.output:
+            out.close()
+    _print_summary(summary, sys.stderr)
+    if fail_on and res.runs_with(*fail_on).size:
+        return 1
+    return 0
+
+
+def _codes(text):
+    if text is None:
+        return ()
+    codes = tuple(c.strip() for c in text.split(",") if c.strip())
+    unknown = [c for c in codes if c not in CODES]
+    if unknown or not codes:
+        raise ValueError(f"--fail-on: unknown diagnostic code(s) {', '.join(unknown) or text!r}; "
+                         f"the codes are {', '.join(CODES)}")
+    return codes
+
+
+def _read(path):
+    try:
+        with open(path, newline="") as f:
+            return f.read()
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _parse(text, source):
+    """(names or None, {argument: list of per-run values}) from the CSV text."""
+    reader = csv.reader(text.splitlines())
+    header = next(reader, None)
+    if not header or not any(h.strip() for h in header):
+        raise ValueError(f"{source} is empty: expected a header row naming the columns "
+                         f"({', '.join(COLUMNS)})")
+    header = [h.strip() for h in header]
+    unknown = [h for h in header if h not in COLUMNS and h != "name"]
+    if unknown:
+        raise ValueError(f"{source}: unknown column(s) {', '.join(map(repr, unknown))}; the "
+                         f"columns are {', '.join(COLUMNS)} and name")
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise ValueError(f"{source}: column(s) {', '.join(dupes)} appear more than once")
+    cells = {h: [] for h in header}
+    for row in reader:
+        if not any(c.strip() for c in row):
+            continue  # blank line
+        if len(row) != len(header):
+            raise ValueError(f"{source} line {reader.line_num}: {len(row)} cells for "
+                             f"{len(header)} columns")
+        for h, cell in zip(header, row):
+            cells[h].append(_cell(h, cell.strip(), source, reader.line_num))
+    names = cells.pop("name", None)
+    return names, cells
+
+
+def _cell(column, cell, source, line):
+    if column == "name" or cell == "":
+        return cell if column == "name" else None
+    where = f"{source} line {line}, column {column}"
+    if column == "final":
+        if cell.lower() in _TRUE:
+            return True
+        if cell.lower() in _FALSE:
+            return False
+        raise ValueError(f"{where}: {cell!r} is not true or false")
+    try:
+        return int(cell)
+    except ValueError:
+        pass
+    try:
+        if column in NUMBER_COLUMNS and "/" in cell:
+            return Fraction(cell)
+        return float(cell)  # the sweep says whether a float is acceptable here
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"{where}: {cell!r} is not a number") from None
+
+
+def _table(res, names):
+    rows = []
+    for i in range(len(res)):
+        row = {"row": i}
+        if names is not None:
+            row["name"] = names[i]
+        row["count"] = int(res.counts[i])
+        if res.bytes is not None:
+            row["bytes"] = int(res.bytes[i])
+        row["flags"] = list(res.codes(i))
+        rows.append(row)
+    return rows
+
+
+def _write_csv(out, table, with_names, with_bytes):
+    fields = ["row"] + (["name"] if with_names else []) + ["count"] \
+        + (["bytes"] if with_bytes else []) + ["flags"]
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for row in table:
+        writer.writerow({**row, "flags": "|".join(row["flags"])})
+
+
+def _print_summary(summary, stream):
+    total_bytes = summary["total_bytes"]
+    print(f"runs: {summary['runs']}", file=stream)
+    print(f"total checkpoints: {summary['total_checkpoints']}", file=stream)
+    if total_bytes is not None:
+        print(f"total bytes: {total_bytes} ({total_bytes / 2**30:.2f} GiB)", file=stream)
+    flagged = {c: n for c, n in summary["runs_per_code"].items() if n}
+    print("runs per diagnostic code:" + ("" if flagged else " none"), file=stream)
+    for code, n in flagged.items():
+        print(f"  {code}: {n}", file=stream)

@@ -1,0 +1,245 @@
+# cython: language_level=3, embedsignature=True
+"""The C sweep backend: bindings over src_c/ckpt_sweep.c.
+
+Same `sweep(n_runs, columns, counts_only)` and same `RowError`s as `_sweep_reference.py`
+(the pure-Python twin it is tested against).  The columns are read in place (typed
+memoryviews, no copies); the kernels run without the GIL, in blocks of rows so that
+Ctrl-C is noticed between blocks.  Outputs are allocated once, at their exact size.
+"""
+cimport cython
+from cpython.exc cimport PyErr_CheckSignals
+from libc.stdint cimport int64_t, uint8_t, uint32_t
+
+import numpy as np
+
+from ._ckpt cimport ckpt_rule, ckpt_rule_count, ckpt_status, CKPT_OK
+from ._common import check_rule
+from ._sweep_reference import COLUMNS, RowError
+
+NAME = "c"
+
+
+cdef extern from "ckpt_sweep.h" nogil:
+    ctypedef struct ckpt_col_i64:
+        const int64_t *data
+        int64_t step
+
+    ctypedef struct ckpt_col_f64:
+        const double *data
+        int64_t step
+
+    ctypedef struct ckpt_col_u8:
+        const uint8_t *data
+        int64_t step
+
+    ctypedef struct ckpt_sweep_in:
+        int64_t n_runs
+        ckpt_col_i64 steps_per_epoch
+        ckpt_col_i64 epochs_num
+        ckpt_col_i64 epochs_den
+        ckpt_col_f64 epochs_float
+        ckpt_col_i64 max_steps
+        ckpt_col_i64 saves_per_epoch
+        ckpt_col_i64 every
+        ckpt_col_i64 count
+        ckpt_col_i64 ratio_num
+        ckpt_col_i64 ratio_den
+        ckpt_col_f64 ratio_float
+        ckpt_col_u8 final
+        ckpt_col_i64 min_interval
+        ckpt_col_i64 checkpoint_bytes
+
+    ctypedef struct ckpt_sweep_error:
+        int64_t row
+        int arg
+        int why
+
+    ckpt_status ckpt_sweep_count(const ckpt_sweep_in *sweep, int64_t begin, int64_t end,
+                                 int64_t *counts, uint32_t *flags, int64_t *nbytes,
+                                 int64_t *offsets, ckpt_sweep_error *err)
+    ckpt_status ckpt_sweep_fill(const ckpt_sweep_in *sweep, int64_t begin, int64_t end,
+                                const int64_t *offsets, int64_t *steps, ckpt_sweep_error *err)
+    void ckpt_sweep_rule_fill(const ckpt_rule *rule, int64_t *out, int64_t n)
+
+    int64_t CKPT_SWEEP_ABSENT
+    uint32_t CKPT_FLAG_NO_SAVES
+    uint32_t CKPT_FLAG_FEWER_THAN_REQUESTED
+    uint32_t CKPT_FLAG_FINAL_NOT_SAVED
+    uint32_t CKPT_FLAG_HF_MISMATCH
+    uint32_t CKPT_FLAG_UNEVEN_TAIL
+    uint32_t CKPT_FLAG_OUT_OF_RANGE
+    uint32_t CKPT_FLAG_MIN_INTERVAL_DROPPED
+    uint32_t CKPT_FLAG_LONG_GAP
+    uint32_t CKPT_FLAG_EPOCH_END_MISSED
+
+
+#: The C header's constants, for the tests that hold them equal to the Python twin's.
+ABSENT = CKPT_SWEEP_ABSENT
+FLAGS = {
+    "NO_SAVES": CKPT_FLAG_NO_SAVES,
+    "FEWER_THAN_REQUESTED": CKPT_FLAG_FEWER_THAN_REQUESTED,
+    "FINAL_NOT_SAVED": CKPT_FLAG_FINAL_NOT_SAVED,
+    "HF_MISMATCH": CKPT_FLAG_HF_MISMATCH,
+    "UNEVEN_TAIL": CKPT_FLAG_UNEVEN_TAIL,
+    "OUT_OF_RANGE": CKPT_FLAG_OUT_OF_RANGE,
+    "MIN_INTERVAL_DROPPED": CKPT_FLAG_MIN_INTERVAL_DROPPED,
+    "LONG_GAP": CKPT_FLAG_LONG_GAP,
+    "EPOCH_END_MISSED": CKPT_FLAG_EPOCH_END_MISSED,
+}
+
+
+# Rows per nogil block: large enough that the GIL round trip is noise, small enough
+# that Ctrl-C is answered quickly.
+cdef int64_t BLOCK = 1 << 16
+
+
+cdef int _i64(ckpt_col_i64 *col, object array, int64_t n_runs) except -1:
+    cdef const int64_t[::1] view
+    col.data = NULL
+    col.step = 0
+    if array is None:
+        return 0
+    view = array
+    if view.shape[0] != 1 and view.shape[0] != n_runs:
+        raise ValueError(f"a column has {view.shape[0]} values for {n_runs} runs")
+    if view.shape[0] == 0:
+        return 0  # no runs: nothing is read
+    col.data = &view[0]
+    col.step = 0 if view.shape[0] == 1 else 1
+    return 0
+
+
+cdef int _f64(ckpt_col_f64 *col, object array, int64_t n_runs) except -1:
+    cdef const double[::1] view
+    col.data = NULL
+    col.step = 0
+    if array is None:
+        return 0
+    view = array
+    if view.shape[0] != 1 and view.shape[0] != n_runs:
+        raise ValueError(f"a column has {view.shape[0]} values for {n_runs} runs")
+    if view.shape[0] == 0:
+        return 0  # no runs: nothing is read
+    col.data = &view[0]
+    col.step = 0 if view.shape[0] == 1 else 1
+    return 0
+
+
+cdef int _u8(ckpt_col_u8 *col, object array, int64_t n_runs) except -1:
+    cdef const uint8_t[::1] view
+    col.data = NULL
+    col.step = 0
+    if array is None:
+        return 0
+    view = array
+    if view.shape[0] != 1 and view.shape[0] != n_runs:
+        raise ValueError(f"a column has {view.shape[0]} values for {n_runs} runs")
+    if view.shape[0] == 0:
+        return 0  # no runs: nothing is read
+    col.data = &view[0]
+    col.step = 0 if view.shape[0] == 1 else 1
+    return 0
+
+
+cdef int _check(ckpt_status status, ckpt_sweep_error *err) except -1:
+    if status != CKPT_OK:
+        raise RowError(<int>status, err.row, err.arg, err.why)
+    return 0
+
+
+cdef inline int64_t *_ptr(object array):
+    """The data of an int64 numpy array we just allocated (NULL when empty)."""
+    cdef int64_t[::1] view
+    if array is None or len(array) == 0:
+        return NULL
+    view = array
+    return &view[0]
+
+
+def sweep(int64_t n_runs, dict columns, bint counts_only):
+    """(counts, offsets, steps, flags, bytes) of every run; offsets and steps are None with
+    counts_only, bytes None without a checkpoint_bytes column.  Raises RowError."""
+    cdef ckpt_sweep_in sw
+    cdef ckpt_sweep_error err
+    cdef ckpt_status status = CKPT_OK
+    cdef int64_t begin, end, total
+    cdef int64_t *counts_p
+    cdef int64_t *offsets_p = NULL
+    cdef int64_t *bytes_p = NULL
+    cdef int64_t *steps_p
+    cdef uint32_t[::1] flags_v
+    cdef uint32_t *flags_p = NULL
+
+    unknown = set(columns) - set(COLUMNS)
+    if unknown or n_runs < 0:
+        raise ValueError(f"bad sweep columns {sorted(unknown)} or n_runs {n_runs}")
+    sw.n_runs = n_runs
+    _i64(&sw.steps_per_epoch, columns.get("steps_per_epoch"), n_runs)
+    _i64(&sw.epochs_num, columns.get("epochs_num"), n_runs)
+    _i64(&sw.epochs_den, columns.get("epochs_den"), n_runs)
+    _f64(&sw.epochs_float, columns.get("epochs_float"), n_runs)
+    _i64(&sw.max_steps, columns.get("max_steps"), n_runs)
+    _i64(&sw.saves_per_epoch, columns.get("saves_per_epoch"), n_runs)
+    _i64(&sw.every, columns.get("every"), n_runs)
+    _i64(&sw.count, columns.get("count"), n_runs)
+    _i64(&sw.ratio_num, columns.get("ratio_num"), n_runs)
+    _i64(&sw.ratio_den, columns.get("ratio_den"), n_runs)
+    _f64(&sw.ratio_float, columns.get("ratio_float"), n_runs)
+    _u8(&sw.final, columns.get("final"), n_runs)
+    _i64(&sw.min_interval, columns.get("min_interval"), n_runs)
+    _i64(&sw.checkpoint_bytes, columns.get("checkpoint_bytes"), n_runs)
+
+    counts = np.empty(n_runs, dtype=np.int64)
+    flags = np.empty(n_runs, dtype=np.uint32)
+    nbytes = None if columns.get("checkpoint_bytes") is None else np.empty(n_runs, dtype=np.int64)
+    offsets = None if counts_only else np.empty(n_runs + 1, dtype=np.int64)
+    counts_p, bytes_p = _ptr(counts), _ptr(nbytes)
+    if n_runs:
+        flags_v = flags
+        flags_p = &flags_v[0]
+    if offsets is not None:
+        offsets_p = _ptr(offsets)
+        offsets_p[0] = 0
+
+    begin = 0
+    while begin < n_runs:
+        end = begin + BLOCK if n_runs - begin > BLOCK else n_runs
+        with nogil:
+            status = ckpt_sweep_count(&sw, begin, end, counts_p, flags_p, bytes_p, offsets_p, &err)
+        _check(status, &err)
+        PyErr_CheckSignals()
+        begin = end
+    if counts_only:
+        return counts, None, None, flags, nbytes
+
+    total = offsets_p[n_runs]
+    try:
+        steps = np.empty(total, dtype=np.int64)
+    except MemoryError:
+        raise MemoryError(f"the sweep has {total} checkpoints in all ({8 * total} bytes of "
+                          "steps); pass counts_only=True for counts, flags and bytes only") from None
+    steps_p = _ptr(steps)
+    begin = 0
+    while begin < n_runs:
+        end = begin + BLOCK if n_runs - begin > BLOCK else n_runs
+        with nogil:
+            status = ckpt_sweep_fill(&sw, begin, end, offsets_p, steps_p, &err)
+        _check(status, &err)
+        PyErr_CheckSignals()
+        begin = end
+    return counts, offsets, steps, flags, nbytes
+
+
+def rule_fill(rule, int64_t n):
+    """The first n steps of a validated rule (kind, a, b, stop), as int64 (for tests)."""
+    cdef ckpt_rule r
+    cdef int64_t[::1] view
+    r.kind, r.a, r.b, r.stop = check_rule(rule)
+    if not 0 <= n <= ckpt_rule_count(&r, r.stop):
+        raise ValueError(f"the rule {rule!r} has {ckpt_rule_count(&r, r.stop)} steps, not {n}")
+    out = np.empty(n, dtype=np.int64)
+    if n > 0:
+        view = out
+        with nogil:
+            ckpt_sweep_rule_fill(&r, &view[0], n)
+    return out

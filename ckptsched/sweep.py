@@ -1,0 +1,475 @@
+"""`sweep`: the exact schedules of many runs at once (a hyper-parameter sweep), as arrays.
+
+    import numpy as np, ckptsched
+    res = ckptsched.sweep(steps_per_epoch=np.array([217, 400, 31]), epochs=3,
+                          saves_per_epoch=[8, 4, 40], checkpoint_bytes=14 * 2**30)
+    res.counts                  # saves per run            int64[R]
+    res[1]                      # run 1's steps (a view)   int64[counts[1]]
+    res.runs_with("FEWER_THAN_REQUESTED")   # -> array([2])
+    res.bytes.sum()             # disk for the whole sweep
+
+Run i of a sweep is `Schedule(Run(...row i...), ...)` exactly: same steps, and its flags
+are the codes of that schedule's diagnostics.  This module only validates and converts
+the arguments; the backend (`_backend.sweep_impl`: the C kernels of src_c/ckpt_sweep.c,
+or `_sweep_reference`) computes every count, flag and step.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from fractions import Fraction
+
+import numpy as np
+
+from . import _backend
+from ._numbers import INT64_MAX, to_bool, to_int, to_rational
+from ._sweep_reference import ABSENT, ARGS, FLAGS, WHY_MISSING, WHY_NEEDS_SPE, WHY_OVERFLOW, \
+    WHY_TOTAL, WHY_VALUE, RowError
+from .diagnostics import CODES
+
+__all__ = ["sweep", "SweepResult", "FLAGS"]
+
+# Integer arguments: (smallest value, may a run leave it out (None / masked)?).
+_INTEGERS = {
+    "steps_per_epoch": (1, True),
+    "max_steps": (1, True),
+    "saves_per_epoch": (1, True),
+    "every": (1, True),
+    "count": (1, True),
+    "min_interval": (0, True),     # left out: 0
+    "checkpoint_bytes": (1, False),
+}
+_RATIONALS = ("epochs", "ratio")
+
+
+def sweep(steps_per_epoch=None, epochs=None, *, max_steps=None, saves_per_epoch=None,
+          every=None, count=None, ratio=None, final=True, min_interval=0,
+          checkpoint_bytes=None, counts_only=False) -> "SweepResult":
+    """The schedules of R runs: run i is Schedule(Run(steps_per_epoch[i], epochs[i],
+    max_steps=max_steps[i]), saves_per_epoch=saves_per_epoch[i], every=every[i], ...).
+
+    Each argument is a scalar (the same for every run), or one value per run: a list,
+    tuple, range or 1-D numpy array of any integer dtype, integral floats, or (for
+    `epochs` and `ratio`) any floats, which mean their simplest rational as in `Run`.
+    `None` (or a masked entry) leaves the argument out of that run; `min_interval` left
+    out is 0 and `final` left out is True.  `every` is a whole number of steps.
+
+    checkpoint_bytes: the size of one checkpoint (scalar or per run): `bytes` is then
+    counts * checkpoint_bytes.  counts_only=True: counts, flags and bytes without the
+    steps (O(1) per run, unless a run combines rules or has min_interval > 1, which
+    walks its schedule).
+
+    Errors name the argument, the run and the value: TypeError for non-integers, bools,
+    strings and object arrays; ValueError for values out of range, missing arguments
+    and mismatched lengths; OverflowError when a run's total steps, its bytes or the
+    sweep's number of checkpoints would leave int64.  Nothing is returned half-done.
+    """
+    given = dict(steps_per_epoch=steps_per_epoch, epochs=epochs, max_steps=max_steps,
+                 saves_per_epoch=saves_per_epoch, every=every, count=count, ratio=ratio,
+                 final=final, min_interval=min_interval, checkpoint_bytes=checkpoint_bytes)
+    counts_only = to_bool(counts_only, "counts_only")
+    n_runs = _n_runs(given)
+    columns = {}
+    for name, (minimum, optional) in _INTEGERS.items():
+        columns[name] = _int_column(given[name], name, minimum, optional)
+    for name in _RATIONALS:
+        num, den, flt = _rational_column(given[name], name)
+        columns[f"{name}_num"], columns[f"{name}_den"], columns[f"{name}_float"] = num, den, flt
+    columns["final"] = _final_column(final)
+    impl = _backend.sweep_impl
+    try:
+        counts, offsets, steps, flags, nbytes = impl.sweep(n_runs, columns, counts_only)
+    except RowError as exc:
+        raise _row_error(exc, given) from None
+    return SweepResult(counts, offsets, steps, flags, nbytes, backend=impl.NAME)
+
+
+class SweepResult:
+    """The schedules of a sweep, in CSR layout (read-only arrays).
+
+    counts   int64[R]    saves of each run
+    offsets  int64[R+1]  run i's steps are steps[offsets[i]:offsets[i+1]]  (None: counts_only)
+    steps    int64[sum]  every run's sorted steps, run after run               (None: counts_only)
+    flags    uint32[R]   bit FLAGS[code] is set when run i's Schedule has a diagnostic `code`
+    bytes    int64[R]    counts * checkpoint_bytes (None without checkpoint_bytes)
+    res[i] is run i's steps (a view); len(res) is R.
+    """
+
+    __slots__ = ("counts", "offsets", "steps", "flags", "bytes", "backend")
+
+    def __init__(self, counts, offsets, steps, flags, nbytes, *, backend):
+        for array in (counts, offsets, steps, flags, nbytes):
+            if array is not None:
+                array.flags.writeable = False
+        self.counts, self.offsets, self.steps = counts, offsets, steps
+        self.flags, self.bytes, self.backend = flags, nbytes, backend
+
+    def __len__(self):
+        return len(self.counts)
+
+    def __getitem__(self, i):
+        if self.steps is None:
+            raise ValueError("this sweep was computed with counts_only=True: it has no steps")
+        if isinstance(i, bool) or not isinstance(i, numbers.Integral):
+            raise TypeError(f"runs are indexed by integers, got {type(i).__name__}")
+        n = len(self.counts)
+        j = int(i) + n if i < 0 else int(i)
+        if not 0 <= j < n:
+            raise IndexError(f"run {int(i)} is out of range for a sweep of {n} runs")
+        return self.steps[self.offsets[j]:self.offsets[j + 1]]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    @property
+    def total(self) -> int:
+        """The number of checkpoints of all runs."""
+        if self.offsets is not None:
+            return int(self.offsets[-1])
+        return _exact_sum(self.counts)
+
+    @property
+    def total_bytes(self):
+        """The bytes of all runs' checkpoints (an exact int), or None without checkpoint_bytes."""
+        return None if self.bytes is None else _exact_sum(self.bytes)
+
+    def runs_with(self, *codes) -> np.ndarray:
+        """Indices of the runs whose schedules have any of the diagnostic `codes`."""
+        return np.flatnonzero(self.flags & _mask(codes))
+
+    def codes(self, i) -> tuple:
+        """The diagnostic codes of run i, in CODES order."""
+        f = int(self.flags[i])
+        return tuple(code for code, bit in FLAGS.items() if f & bit)
+
+    def summary(self) -> dict:
+        """{"runs", "total_checkpoints", "total_bytes" (None without checkpoint_bytes),
+        "runs_per_code": {code: runs with it, for every code in CODES}}."""
+        return {"runs": len(self), "total_checkpoints": self.total,
+                "total_bytes": self.total_bytes,
+                "runs_per_code": {code: int(np.count_nonzero(self.flags & bit))
+                                  for code, bit in FLAGS.items()}}
+
+    def __repr__(self):
+        what = "counts only" if self.steps is None else f"{self.total} steps"
+        return f"<SweepResult of {len(self)} runs, {what}, backend {self.backend!r}>"
+
+
+def _mask(codes) -> int:
+    if len(codes) == 1 and isinstance(codes[0], (list, tuple, set, frozenset)):
+        codes = tuple(codes[0])
+    mask = 0
+    for code in codes:
+        if code not in FLAGS:
+            raise ValueError(f"unknown diagnostic code {code!r}; the codes are {', '.join(CODES)}")
+        mask |= FLAGS[code]
+    return mask
+
+
+def _exact_sum(values) -> int:
+    """Sum of an int64 array as a Python int, without int64 wraparound."""
+    n = len(values)
+    if n == 0:
+        return 0
+    if int(values.max()) <= INT64_MAX // n:
+        return int(values.sum())
+    return int(values.astype(object).sum())  # Python ints: no wraparound
+
+
+# ---- arguments -> kernel columns ----------------------------------------------------
+
+def _per_run(value) -> bool:
+    """Is `value` one value per run (rather than a scalar for every run)?"""
+    if isinstance(value, (list, tuple, range)):
+        return True
+    if isinstance(value, (str, bytes, set, frozenset, dict)):
+        return False
+    return hasattr(value, "__array__") and np.ndim(value) != 0
+
+
+def _length(value, name) -> int:
+    if isinstance(value, (list, tuple, range)):
+        return len(value)
+    shape = np.shape(value)
+    if len(shape) != 1:
+        raise ValueError(f"{name} must be a scalar or a 1-D sequence of values per run, "
+                         f"got shape {shape}")
+    return shape[0]
+
+
+def _n_runs(given) -> int:
+    lengths = {name: _length(v, name) for name, v in given.items()
+               if v is not None and _per_run(v)}
+    if not lengths:
+        return 1
+    if len(set(lengths.values())) > 1:
+        shown = ", ".join(f"{name} has {n}" for name, n in lengths.items())
+        raise ValueError(f"the per-run arguments must have one value per run, but {shown}; "
+                         "pass a scalar to use one value for every run")
+    return next(iter(lengths.values()))
+
+
+def _show(value):
+    if isinstance(value, np.generic):
+        value = value.item()
+    try:
+        return repr(value)
+    except ValueError:
+        return f"<{type(value).__name__} too large to print>"
+
+
+def _label(name, row, value):
+    """How a message names argument `name` of run `row`: "count[3]=0" or "count=0"."""
+    if value is not None and _per_run(value):
+        plain = isinstance(value, (list, tuple, range, np.ma.MaskedArray))
+        item = value[row] if plain else np.asarray(value)[row]
+        if np.ma.is_masked(item):
+            item = None
+        return f"{name}[{row}]={_show(item)}"
+    return f"{name}={_show(value)}"
+
+
+def _words(minimum) -> str:
+    return "a positive integer" if minimum == 1 else "a non-negative integer"
+
+
+def _as_array(value, name):
+    """(data, mask or None) of an array-like argument."""
+    if isinstance(value, np.ma.MaskedArray):
+        mask = np.ma.getmaskarray(value)
+        return np.ma.getdata(value), (mask if mask.any() else None)
+    return np.asarray(value), None
+
+
+def _first(bad) -> int:
+    return int(np.argmax(bad))
+
+
+def _int_scalar(value, name, minimum):
+    if name == "checkpoint_bytes" and isinstance(value, (float, np.floating)) \
+            and math.isfinite(value) and float(value).is_integer():
+        value = int(value)  # 7e9 bytes
+    return to_int(value, name, minimum=minimum)
+
+
+def _int_item(value, label, minimum, optional):
+    if value is None or np.ma.is_masked(value):
+        if optional:
+            return ABSENT
+        raise TypeError(f"{label} must be an integer, got None")
+    if isinstance(value, (float, np.floating)):
+        if not math.isfinite(value):
+            raise ValueError(f"{label} must be a finite number, got {_show(value)}")
+        if not float(value).is_integer():
+            raise TypeError(f"{label} must be an integer, got {_show(value)}")
+        if abs(value) > 2.0**63:
+            raise OverflowError(f"{label}={_show(value)} exceeds the int64 range (max {INT64_MAX})")
+        value = int(value)
+    return to_int(value, label, minimum=minimum)
+
+
+def _int_column(value, name, minimum, optional):
+    """An int64 column of length 1 (a scalar) or R; None when absent everywhere."""
+    if value is None:
+        return None
+    if not _per_run(value):
+        if isinstance(value, str) and name == "every":
+            raise TypeError(f"every={value!r}: a sweep takes every= as a whole number of steps; "
+                            "units (ep, sp, tok) are for Schedule")
+        return np.array([_int_scalar(value, name, minimum)], dtype=np.int64)
+    if isinstance(value, (list, tuple)) and not all(type(v) is int for v in value):
+        out = [_int_item(v, f"{name}[{i}]", minimum, optional) for i, v in enumerate(value)]
+        return _absent_as_default(np.array(out, dtype=np.int64), name)
+    if isinstance(value, (list, tuple, range)):
+        try:
+            arr, mask = np.array(value, dtype=np.int64), None
+        except OverflowError:  # a Python int past int64: find it and name it
+            for i, v in enumerate(value):
+                _int_item(v, f"{name}[{i}]", minimum, optional)
+            raise
+    else:
+        arr, mask = _as_array(value, name)
+    if mask is not None and not optional:
+        i = _first(mask)
+        raise TypeError(f"{name}[{i}] is missing (masked): every run needs a {name}")
+    kind = arr.dtype.kind
+    if kind in "iu":
+        if kind == "u" and arr.size and arr.itemsize == 8 and int(arr.max()) > INT64_MAX:
+            i = _first(arr > INT64_MAX)
+            raise OverflowError(f"{name}[{i}]={int(arr[i])} exceeds the int64 range (max {INT64_MAX})")
+        out = np.ascontiguousarray(arr, dtype=np.int64)
+        if mask is not None:
+            out = out.copy() if out is arr or np.shares_memory(out, arr) else out
+            out[mask] = ABSENT
+        check = out if mask is None else out[~mask]
+        if check.size and int(check.min()) < minimum:
+            i = _first((out < minimum) & (out != ABSENT) if mask is not None else out < minimum)
+            raise ValueError(f"{name}[{i}] must be {_words(minimum)}, got {_show(arr[i])}")
+    elif kind == "f":
+        data = (arr if mask is None else np.where(mask, minimum, arr)).astype(np.float64, copy=False)
+        bad = ~np.isfinite(data)
+        if bad.any():
+            i = _first(bad)
+            raise ValueError(f"{name}[{i}] must be a finite number, got {_show(arr[i])}")
+        bad = data != np.trunc(data)
+        if bad.any():
+            i = _first(bad)
+            raise TypeError(f"{name}[{i}] must be an integer, got {_show(arr[i])}")
+        bad = data < minimum
+        if bad.any():
+            i = _first(bad)
+            raise ValueError(f"{name}[{i}] must be {_words(minimum)}, got {_show(arr[i])}")
+        bad = data >= 2.0**63
+        if bad.any():
+            i = _first(bad)
+            raise OverflowError(f"{name}[{i}]={_show(arr[i])} exceeds the int64 range (max {INT64_MAX})")
+        out = data.astype(np.int64)
+        if mask is not None:
+            out[mask] = ABSENT
+    elif kind == "b":
+        raise TypeError(f"{name} must be integers, got a bool array (bools are not counts)")
+    else:
+        raise TypeError(f"{name} must be an integer array (or integral floats), got dtype "
+                        f"{arr.dtype}" + ("; object arrays are not accepted" if kind == "O" else ""))
+    return _absent_as_default(out, name)
+
+
+def _absent_as_default(out, name):
+    if name == "min_interval" and out.size and int(out.min()) == ABSENT:
+        out = np.where(out == ABSENT, 0, out)
+    return out
+
+
+def _rational_column(value, name):
+    """(num, den, float) columns of epochs / ratio: exact fractions, and the values as
+    given in double (the float arithmetic of HF_MISMATCH starts from them)."""
+    if value is None:
+        return None, None, None
+    if not _per_run(value):
+        exact = _rational_scalar(value, name)
+        return (np.array([exact.numerator], dtype=np.int64),
+                np.array([exact.denominator], dtype=np.int64),
+                np.array([float(value)], dtype=np.float64))
+    if isinstance(value, (list, tuple)):
+        types = set(map(type, value))
+        if types <= {int}:
+            value = _int_column(value, name, 1, True)
+            return value, None, None
+        if types <= {float}:
+            value = np.array(value, dtype=np.float64)
+        else:
+            return _rational_items(value, name)
+    if isinstance(value, range):
+        return _int_column(value, name, 1, True), None, None
+    arr, mask = _as_array(value, name)
+    kind = arr.dtype.kind
+    if kind in "iu":
+        return _int_column(value, name, 1, True), None, None
+    if kind != "f" or arr.dtype not in (np.float64, np.float32, np.float16):
+        raise TypeError(f"{name} must be numbers: an integer or float array (float16/32/64), "
+                        f"got dtype {arr.dtype}"
+                        + ("; object arrays are not accepted" if kind == "O" else ""))
+    filler = arr.dtype.type(0.5 if name == "ratio" else 1)
+    data = arr if mask is None else np.where(mask, filler, arr)
+    bad = ~np.isfinite(data)
+    if bad.any():
+        i = _first(bad)
+        raise ValueError(f"{name}[{i}] must be a finite number, got {_show(arr[i])}")
+    bad = data <= 0
+    if bad.any():
+        i = _first(bad)
+        raise ValueError(f"{name}[{i}] must be > 0, got {_show(arr[i])}")
+    floats = data.astype(np.float64, copy=False)
+    if name == "epochs" and bool(np.all(data == np.floor(data))) and float(data.max()) < 2.0**63:
+        num, den = data.astype(np.int64), None  # integral epochs: no fractions to find
+    else:
+        unique, first, inverse = np.unique(data, return_index=True, return_inverse=True)
+        num_u = np.empty(len(unique), dtype=np.int64)
+        den_u = np.empty(len(unique), dtype=np.int64)
+        for j, u in enumerate(unique):  # judged in its own format: float32 0.07 is 7/100
+            exact = to_rational(u, f"{name}[{int(first[j])}]")
+            num_u[j], den_u[j] = exact.numerator, exact.denominator
+        num, den = num_u[inverse.ravel()], den_u[inverse.ravel()]
+    if mask is not None:
+        num[mask] = ABSENT
+    if name == "ratio" and data.size and float(data.max()) >= 1:
+        i = _first(data >= 1)
+        raise _ratio_error(f"ratio[{i}]", arr[i])
+    return num, den, np.ascontiguousarray(floats)
+
+
+def _rational_scalar(value, name) -> Fraction:
+    if isinstance(value, str):
+        raise TypeError(f"{name} must be a number, not a string: got {value!r}")
+    exact = to_rational(value, name)
+    if name == "ratio" and exact >= 1:
+        raise _ratio_error(name, value)
+    return exact
+
+
+def _rational_items(values, name):
+    n = len(values)
+    num = np.empty(n, dtype=np.int64)
+    den = np.ones(n, dtype=np.int64)
+    flt = np.ones(n, dtype=np.float64)
+    for i, v in enumerate(values):
+        if v is None:
+            num[i] = ABSENT
+            continue
+        exact = _rational_scalar(v, f"{name}[{i}]")
+        num[i], den[i], flt[i] = exact.numerator, exact.denominator, float(v)
+    return num, den, flt
+
+
+def _ratio_error(label, value):
+    return ValueError(f"{label} must be a fraction of the run between 0 and 1 (exclusive), "
+                      f"got {_show(value)}; use every= for an interval in steps")
+
+
+def _final_column(value):
+    if not _per_run(value):
+        return np.array([to_bool(value, "final")], dtype=np.uint8)
+    if isinstance(value, (list, tuple)):
+        return np.array([True if v is None else to_bool(v, f"final[{i}]")
+                         for i, v in enumerate(value)], dtype=np.uint8)
+    arr, mask = _as_array(value, "final")
+    if arr.dtype.kind != "b":
+        raise TypeError(f"final must be True or False for each run: a bool array, got dtype "
+                        f"{arr.dtype}")
+    if mask is not None:
+        arr = np.where(mask, True, arr)
+    return np.ascontiguousarray(arr).view(np.uint8)
+
+
+def _row_error(exc: RowError, given) -> Exception:
+    """The user's exception for a row the kernel stopped at."""
+    i = exc.row
+    name = ARGS[exc.arg] if exc.arg >= 0 else None
+    show = lambda n: _label(n, i, given[n])  # noqa: E731
+    if exc.why == WHY_VALUE:
+        if name == "ratio":
+            return _ratio_error(f"ratio[{i}]" if _per_run(given["ratio"]) else "ratio",
+                                given["ratio"][i] if _per_run(given["ratio"]) else given["ratio"])
+        need = "> 0" if name == "epochs" else (
+            "a non-negative integer" if name == "min_interval" else "a positive integer")
+        return ValueError(f"{show(name)}: {name} must be {need}")
+    if exc.why == WHY_MISSING:
+        return ValueError(f"run {i} needs max_steps, or both steps_per_epoch and epochs; "
+                          f"it has {show('steps_per_epoch')}, {show('epochs')}, "
+                          f"{show('max_steps')}")
+    if exc.why == WHY_NEEDS_SPE:
+        return ValueError(f"{show('saves_per_epoch')} needs steps_per_epoch, which run {i} "
+                          f"does not have ({show('steps_per_epoch')})")
+    if exc.why == WHY_OVERFLOW and name == "epochs":
+        return OverflowError(f"run {i}: {show('epochs')} * {show('steps_per_epoch')} total "
+                             "steps exceed the int64 range (2**63 - 1)")
+    if exc.why == WHY_OVERFLOW:
+        return OverflowError(f"run {i}: {show('checkpoint_bytes')} times its number of "
+                             "checkpoints exceeds the int64 range (2**63 - 1)")
+    if exc.why == WHY_TOTAL:
+        return OverflowError(f"the sweep's total number of checkpoints exceeds the int64 range "
+                             f"(2**63 - 1) at run {i}; split the sweep, or pass "
+                             "counts_only=True")
+    return RuntimeError(f"sweep kernel error at run {i} (status {exc.status}, "
+                        f"argument {name}, reason {exc.why}): please report this")

@@ -1,0 +1,439 @@
+/* test_sweep.c -- standalone C11 test of the sweep kernels (src_c/ckpt_sweep.c).
+ *
+ * No framework, no Python.  Expected steps come from a brute-force model written from
+ * shared/DESIGN.md (scan every step 1..T and test each rule by its definition, then
+ * thin greedily), never from the code under test.  Flags are checked on hand-worked
+ * cases (see the comments); the Python suite checks every flag against Schedule.
+ *
+ * Prints one line per failed check and, at the end, "N passed, N failed"; exits
+ * non-zero on failure.  Build and run (ASan + UBSan), from the repo root:
+ *   gcc -std=c11 -Wall -Wextra -Wconversion -Werror -g -O1 \
+ *       -fsanitize=address,undefined -fno-sanitize-recover=all -I src_c \
+ *       tests/c/test_sweep.c src_c/ckpt.c src_c/ckpt_sweep.c -lm -o /tmp/test_sweep
+ */
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckpt.h"
+#include "ckpt_sweep.h"
+
+static long long g_pass = 0, g_fail = 0;
+static char g_ctx[200] = "";
+
+#define CHECK(expr)                                                                   \
+    do {                                                                              \
+        if (expr) g_pass++;                                                           \
+        else {                                                                        \
+            g_fail++;                                                                 \
+            if (g_fail <= 60) printf("FAIL %s:%d: %s  [%s]\n", __FILE__, __LINE__, #expr, g_ctx); \
+        }                                                                             \
+    } while (0)
+
+#define CHECK_EQ(got, want)                                                           \
+    do {                                                                              \
+        long long got_ = (long long)(got), want_ = (long long)(want);                 \
+        if (got_ == want_) g_pass++;                                                  \
+        else {                                                                        \
+            g_fail++;                                                                 \
+            if (g_fail <= 60)                                                         \
+                printf("FAIL %s:%d: %s == %s (got %lld, want %lld)  [%s]\n", __FILE__, \
+                       __LINE__, #got, #want, got_, want_, g_ctx);                    \
+        }                                                                             \
+    } while (0)
+
+/* ---- a tiny deterministic generator ------------------------------------------ */
+
+static uint64_t g_rng = 0x9E3779B97F4A7C15u;
+
+static int64_t rnd(int64_t lo, int64_t hi) /* uniform in [lo, hi] */
+{
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 7;
+    g_rng ^= g_rng << 17;
+    return (int64_t)((uint64_t)lo + g_rng % ((uint64_t)hi - (uint64_t)lo + 1));
+}
+
+/* ---- the model: one run, by definition ------------------------------------------ */
+
+typedef struct {
+    int64_t S, e_num, e_den, max_steps, k, every, count, r_num, r_den, min_interval;
+    int final;
+} model_run;
+
+static int64_t model_total(const model_run *m)
+{
+    if (m->max_steps) return m->max_steps;
+    return (m->e_num * m->S + m->e_den - 1) / m->e_den;
+}
+
+/* Is s a step of the union?  Each rule by its DESIGN.md definition. */
+static int model_is_step(const model_run *m, int64_t T, int64_t s)
+{
+    if (m->final && s == T) return 1;
+    if (m->k) { /* epoch e, j = 1..k: e*S + ceil(j*S/k) <= T */
+        int64_t e = (s - 1) / m->S;
+        for (int64_t j = 1; j <= m->k; j++)
+            if (e * m->S + (j * m->S + m->k - 1) / m->k == s) return 1;
+    }
+    if (m->count) /* ceil(i*T/n), i = 1..n */
+        for (int64_t i = 1; i <= m->count; i++)
+            if ((i * T + m->count - 1) / m->count == s) return 1;
+    if (m->every && s % m->every == 0) return 1;
+    if (m->r_num) { /* every ceil(T * r) */
+        int64_t interval = (T * m->r_num + m->r_den - 1) / m->r_den;
+        if (s % interval == 0) return 1;
+    }
+    return 0;
+}
+
+/* The run's steps after greedy min_interval thinning; returns their number. */
+static int64_t model_steps(const model_run *m, int64_t *out)
+{
+    int64_t T = model_total(m), n = 0, last = 0;
+    for (int64_t s = 1; s <= T; s++) {
+        if (!model_is_step(m, T, s)) continue;
+        if (n == 0 || (m->final && s == T) || s - last >= m->min_interval) {
+            out[n++] = s;
+            last = s;
+        }
+    }
+    return n;
+}
+
+/* ---- building kernel inputs ------------------------------------------------------- */
+
+#define MAX_RUNS 64
+#define A CKPT_SWEEP_ABSENT
+
+typedef struct {
+    int64_t S[MAX_RUNS], e_num[MAX_RUNS], e_den[MAX_RUNS], max_steps[MAX_RUNS], k[MAX_RUNS];
+    int64_t every[MAX_RUNS], count[MAX_RUNS], r_num[MAX_RUNS], r_den[MAX_RUNS];
+    int64_t min_interval[MAX_RUNS], bytes[MAX_RUNS];
+    double e_float[MAX_RUNS], r_float[MAX_RUNS];
+    uint8_t final[MAX_RUNS];
+} columns;
+
+static ckpt_col_i64 col(const int64_t *data) { ckpt_col_i64 c = {data, 1}; return c; }
+
+static ckpt_sweep_in sweep_in(const columns *c, int64_t n)
+{
+    ckpt_sweep_in in;
+    memset(&in, 0, sizeof in);
+    in.n_runs = n;
+    in.steps_per_epoch = col(c->S);
+    in.epochs_num = col(c->e_num);
+    in.epochs_den = col(c->e_den);
+    in.epochs_float.data = c->e_float;
+    in.epochs_float.step = 1;
+    in.max_steps = col(c->max_steps);
+    in.saves_per_epoch = col(c->k);
+    in.every = col(c->every);
+    in.count = col(c->count);
+    in.ratio_num = col(c->r_num);
+    in.ratio_den = col(c->r_den);
+    in.ratio_float.data = c->r_float;
+    in.ratio_float.step = 1;
+    in.final.data = c->final;
+    in.final.step = 1;
+    in.min_interval = col(c->min_interval);
+    in.checkpoint_bytes = col(c->bytes);
+    return in;
+}
+
+static void put(columns *c, int64_t i, const model_run *m)
+{
+    c->S[i] = m->S ? m->S : A;
+    c->e_num[i] = m->e_num ? m->e_num : A;
+    c->e_den[i] = m->e_den ? m->e_den : 1;
+    c->e_float[i] = m->e_num ? (double)m->e_num / (double)m->e_den : 1.0;
+    c->max_steps[i] = m->max_steps ? m->max_steps : A;
+    c->k[i] = m->k ? m->k : A;
+    c->every[i] = m->every ? m->every : A;
+    c->count[i] = m->count ? m->count : A;
+    c->r_num[i] = m->r_num ? m->r_num : A;
+    c->r_den[i] = m->r_num ? m->r_den : 1;
+    c->r_float[i] = m->r_num ? (double)m->r_num / (double)m->r_den : 0.5;
+    c->min_interval[i] = m->min_interval;
+    c->bytes[i] = 1000;
+    c->final[i] = (uint8_t)m->final;
+}
+
+static model_run random_run(void)
+{
+    model_run m;
+    memset(&m, 0, sizeof m);
+    if (rnd(0, 2)) {
+        m.S = rnd(1, 40);
+        m.e_den = rnd(1, 4);
+        m.e_num = rnd(1, 4 * m.e_den);
+        if (rnd(0, 3) == 0) m.max_steps = rnd(1, 200);
+    } else {
+        m.max_steps = rnd(1, 200);
+        if (rnd(0, 1)) m.S = rnd(1, 40);
+    }
+    if (m.S && rnd(0, 1)) m.k = rnd(1, 50);
+    if (rnd(0, 3) == 0) m.count = rnd(1, 250);
+    if (rnd(0, 3) == 0) m.every = rnd(1, 250);
+    if (rnd(0, 3) == 0) {
+        m.r_den = rnd(2, 20);
+        m.r_num = rnd(1, m.r_den - 1);
+    }
+    m.final = (int)rnd(0, 1);
+    m.min_interval = rnd(0, 3) == 0 ? rnd(0, 12) : 0;
+    return m;
+}
+
+/* ---- tests --------------------------------------------------------------------------- */
+
+/* Random sweeps: counts, offsets, bytes and every step equal the model. */
+static void test_random_sweeps(void)
+{
+    static columns c;
+    static int64_t want[MAX_RUNS][1024], want_n[MAX_RUNS];
+    for (int round = 0; round < 300; round++) {
+        int64_t n = rnd(0, MAX_RUNS);
+        model_run runs[MAX_RUNS];
+        for (int64_t i = 0; i < n; i++) {
+            runs[i] = random_run();
+            put(&c, i, &runs[i]);
+            want_n[i] = model_steps(&runs[i], want[i]);
+        }
+        ckpt_sweep_in in = sweep_in(&c, n);
+        int64_t counts[MAX_RUNS], bytes[MAX_RUNS], offsets[MAX_RUNS + 1];
+        uint32_t flags[MAX_RUNS];
+        ckpt_sweep_error err;
+        offsets[0] = 0;
+        snprintf(g_ctx, sizeof g_ctx, "round %d, %" PRId64 " runs", round, n);
+        CHECK_EQ(ckpt_sweep_count(&in, 0, n, counts, flags, bytes, offsets, &err), CKPT_OK);
+        int64_t *steps = malloc((size_t)(offsets[n] > 0 ? offsets[n] : 1) * sizeof *steps);
+        CHECK_EQ(ckpt_sweep_fill(&in, 0, n, offsets, steps, &err), CKPT_OK);
+        for (int64_t i = 0; i < n; i++) {
+            snprintf(g_ctx, sizeof g_ctx, "round %d run %" PRId64 ": S=%" PRId64 " e=%" PRId64
+                     "/%" PRId64 " max=%" PRId64 " k=%" PRId64 " count=%" PRId64 " every=%" PRId64
+                     " r=%" PRId64 "/%" PRId64 " final=%d m=%" PRId64, round, i, runs[i].S,
+                     runs[i].e_num, runs[i].e_den, runs[i].max_steps, runs[i].k, runs[i].count,
+                     runs[i].every, runs[i].r_num, runs[i].r_den, runs[i].final,
+                     runs[i].min_interval);
+            CHECK_EQ(counts[i], want_n[i]);
+            CHECK_EQ(offsets[i + 1] - offsets[i], want_n[i]);
+            CHECK_EQ(bytes[i], 1000 * want_n[i]);
+            CHECK_EQ((flags[i] & CKPT_FLAG_NO_SAVES) != 0, want_n[i] == 0);
+            if (counts[i] != want_n[i]) continue;
+            for (int64_t j = 0; j < want_n[i]; j++) CHECK_EQ(steps[offsets[i] + j], want[i][j]);
+        }
+        free(steps);
+    }
+    g_ctx[0] = '\0';
+}
+
+/* One run through both passes; returns the count pass status. */
+static ckpt_status one(const columns *c, int64_t *count, uint32_t *flags, ckpt_sweep_error *err)
+{
+    ckpt_sweep_in in = sweep_in(c, 1);
+    int64_t bytes, offsets[2] = {0, 0};
+    return ckpt_sweep_count(&in, 0, 1, count, flags, &bytes, offsets, err);
+}
+
+static void test_flags(void)
+{
+    static columns c;
+    model_run m;
+    int64_t n;
+    uint32_t f;
+    ckpt_sweep_error err;
+
+    /* S=31, 2 epochs, saves_per_epoch=40 > 31: every step, FEWER_THAN_REQUESTED;
+     * Axolotl: 1/(40*2) = 0.0125, ceil(62 * 0.0125) = 1 -> 62 saves, same count, no miss */
+    memset(&m, 0, sizeof m);
+    m.S = 31, m.e_num = 2, m.e_den = 1, m.k = 40, m.final = 1;
+    put(&c, 0, &m);
+    CHECK_EQ(one(&c, &n, &f, &err), CKPT_OK);
+    CHECK_EQ(n, 62);
+    CHECK_EQ(f, CKPT_FLAG_FEWER_THAN_REQUESTED);
+
+    /* S=217, 3 epochs, k=8: Axolotl interval ceil(651/24) = 28 misses epoch end 217 */
+    m.S = 217, m.e_num = 3, m.k = 8;
+    put(&c, 0, &m);
+    CHECK_EQ(one(&c, &n, &f, &err), CKPT_OK);
+    CHECK_EQ(n, 24);
+    CHECK_EQ(f, CKPT_FLAG_HF_MISMATCH);
+
+    /* max_steps=10, every=20, final=False: the rule never fires, nothing is saved */
+    memset(&m, 0, sizeof m);
+    m.max_steps = 10, m.every = 20;
+    put(&c, 0, &m);
+    CHECK_EQ(one(&c, &n, &f, &err), CKPT_OK);
+    CHECK_EQ(n, 0);
+    CHECK_EQ(f, CKPT_FLAG_NO_SAVES | CKPT_FLAG_OUT_OF_RANGE);
+
+    /* every=3 over 10 steps, final: 3 6 9 10, UNEVEN_TAIL */
+    m.every = 3, m.final = 1;
+    put(&c, 0, &m);
+    CHECK_EQ(one(&c, &n, &f, &err), CKPT_OK);
+    CHECK_EQ(n, 4);
+    CHECK_EQ(f, CKPT_FLAG_UNEVEN_TAIL);
+
+    /* every=3 over 10 steps, no final: last save 9 < 10, FINAL_NOT_SAVED */
+    m.final = 0;
+    put(&c, 0, &m);
+    CHECK_EQ(one(&c, &n, &f, &err), CKPT_OK);
+    CHECK_EQ(f, CKPT_FLAG_FINAL_NOT_SAVED);
+
+    /* ratio 7/100 of 253 steps: exact interval ceil(17.71) = 18; in float 253 * 0.07 =
+     * 17.710000000000001 -> 18 too; 18 does not divide 253: UNEVEN_TAIL; min_interval=2
+     * keeps 252 and the forced 253 one step later: UNEVEN_TAIL again, nothing dropped */
+    memset(&m, 0, sizeof m);
+    m.max_steps = 253, m.r_num = 7, m.r_den = 100, m.final = 1, m.min_interval = 2;
+    put(&c, 0, &m);
+    CHECK_EQ(one(&c, &n, &f, &err), CKPT_OK);
+    CHECK_EQ(n, 15);
+    CHECK_EQ(f, CKPT_FLAG_UNEVEN_TAIL);
+
+    /* saves_per_epoch=2 of S=10 (5 10 15 20) with min_interval=6, no final: keeps 5, 15;
+     * drops the epoch ends 10 and 20: MIN_INTERVAL_DROPPED, EPOCH_END_MISSED, and the last
+     * save 15 < 20: FINAL_NOT_SAVED */
+    memset(&m, 0, sizeof m);
+    m.S = 10, m.e_num = 2, m.e_den = 1, m.k = 2, m.min_interval = 6;
+    put(&c, 0, &m);
+    CHECK_EQ(one(&c, &n, &f, &err), CKPT_OK);
+    CHECK_EQ(n, 2);
+    CHECK_EQ(f & ~CKPT_FLAG_HF_MISMATCH, CKPT_FLAG_MIN_INTERVAL_DROPPED
+             | CKPT_FLAG_EPOCH_END_MISSED | CKPT_FLAG_FINAL_NOT_SAVED);
+}
+
+/* A bad row stops the count pass at that row, naming the argument and the reason. */
+static void expect_error(const columns *c, int64_t n, ckpt_status status, int64_t row,
+                         ckpt_sweep_arg arg, ckpt_sweep_why why)
+{
+    ckpt_sweep_in in = sweep_in(c, n);
+    int64_t counts[MAX_RUNS], bytes[MAX_RUNS], offsets[MAX_RUNS + 1];
+    uint32_t flags[MAX_RUNS];
+    ckpt_sweep_error err;
+    offsets[0] = 0;
+    CHECK_EQ(ckpt_sweep_count(&in, 0, n, counts, flags, bytes, offsets, &err), status);
+    CHECK_EQ(err.row, row);
+    CHECK_EQ(err.arg, arg);
+    CHECK_EQ(err.why, why);
+}
+
+static void test_errors(void)
+{
+    static columns c;
+    model_run m;
+    memset(&m, 0, sizeof m);
+    m.S = 10, m.e_num = 2, m.e_den = 1, m.k = 3, m.final = 1;
+    for (int64_t i = 0; i < 3; i++) put(&c, i, &m);
+
+    c.S[1] = 0;
+    expect_error(&c, 3, CKPT_DOMAIN, 1, CKPT_ARG_STEPS_PER_EPOCH, CKPT_WHY_VALUE);
+    c.S[1] = -5;
+    expect_error(&c, 3, CKPT_DOMAIN, 1, CKPT_ARG_STEPS_PER_EPOCH, CKPT_WHY_VALUE);
+    c.S[1] = 10;
+    c.e_den[2] = 0;
+    expect_error(&c, 3, CKPT_DOMAIN, 2, CKPT_ARG_EPOCHS, CKPT_WHY_VALUE);
+    c.e_den[2] = 1;
+    c.k[0] = -1;
+    expect_error(&c, 3, CKPT_DOMAIN, 0, CKPT_ARG_SAVES_PER_EPOCH, CKPT_WHY_VALUE);
+    c.k[0] = 3;
+    c.r_num[1] = 3, c.r_den[1] = 3;  /* ratio 1 */
+    expect_error(&c, 3, CKPT_DOMAIN, 1, CKPT_ARG_RATIO, CKPT_WHY_VALUE);
+    c.r_num[1] = A;
+    c.min_interval[2] = -1;
+    expect_error(&c, 3, CKPT_DOMAIN, 2, CKPT_ARG_MIN_INTERVAL, CKPT_WHY_VALUE);
+    c.min_interval[2] = 0;
+    c.bytes[1] = 0;
+    expect_error(&c, 3, CKPT_DOMAIN, 1, CKPT_ARG_CHECKPOINT_BYTES, CKPT_WHY_VALUE);
+    c.bytes[1] = 1000;
+    c.S[2] = A;  /* no max_steps, no S */
+    expect_error(&c, 3, CKPT_DOMAIN, 2, CKPT_ARG_STEPS_PER_EPOCH, CKPT_WHY_MISSING);
+    c.max_steps[2] = 50;  /* T from max_steps, but saves_per_epoch needs S */
+    expect_error(&c, 3, CKPT_DOMAIN, 2, CKPT_ARG_SAVES_PER_EPOCH, CKPT_WHY_NEEDS_SPE);
+    c.S[2] = 10, c.max_steps[2] = A, c.e_num[1] = A;
+    expect_error(&c, 3, CKPT_DOMAIN, 1, CKPT_ARG_EPOCHS, CKPT_WHY_MISSING);
+    c.e_num[1] = INT64_MAX / 5, c.S[1] = 7;  /* T = epochs * S overflows */
+    expect_error(&c, 3, CKPT_OVERFLOW, 1, CKPT_ARG_EPOCHS, CKPT_WHY_OVERFLOW);
+    c.e_num[1] = 2, c.S[1] = 10;
+    c.bytes[0] = INT64_MAX / 2;  /* 7 checkpoints of INT64_MAX/2 bytes */
+    expect_error(&c, 3, CKPT_OVERFLOW, 0, CKPT_ARG_CHECKPOINT_BYTES, CKPT_WHY_OVERFLOW);
+    c.bytes[0] = 1000;
+
+    /* the running total: runs of 2**62 steps each, every step saved */
+    memset(&m, 0, sizeof m);
+    m.max_steps = (int64_t)1 << 62, m.every = 1, m.final = 1;
+    for (int64_t i = 0; i < 3; i++) put(&c, i, &m), c.bytes[i] = 1;
+    expect_error(&c, 3, CKPT_OVERFLOW, 1, CKPT_ARG_NONE, CKPT_WHY_TOTAL);
+    {  /* without offsets (counts only) there is no total to overflow */
+        ckpt_sweep_in in = sweep_in(&c, 3);
+        int64_t counts[3];
+        uint32_t flags[3];
+        ckpt_sweep_error err;
+        CHECK_EQ(ckpt_sweep_count(&in, 0, 3, counts, flags, NULL, NULL, &err), CKPT_OK);
+        CHECK_EQ(counts[2], (int64_t)1 << 62);
+    }
+}
+
+/* Broadcast columns (step 0), absent columns (NULL), and offsets that do not match. */
+static void test_layout(void)
+{
+    int64_t S = 10, k = 2, e = 3, den = 1, counts[4], offsets[5] = {0}, steps[64];
+    uint32_t flags[4];
+    ckpt_sweep_error err;
+    ckpt_sweep_in in;
+    memset(&in, 0, sizeof in);
+    in.n_runs = 4;
+    in.steps_per_epoch.data = &S;
+    in.saves_per_epoch.data = &k;
+    in.epochs_num.data = &e;
+    in.epochs_den.data = &den;
+    CHECK_EQ(ckpt_sweep_count(&in, 0, 4, counts, flags, NULL, offsets, &err), CKPT_OK);
+    CHECK_EQ(offsets[4], 24);
+    CHECK_EQ(ckpt_sweep_fill(&in, 0, 4, offsets, steps, &err), CKPT_OK);
+    CHECK_EQ(steps[0], 5);
+    CHECK_EQ(steps[5], 30);
+    CHECK_EQ(steps[23], 30);
+    offsets[2] = 11;  /* run 1's slice is one step short */
+    CHECK_EQ(ckpt_sweep_fill(&in, 0, 4, offsets, steps, &err), CKPT_CAPACITY);
+    CHECK_EQ(err.row, 1);
+    CHECK_EQ(err.why, CKPT_WHY_INTERNAL);
+    CHECK_EQ(ckpt_sweep_count(&in, 0, 5, counts, flags, NULL, offsets, &err), CKPT_DOMAIN);
+    CHECK_EQ(ckpt_sweep_count(&in, 0, 4, counts, flags, counts, offsets, &err), CKPT_DOMAIN);
+}
+
+/* ckpt_sweep_rule_fill gives ckpt_rule_nth's steps, periods and lanes included. */
+static void test_rule_fill(void)
+{
+    static int64_t out[20000];
+    for (int round = 0; round < 3000; round++) {
+        ckpt_rule rule;
+        rule.kind = rnd(1, 2);
+        rule.a = rnd(1, round % 3 ? 300 : INT64_MAX / 4);
+        rule.b = rnd(1, 300);
+        rule.stop = rnd(0, round % 3 ? 5000 : INT64_MAX);
+        int64_t n = ckpt_rule_count(&rule, rule.stop);
+        if (n > 20000) n = 20000;
+        snprintf(g_ctx, sizeof g_ctx, "rule (%" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ")",
+                 rule.kind, rule.a, rule.b, rule.stop);
+        ckpt_sweep_rule_fill(&rule, out, n);
+        for (int64_t i = 0; i < n; i++)
+            if (out[i] != ckpt_rule_nth(&rule, i + 1)) {
+                CHECK_EQ(out[i], ckpt_rule_nth(&rule, i + 1));
+                break;
+            }
+        g_pass++;
+    }
+    g_ctx[0] = '\0';
+}
+
+int main(void)
+{
+    test_random_sweeps();
+    test_flags();
+    test_errors();
+    test_layout();
+    test_rule_fill();
+    printf("%lld passed, %lld failed\n", g_pass, g_fail);
+    return g_fail != 0;
+}

@@ -1,0 +1,472 @@
+"""Tests for ckptsched.sweep: run i of a sweep is Schedule(Run(...row i...), ...) exactly.
+
+Every sweep test runs on both backends (the `backend` fixture of conftest switches Run,
+Schedule and sweep together); the oracle is always the per-run Schedule, and the two sweep
+backends are also compared with each other on raw kernel columns, bad rows included.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import ckptsched
+from ckptsched import CODES, Run, Schedule, _backend, sweep
+from ckptsched._sweep_reference import ABSENT, ARGS, COLUMNS, FLAGS, RowError
+from ckptsched.cli import main as cli_main
+
+from conftest import activate
+
+ARG_NAMES = ("steps_per_epoch", "epochs", "max_steps", "saves_per_epoch", "every", "count",
+             "ratio", "final", "min_interval")
+
+
+@pytest.fixture(autouse=True)
+def _quiet_schedules():
+    """The oracle builds thousands of Schedules; their diagnostics need not be logged."""
+    logger = logging.getLogger("ckptsched")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    yield
+    logger.setLevel(level)
+
+
+@pytest.fixture
+def on(backend):
+    """The backend fixture, with the sweep backend checked to have switched too."""
+    assert _backend.sweep_impl.NAME == backend.NAME
+    return backend
+
+
+# ---- the oracle ---------------------------------------------------------------------
+
+def row_of(args: dict, i: int) -> dict:
+    """Run i's arguments: scalars as given, per-run values indexed (None: left out)."""
+    row = {}
+    for name, value in args.items():
+        if isinstance(value, (list, tuple, np.ndarray)):
+            value = value[i]
+            if isinstance(value, np.ma.core.MaskedConstant):
+                value = None
+        row[name] = value
+    return row
+
+
+def schedule_of(row: dict) -> Schedule:
+    run_kw = {k: row.get(k) for k in ("steps_per_epoch", "epochs", "max_steps")}
+    sched_kw = {k: row[k] for k in ("saves_per_epoch", "every", "count", "ratio") if k in row}
+    if row.get("final") is not None:
+        sched_kw["final"] = row["final"]
+    if row.get("min_interval") is not None:
+        sched_kw["min_interval"] = row["min_interval"]
+    return Schedule(Run(**run_kw), **sched_kw)
+
+
+def flags_of(sched: Schedule) -> int:
+    return sum(FLAGS[code] for code in {d.code for d in sched.diagnostics})
+
+
+def assert_matches_schedules(res, args: dict, n_runs: int, bytes_each=None):
+    assert len(res) == n_runs
+    assert res.counts.dtype == np.int64 and res.flags.dtype == np.uint32
+    if res.offsets is not None:
+        assert res.offsets.dtype == np.int64 and res.steps.dtype == np.int64
+        assert res.offsets[0] == 0 and len(res.offsets) == n_runs + 1
+        assert np.array_equal(np.diff(res.offsets), res.counts)
+        assert res.offsets[-1] == len(res.steps)
+    for i in range(n_runs):
+        sched = schedule_of(row_of(args, i))
+        expected = sched.steps
+        if res.steps is not None:
+            got = res[i]
+            assert np.array_equal(got, expected), (i, row_of(args, i), got, expected)
+            assert len(got) == res.counts[i]
+        assert res.counts[i] == len(expected), (i, row_of(args, i))
+        assert res.flags[i] == flags_of(sched), (
+            i, row_of(args, i), res.codes(i), [d.code for d in sched.diagnostics])
+        if bytes_each is not None:
+            assert res.bytes[i] == len(expected) * bytes_each
+
+
+# ---- random sweeps --------------------------------------------------------------------
+
+EPOCHS = st.one_of(st.integers(1, 5), st.sampled_from([0.5, 1.5, 2.3, 0.3, 1 / 3, 2.0, 0.07]),
+                   st.fractions(min_value=Fraction(1, 7), max_value=5, max_denominator=9)
+                   .filter(lambda f: f > 0))
+RATIOS = st.sampled_from([0.07, 0.1, 0.25, 1 / 3, 0.5, 0.57, 0.9, 0.999, Fraction(2, 7)])
+
+
+@st.composite
+def runs(draw):
+    """One run's arguments, any mix of rules (None: left out)."""
+    row = dict.fromkeys(ARG_NAMES)
+    if draw(st.booleans()):
+        row["steps_per_epoch"] = draw(st.integers(1, 60))
+        row["epochs"] = draw(EPOCHS)
+        if draw(st.integers(0, 3)) == 0:
+            row["max_steps"] = draw(st.integers(1, 300))
+    else:
+        row["max_steps"] = draw(st.integers(1, 300))
+        row["steps_per_epoch"] = draw(st.one_of(st.none(), st.integers(1, 60)))
+    if row["steps_per_epoch"] is not None and draw(st.booleans()):
+        row["saves_per_epoch"] = draw(st.integers(1, 70))
+    if draw(st.integers(0, 3)) == 0:
+        row["count"] = draw(st.integers(1, 400))
+    if draw(st.integers(0, 3)) == 0:
+        row["every"] = draw(st.integers(1, 400))
+    if draw(st.integers(0, 3)) == 0:
+        row["ratio"] = draw(RATIOS)
+    row["final"] = draw(st.booleans())
+    row["min_interval"] = draw(st.sampled_from([0, 0, 0, 1, 2, 5, 17]))
+    return row
+
+
+def columns_of(rows):
+    """Per-argument lists over the runs; an argument nobody gives is left out (None)."""
+    args = {}
+    for name in ARG_NAMES:
+        values = [r[name] for r in rows]
+        args[name] = None if all(v is None for v in values) else values
+    return args
+
+
+@given(rows=st.lists(runs(), min_size=1, max_size=25), counts_only=st.booleans())
+def test_random_sweeps_equal_per_run_schedules(on, rows, counts_only):
+    args = columns_of(rows)
+    res = sweep(**args, checkpoint_bytes=1000, counts_only=counts_only)
+    assert (res.steps is None) == counts_only
+    assert_matches_schedules(res, args, len(rows), bytes_each=1000)
+
+
+def test_thousands_of_runs_mixed_rules(on):
+    rng = np.random.default_rng(7)
+    n = 2000
+    spe = rng.integers(1, 120, n)
+    args = dict(
+        steps_per_epoch=spe,
+        epochs=rng.choice([1, 2, 3, 0.5, 2.3, 1 / 3], n),
+        saves_per_epoch=[int(k) if k else None for k in rng.integers(0, 40, n)],
+        count=[int(c) if c % 3 == 0 else None for c in rng.integers(1, 300, n)],
+        every=[int(e) if e % 4 == 0 else None for e in rng.integers(1, 300, n)],
+        ratio=[float(r) if r < 0.4 else None for r in rng.random(n)],
+        final=rng.random(n) < 0.7,
+        min_interval=np.where(rng.random(n) < 0.2, rng.integers(0, 30, n), 0),
+    )
+    res = sweep(**args)
+    assert_matches_schedules(res, args, n)
+    assert res.runs_with("NO_SAVES").size > 0 and res.runs_with("MIN_INTERVAL_DROPPED").size > 0
+    counts = sweep(**args, counts_only=True)
+    assert np.array_equal(counts.counts, res.counts) and np.array_equal(counts.flags, res.flags)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "int64", "uint8", "uint16",
+                                   "uint32", "uint64", "float16", "float32", "float64"])
+def test_any_integer_dtype_and_integral_floats(on, dtype):
+    spe = np.array([7, 50, 100, 3], dtype=dtype)
+    k = np.array([2, 3, 8, 5], dtype=dtype)
+    res = sweep(steps_per_epoch=spe, epochs=np.array([3, 2, 1, 4], dtype=dtype),
+                saves_per_epoch=k, checkpoint_bytes=np.array([1, 2, 3, 4], dtype=dtype))
+    args = dict(steps_per_epoch=spe.tolist(), epochs=np.array([3, 2, 1, 4], dtype=dtype).tolist(),
+                saves_per_epoch=k.astype(np.int64).tolist())
+    args = {k_: [int(v) for v in vs] for k_, vs in args.items()}
+    assert_matches_schedules(res, args, 4)
+    assert res.bytes.tolist() == [c * b for c, b in zip(res.counts.tolist(), [1, 2, 3, 4])]
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_float_epochs_and_ratios_mean_their_simplest_rational(on, dtype):
+    epochs = np.array([2.3, 0.3, 1.5, 2.3, 0.07], dtype=dtype)
+    ratio = np.array([0.07, 0.57, 0.1, 0.3, 0.5], dtype=dtype)
+    args = dict(steps_per_epoch=[100, 217, 64, 1000, 9000], epochs=epochs,
+                saves_per_epoch=[3, 8, 2, 1, 5], ratio=ratio)
+    res = sweep(**args)
+    assert_matches_schedules(res, args, 5)
+
+
+def test_scalars_broadcast_and_all_scalars_is_one_run(on):
+    res = sweep(steps_per_epoch=217, epochs=3, saves_per_epoch=8)
+    assert len(res) == 1
+    assert np.array_equal(res[0], Schedule(Run(217, 3), saves_per_epoch=8).steps)
+    res = sweep(steps_per_epoch=np.array([10, 20, 30]), epochs=2.5, count=4, final=False)
+    assert_matches_schedules(res, dict(steps_per_epoch=[10, 20, 30], epochs=2.5, count=4,
+                                       final=False), 3)
+
+
+def test_missing_values_per_run(on):
+    spe = np.ma.masked_array([10, 20, 30], mask=[False, True, False])
+    args = dict(steps_per_epoch=spe, epochs=[2, None, 3], max_steps=[None, 77, None],
+                every=[None, 10, None], saves_per_epoch=[4, None, None],
+                min_interval=np.ma.masked_array([3, 0, 0], mask=[True, False, False]),
+                final=[None, False, True])
+    res = sweep(**args)
+    assert_matches_schedules(res, dict(steps_per_epoch=[10, None, 30], epochs=[2, None, 3],
+                                       max_steps=[None, 77, None], every=[None, 10, None],
+                                       saves_per_epoch=[4, None, None], min_interval=[0, 0, 0],
+                                       final=[True, False, True]), 3)
+
+
+def test_result_layout(on):
+    res = sweep(steps_per_epoch=[10, 20, 5], epochs=2, saves_per_epoch=[1, 2, 5],
+                checkpoint_bytes=2**30)
+    assert res.counts.tolist() == [2, 4, 10]
+    assert res.offsets.tolist() == [0, 2, 6, 16]
+    view = res[1]
+    assert view.tolist() == [10, 20, 30, 40] and np.shares_memory(view, res.steps)
+    assert res[-1].tolist() == list(range(1, 11))
+    for array in (res.counts, res.offsets, res.steps, res.flags, res.bytes, view):
+        assert not array.flags.writeable
+    assert [r.tolist() for r in res] == [res[i].tolist() for i in range(3)]
+    with pytest.raises(IndexError, match="run 3"):
+        res[3]
+    with pytest.raises(TypeError):
+        res[1.0]
+    assert res.total == 16 and res.total_bytes == 16 * 2**30
+    assert res.summary()["runs_per_code"]["FEWER_THAN_REQUESTED"] == 0
+    only = sweep(steps_per_epoch=[10, 20, 5], epochs=2, saves_per_epoch=[1, 2, 5], counts_only=True)
+    assert only.offsets is None and only.steps is None and only.total == 16 and only.bytes is None
+    with pytest.raises(ValueError, match="counts_only"):
+        only[0]
+
+
+def test_runs_with_and_codes(on):
+    res = sweep(max_steps=[10, 10, 10, 100], every=[20, 3, 5, 10], final=[False, True, True, True])
+    assert res.runs_with("NO_SAVES").tolist() == [0]
+    assert res.runs_with("OUT_OF_RANGE").tolist() == [0]
+    assert res.runs_with("UNEVEN_TAIL").tolist() == [1]
+    assert res.runs_with("UNEVEN_TAIL", "NO_SAVES").tolist() == [0, 1]
+    assert res.runs_with(["UNEVEN_TAIL", "NO_SAVES"]).tolist() == [0, 1]
+    assert res.codes(0) == ("NO_SAVES", "OUT_OF_RANGE") and res.codes(3) == ()
+    with pytest.raises(ValueError, match="NOT_A_CODE"):
+        res.runs_with("NOT_A_CODE")
+
+
+def test_flag_bits_follow_codes_and_the_c_header():
+    assert list(FLAGS) == list(CODES)
+    assert [FLAGS[c] for c in CODES] == [1 << i for i in range(len(CODES))]
+    sweeps = _backend.available_sweep()
+    if "c" in sweeps:
+        assert sweeps["c"].FLAGS == FLAGS and sweeps["c"].ABSENT == ABSENT
+
+
+def test_empty_sweep(on):
+    res = sweep(steps_per_epoch=np.array([], dtype=np.int64), epochs=2, saves_per_epoch=3)
+    assert len(res) == 0 and res.steps.size == 0 and res.offsets.tolist() == [0] and res.total == 0
+
+
+def test_large_values_stay_exact(on):
+    big = 2**62
+    res = sweep(max_steps=[big, big - 1, 3 * 10**18], count=[3, 5, 7], counts_only=False)
+    args = dict(max_steps=[big, big - 1, 3 * 10**18], count=[3, 5, 7])
+    assert_matches_schedules(res, args, 3)
+    only = sweep(max_steps=[2**63 - 1] * 3, every=1, counts_only=True)
+    assert only.counts.tolist() == [2**63 - 1] * 3 and only.total == 3 * (2**63 - 1)
+
+
+# ---- bad input ----------------------------------------------------------------------
+
+BAD = [
+    # (arguments, exception, fragments the message must contain)
+    (dict(steps_per_epoch=[10, 0, 5], epochs=2), ValueError, ["steps_per_epoch[1]", "0"]),
+    (dict(steps_per_epoch=np.array([10, -3]), epochs=2), ValueError, ["steps_per_epoch[1]", "-3"]),
+    (dict(max_steps=np.array([5, 0], dtype=np.int32)), ValueError, ["max_steps[1]", "0"]),
+    (dict(steps_per_epoch=10, epochs=np.array([1.0, np.nan])), ValueError, ["epochs[1]", "nan"]),
+    (dict(steps_per_epoch=10, epochs=[2, 0]), ValueError, ["epochs[1]", "0"]),
+    (dict(steps_per_epoch=10, epochs=np.array([2.0, -1.5])), ValueError, ["epochs[1]", "-1.5"]),
+    (dict(max_steps=10, count=np.array([3.0, 2.5])), TypeError, ["count[1]", "2.5"]),
+    (dict(max_steps=10, count=np.array([1.0, np.inf])), ValueError, ["count[1]", "inf"]),
+    (dict(max_steps=10, count=np.array([1, 2], dtype=object)), TypeError, ["count", "object"]),
+    (dict(max_steps=10, count=np.array(["1", "2"])), TypeError, ["count", "dtype"]),
+    (dict(max_steps=10, count=np.array([True, False])), TypeError, ["count", "bool"]),
+    (dict(max_steps=10, every=[5, True]), TypeError, ["every[1]", "True"]),
+    (dict(max_steps=10, every=[5, "7"]), TypeError, ["every[1]", "'7'"]),
+    (dict(max_steps=10, every=[5, 2.5]), TypeError, ["every[1]", "2.5"]),
+    (dict(max_steps=10, every="2ep"), TypeError, ["every", "'2ep'"]),
+    (dict(max_steps=10, count=3.0), TypeError, ["count", "3.0"]),
+    (dict(steps_per_epoch=[10, 20], epochs=2, count=[1, 2, 3]), ValueError,
+     ["steps_per_epoch has 2", "count has 3"]),
+    (dict(max_steps=np.ones((2, 2), dtype=int)), ValueError, ["max_steps", "(2, 2)"]),
+    (dict(max_steps=10, ratio=[0.5, 1.0]), ValueError, ["ratio[1]", "1.0", "between 0 and 1"]),
+    (dict(max_steps=10, ratio=[0.5, None, 1.5]), ValueError, ["ratio[2]", "1.5"]),
+    (dict(max_steps=10, ratio=np.array([0.5, 0.0])), ValueError, ["ratio[1]", "0.0"]),
+    (dict(max_steps=10, ratio=1.5), ValueError, ["ratio", "1.5"]),
+    (dict(max_steps=10, ratio=np.array([0.5, 2])), ValueError, ["ratio[1]", "2"]),
+    (dict(max_steps=[10, 10], ratio=[Fraction(1, 3), Fraction(4, 3)]), ValueError,
+     ["ratio[1]", "Fraction(4, 3)"]),
+    (dict(steps_per_epoch=[5, None], max_steps=100, saves_per_epoch=[1, 2]), ValueError,
+     ["saves_per_epoch[1]=2", "steps_per_epoch"]),
+    (dict(steps_per_epoch=[10, None], epochs=2), ValueError,
+     ["run 1", "max_steps", "steps_per_epoch[1]=None"]),
+    (dict(steps_per_epoch=[10, 10], epochs=[2, None]), ValueError, ["run 1", "epochs[1]=None"]),
+    (dict(steps_per_epoch=[2**62, 2**62], epochs=[1, 4]), OverflowError,
+     ["epochs[1]=4", f"steps_per_epoch[1]={2**62}", "int64"]),
+    (dict(steps_per_epoch=[1, 2**62], epochs=2.5), OverflowError,
+     ["run 1", "epochs=2.5", "steps_per_epoch[1]"]),
+    (dict(max_steps=10, count=[1, 4], checkpoint_bytes=2**62), OverflowError,
+     ["run 1", f"checkpoint_bytes={2**62}"]),
+    (dict(max_steps=[2**62] * 3, every=1), OverflowError, ["total", "run 1", "counts_only"]),
+    (dict(max_steps=[5, 2**70]), OverflowError, ["max_steps[1]", str(2**70)]),
+    (dict(max_steps=np.array([5, 2**63], dtype=np.uint64)), OverflowError,
+     ["max_steps[1]", str(2**63)]),
+    (dict(max_steps=np.array([5.0, 1e19])), OverflowError, ["max_steps[1]", "1e+19"]),
+    (dict(steps_per_epoch=10, epochs=[1, 1e30]), OverflowError, ["epochs[1]", "1e+30"]),
+    (dict(max_steps=10, every=2, min_interval=[0, -1]), ValueError, ["min_interval[1]", "-1"]),
+    (dict(max_steps=10, every=2, checkpoint_bytes=[1, None]), TypeError,
+     ["checkpoint_bytes[1]", "None"]),
+    (dict(max_steps=10, every=2, checkpoint_bytes=[1, 0]), ValueError, ["checkpoint_bytes[1]", "0"]),
+    (dict(max_steps=[10, 20], final=[True, 1]), TypeError, ["final[1]", "1"]),
+    (dict(max_steps=[10, 20], final=np.array([1, 0])), TypeError, ["final", "int"]),
+    (dict(max_steps=10, min_interval=2.5), TypeError, ["min_interval", "2.5"]),
+    (dict(max_steps=10, counts_only=1), TypeError, ["counts_only"]),
+    (dict(max_steps={1, 2}), TypeError, ["max_steps"]),
+    (dict(steps_per_epoch=10, epochs=np.array([2.0], dtype=np.longdouble)), TypeError,
+     ["epochs", "float16/32/64"]),
+]
+
+
+@pytest.mark.parametrize("args, exc, fragments", BAD, ids=[str(i) for i in range(len(BAD))])
+def test_bad_input_names_argument_row_and_value(on, args, exc, fragments):
+    with pytest.raises(exc) as info:
+        sweep(**args)
+    message = str(info.value)
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+
+
+# ---- the kernels, compared directly (bad rows included) -------------------------------
+
+INT_COLUMNS = ("steps_per_epoch", "max_steps", "saves_per_epoch", "every", "count",
+               "min_interval", "checkpoint_bytes")
+
+
+@st.composite
+def raw_columns(draw):
+    """Kernel columns, valid or not: small values, zeros, negatives, ABSENT, broadcasts."""
+    n = draw(st.integers(0, 6))
+    value = st.one_of(st.integers(-2, 40), st.just(ABSENT), st.integers(2**61, 2**63 - 1))
+    columns = {}
+    for name in INT_COLUMNS + ("epochs_num", "ratio_num"):
+        kind = draw(st.sampled_from(["none", "scalar", "rows"]))
+        if kind == "none":
+            continue
+        size = 1 if kind == "scalar" else n
+        columns[name] = np.array(draw(st.lists(value, min_size=size, max_size=size)), np.int64)
+    for name in ("epochs_den", "ratio_den"):
+        if draw(st.booleans()):
+            columns[name] = np.array([draw(st.integers(-1, 50))], dtype=np.int64)
+    for name in ("epochs_float", "ratio_float"):
+        if draw(st.booleans()):
+            columns[name] = np.array([draw(st.floats(0.01, 4))], dtype=np.float64)
+    if draw(st.booleans()):
+        columns["final"] = np.array(draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)),
+                                    dtype=np.uint8)
+    return n, columns
+
+
+def _kernel_outcome(module, n, columns, counts_only):
+    try:
+        return ("ok",) + tuple(None if a is None else a.tolist()
+                               for a in module.sweep(n, columns, counts_only))
+    except RowError as exc:
+        return ("error", exc.status, exc.row, exc.arg, exc.why)
+
+
+@settings(max_examples=200)
+@given(case=raw_columns(), counts_only=st.booleans())
+def test_c_kernels_equal_the_reference_on_raw_columns(backends, case, counts_only):
+    n, columns = case
+    sweeps = _backend.available_sweep()
+    # keep walks short: huge runs only where the count is O(1) (one rule, counts_only)
+    rules = sum(name in columns for name in ("saves_per_epoch", "every", "count", "ratio_num"))
+    if not counts_only or rules > 1 or "min_interval" in columns:
+        for name in ("max_steps", "count", "steps_per_epoch", "epochs_num"):
+            if name in columns:
+                columns[name] = np.where(columns[name] > 2**40, 7, columns[name])
+    expected = _kernel_outcome(sweeps["python"], n, columns, counts_only)
+    assert _kernel_outcome(sweeps["c"], n, columns, counts_only) == expected
+
+
+@given(kind=st.sampled_from([1, 2]), a=st.integers(1, 500), b=st.integers(1, 500),
+       stop=st.integers(0, 3000))
+def test_rule_fill_equals_rule_nth(backends, kind, a, b, stop):
+    from ckptsched import _reference
+    rule = (kind, a, b, stop)
+    n = _reference.rule_count(rule, stop)
+    expected = [_reference.rule_nth(rule, i) for i in range(1, n + 1)]
+    assert _backend.available_sweep()["c"].rule_fill(rule, n).tolist() == expected
+
+
+def test_rule_fill_long_periods(backends):
+    from ckptsched import _reference
+    fill = _backend.available_sweep()["c"].rule_fill
+    for rule in [(2, 10**6, 3, 10**7), (2, 7, 1, 10**5), (2, 2**61, 3, 2**62), (1, 5, 2**60, 2**62),
+                 (2, 999_983, 1000, 10**7)]:
+        n = _reference.rule_count(rule, rule[3])
+        got = fill(rule, n)
+        idx = np.unique(np.linspace(1, n, 200).astype(np.int64))
+        assert [int(got[i - 1]) for i in idx] == [_reference.rule_nth(rule, int(i)) for i in idx]
+        assert np.all(np.diff(got) > 0)
+
+
+# ---- the sweep subcommand ----------------------------------------------------------------
+
+def _write(tmp_path, text):
+    path = tmp_path / "runs.csv"
+    path.write_text(text)
+    return str(path)
+
+
+def test_cli_sweep_csv(on, tmp_path, capsys):
+    path = _write(tmp_path, "name,steps_per_epoch,epochs,saves_per_epoch,count,final,"
+                            "checkpoint_bytes\n"
+                            "a,217,3,8,,true,1000\n"
+                            "b,31,2.5,40,,,1000\n"
+                            "c,100,1,,3,false,500\n")
+    assert cli_main(["sweep", path]) == 0
+    out, err = capsys.readouterr()
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["name"] for r in rows] == ["a", "b", "c"]
+    s0 = Schedule(Run(217, 3), saves_per_epoch=8)
+    s1 = Schedule(Run(31, 2.5), saves_per_epoch=40)
+    s2 = Schedule(Run(100, 1), count=3, final=False)
+    assert [int(r["count"]) for r in rows] == [len(s0.steps), len(s1.steps), len(s2.steps)]
+    assert [int(r["bytes"]) for r in rows] == [1000 * len(s0.steps), 1000 * len(s1.steps),
+                                               500 * len(s2.steps)]
+    assert rows[1]["flags"].split("|") == [d.code for d in s1.diagnostics]
+    assert "runs: 3" in err and "total checkpoints" in err and "FEWER_THAN_REQUESTED: 1" in err
+
+
+def test_cli_sweep_json_and_fail_on(on, tmp_path, capsys):
+    path = _write(tmp_path, "max_steps,every,final\n10,20,false\n100,10,true\n")
+    assert cli_main(["sweep", path, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["summary"]["runs"] == 2 and doc["summary"]["total_checkpoints"] == 10
+    assert doc["summary"]["runs_per_code"]["NO_SAVES"] == 1
+    assert doc["runs"][0]["flags"] == ["NO_SAVES", "OUT_OF_RANGE"] and doc["runs"][1]["count"] == 10
+    assert cli_main(["sweep", path, "--fail-on", "NO_SAVES"]) == 1
+    assert cli_main(["sweep", path, "--fail-on", "LONG_GAP"]) == 0
+
+
+@pytest.mark.parametrize("text, fragments", [
+    ("max_steps,colour\n10,red\n", ["colour"]),
+    ("max_steps,every\n10,abc\n", ["every", "line 2", "abc"]),
+    ("max_steps,every\n10,0\n", ["every[0]", "0"]),
+    ("max_steps,every,final\n10,2,maybe\n", ["final", "line 2", "maybe"]),
+    ("", ["empty"]),
+])
+def test_cli_sweep_bad_csv_exits_2(on, tmp_path, capsys, text, fragments):
+    assert cli_main(["sweep", _write(tmp_path, text)]) == 2
+    err = capsys.readouterr().err
+    for fragment in fragments:
+        assert fragment in err, (fragment, err)
+
+
+def test_cli_sweep_bad_flag_exits_2(on, tmp_path, capsys):
+    path = _write(tmp_path, "max_steps,every\n10,2\n")
+    assert cli_main(["sweep", path, "--fail-on", "NOPE"]) == 2
+    assert "--fail-on" in capsys.readouterr().err
