@@ -12,6 +12,9 @@ from ._backend import NAME as BACKEND
 from .diagnostics import CODES, Diagnostic, ScheduleError
 from .run import Run
 from .schedule import Schedule
+from .tracker import Tracker
+from .sweep import SweepResult, sweep
 
-__all__ = ["BACKEND", "CODES", "Diagnostic", "Run", "Schedule", "ScheduleError"]
+__all__ = ["BACKEND", "CODES", "Diagnostic", "Run", "Schedule", "ScheduleError", "SweepResult",
+           "sweep"]
 __version__ = "0.1.0"

@@ -29,6 +29,15 @@ CODES = {
     "EPOCH_END_MISSED": WARNING,      # an epoch-based request misses epoch ends
 }
 
+#: Codes reported while training runs (Tracker, integrations), never by a Schedule.
+RUNTIME_CODES = {
+    "STEP_WENT_BACK": WARNING,        # the step counter went backwards
+    "RESUME_MISMATCH": WARNING,       # a resume continues with other geometry or rules
+    "OVERRIDDEN": WARNING,            # another callback changed a scheduled decision
+    "FINAL_NOT_SAVED": WARNING,       # training ended without the final save
+    "EPOCH_END_MISSED": WARNING,      # an epoch ended off the schedule's assumed grid
+}
+
 _LEVELS = {INFO: logging.INFO, WARNING: logging.WARNING}
 
 
@@ -46,8 +55,8 @@ class Diagnostic:
 
 
 def make(code: str, message: str, **data) -> Diagnostic:
-    """A diagnostic with the severity registered for `code`."""
-    return Diagnostic(code, CODES[code], message, data)
+    """A diagnostic with the severity registered for `code` (CODES or RUNTIME_CODES)."""
+    return Diagnostic(code, CODES.get(code) or RUNTIME_CODES[code], message, data)
 
 
 class ScheduleError(ValueError):

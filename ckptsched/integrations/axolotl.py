@@ -1,0 +1,311 @@
+"""Axolotl configs: the exact schedules they ask for, and what Axolotl itself would do.
+
+    from ckptsched.integrations.axolotl import schedules_from_config
+    plan = schedules_from_config("config.yaml", num_examples=3470)
+    plan.save.steps          # ckptsched: saves_per_epoch=8 over 4 epochs -> 32 saves
+    plan.axolotl_save.steps  # Axolotl: save_steps = 1/(8*4) as a ratio -> 31 saves
+
+Read from the config: `saves_per_epoch`, `save_steps` (int, or a ratio below 1),
+`evals_per_epoch`, `eval_steps`, `save_strategy`, `eval_strategy`, `val_set_size`,
+`test_datasets`, `num_epochs`, `max_steps`, `micro_batch_size`,
+`gradient_accumulation_steps` (or `batch_size`).  `num_examples` is the number of
+training examples per epoch (after the validation split; with `sample_packing`, the
+number of packed sequences), `world_size` the number of data-parallel ranks.
+
+What Axolotl would do is emulated, float arithmetic included (`ckptsched._frameworks`):
+`saves_per_epoch` becomes `save_steps = 1.0 / (saves_per_epoch * num_epochs)` when that is
+below 1, which transformers' Trainer turns into an interval of `ceil(max_steps * ratio)`
+steps, saving at its multiples and at the last step; without `save_steps` Axolotl saves
+each epoch.  Evaluations follow the same path when there is an eval set.  The Trainer's
+own step count (`ceil(num_epochs * steps_per_epoch)` in float) is emulated too.
+"""
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .. import _backend
+from .._common import RULE_EVERY
+from .._frameworks import axolotl_save_steps, transformers_engine, transformers_interval
+from .._numbers import to_int, to_rational
+from ..run import PARTIAL_ACCUMULATION, Run
+from ..schedule import MAX_MATERIALIZED, Schedule
+
+__all__ = ["AxolotlSchedules", "FrameworkSchedule", "load_config", "schedules_from_config"]
+
+STRATEGIES = ("no", "steps", "epoch", "best")
+
+
+def load_config(cfg_or_yaml_path) -> dict:
+    """An Axolotl config as a dict: a mapping is copied, a path is read with yaml.safe_load."""
+    if isinstance(cfg_or_yaml_path, Mapping):
+        return dict(cfg_or_yaml_path)
+    if not isinstance(cfg_or_yaml_path, (str, os.PathLike)):
+        raise TypeError(f"config must be a mapping or a path to a YAML file, got "
+                        f"{type(cfg_or_yaml_path).__name__}")
+    path = os.fspath(cfg_or_yaml_path)
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    try:
+        import yaml
+    except ImportError:
+        raise ImportError("reading a YAML config needs PyYAML: pip install 'ckptsched[yaml]' "
+                          "(or pass the config as a dict)") from None
+    try:
+        cfg = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path} is not valid YAML: {exc}") from None
+    if cfg is None:
+        cfg = {}
+    if not isinstance(cfg, Mapping):
+        raise ValueError(f"{path} must hold a YAML mapping of config keys, "
+                         f"got {type(cfg).__name__}")
+    return dict(cfg)
+
+
+class FrameworkSchedule:
+    """The steps another framework would save (evaluate) at: a read-only view.
+
+    strategy  "steps", "epoch", "no" or "best" (decided by metrics: no fixed steps)
+    setting   the value the framework was given (e.g. save_steps=0.03125), or None
+    interval  transformers' interval in steps for strategy "steps"
+    total_steps  the number of steps the framework's Trainer would run
+    """
+
+    __slots__ = ("strategy", "setting", "interval", "total_steps", "_engine", "_steps")
+
+    def __init__(self, strategy, setting, interval, total_steps, engine):
+        self.strategy, self.setting, self.interval = strategy, setting, interval
+        self.total_steps, self._engine, self._steps = total_steps, engine, None
+
+    def should_save(self, step) -> bool:
+        return self._engine.contains(step)
+
+    @property
+    def steps(self):
+        if self._steps is None:
+            steps = self._engine.fill(MAX_MATERIALIZED)
+            steps.flags.writeable = False
+            self._steps = steps
+        return self._steps
+
+    @property
+    def last(self):
+        return self._engine.last() or None
+
+    def __len__(self):
+        return self._engine.count(MAX_MATERIALIZED)
+
+    def __iter__(self):
+        step = self._engine.next_after(0)
+        while step is not None:
+            yield step
+            step = self._engine.next_after(step)
+
+    def describe(self) -> str:
+        if self.strategy == "steps":
+            return f"{self.setting!r} -> every {self.interval} steps and the last"
+        if self.strategy == "epoch":
+            return "each epoch end and the last step"
+        if self.strategy == "best":
+            return "when the eval metric improves (not known in advance)"
+        return "never"
+
+    def __repr__(self):
+        return (f"FrameworkSchedule(strategy={self.strategy!r}, setting={self.setting!r}, "
+                f"interval={self.interval!r}, total_steps={self.total_steps})")
+
+
+@dataclass(frozen=True)
+class AxolotlSchedules:
+    """The exact schedules of an Axolotl config and what Axolotl would do instead.
+
+    run           the exact Run (steps per epoch from the dataset geometry)
+    save, eval    ckptsched Schedules (None: the config asks for none)
+    axolotl_save, axolotl_eval   FrameworkSchedules: what Axolotl + transformers would do
+    requests      {"save": "saves_per_epoch=8", ...}: what the config asked for
+    notes         things the reader assumed or ignored, for people
+    """
+
+    run: Run
+    save: Schedule | None
+    eval: Schedule | None
+    axolotl_save: FrameworkSchedule
+    axolotl_eval: FrameworkSchedule
+    requests: dict = field(default_factory=dict)
+    notes: tuple = ()
+
+    @property
+    def diagnostics(self) -> tuple:
+        return tuple(d for s in (self.save, self.eval) if s is not None for d in s.diagnostics)
+
+    def differs(self, kind: str) -> bool:
+        """Would Axolotl save (kind="save") or evaluate ("eval") at other steps?"""
+        ours, theirs = getattr(self, kind), getattr(self, f"axolotl_{kind}")
+        if theirs.strategy == "best":
+            return ours is not None
+        ours_steps = [] if ours is None else ours.steps.tolist()
+        return ours_steps != theirs.steps.tolist()
+
+
+def schedules_from_config(cfg_or_yaml_path, num_examples, *, world_size=1,
+                          partial_accumulation="step") -> AxolotlSchedules:
+    """The exact save / eval schedules an Axolotl config asks for, and Axolotl's own.
+
+    cfg_or_yaml_path      a dict, or a path to a YAML file (needs PyYAML)
+    num_examples          training examples per epoch (per all ranks, before sharding)
+    world_size            data-parallel ranks
+    partial_accumulation  "step" (transformers >= 4.52) or "drop", see Run.from_dataset
+    """
+    cfg = load_config(cfg_or_yaml_path)
+    notes = []
+    mbs = _cfg_int(cfg, "micro_batch_size", 1)
+    accum = _grad_accum(cfg, mbs, notes)
+    epochs_given = cfg.get("num_epochs")
+    epochs_given = 1 if epochs_given is None else epochs_given
+    to_rational(epochs_given, "config num_epochs")  # validate: positive, exact
+    max_steps = _cfg_int(cfg, "max_steps", None)
+    if partial_accumulation not in PARTIAL_ACCUMULATION:
+        raise ValueError("partial_accumulation must be 'step' or 'drop', "
+                         f"got {partial_accumulation!r}")
+    run = Run.from_dataset(num_examples, mbs, accum, world_size, epochs=epochs_given,
+                           max_steps=max_steps, partial_accumulation=partial_accumulation)
+    hf_total = run.total_steps if max_steps is not None else _hf_total_steps(epochs_given, run)
+    if hf_total != run.total_steps:
+        notes.append(f"transformers computes ceil({float(epochs_given)!r} * "
+                     f"{run.steps_per_epoch}) in float = {hf_total} steps; exactly it is "
+                     f"{run.total_steps}")
+    if cfg.get("sample_packing"):
+        notes.append("sample_packing: num_examples must be the number of packed sequences per "
+                     "epoch, or the steps per epoch are wrong")
+    if max_steps is not None and (cfg.get("saves_per_epoch") or cfg.get("evals_per_epoch")):
+        notes.append(f"max_steps={max_steps}: Axolotl still divides by num_epochs="
+                     f"{epochs_given!r} for saves_per_epoch / evals_per_epoch")
+
+    has_eval_set = bool(cfg.get("val_set_size")) or bool(cfg.get("test_datasets"))
+    save, axolotl_save, save_request = _kind(cfg, "save", run, hf_total, epochs_given, True, notes)
+    evaluate, axolotl_eval, eval_request = _kind(cfg, "eval", run, hf_total, epochs_given,
+                                                 has_eval_set, notes)
+    return AxolotlSchedules(run, save, evaluate, axolotl_save, axolotl_eval,
+                            {"save": save_request, "eval": eval_request}, tuple(notes))
+
+
+# ---- one kind (save or eval) ---------------------------------------------------------
+
+def _kind(cfg, kind, run, hf_total, epochs_given, enabled, notes):
+    """(exact Schedule or None, FrameworkSchedule, request text) for kind "save" / "eval"."""
+    per_epoch_key, steps_key = f"{kind}s_per_epoch", f"{kind}_steps"
+    per_epoch = _cfg_int(cfg, per_epoch_key, None)
+    steps = cfg.get(steps_key)
+    strategy = cfg.get(f"{kind}_strategy")
+    if kind == "eval" and strategy is None:
+        strategy = cfg.get("evaluation_strategy")  # the older name
+    if strategy is not None and strategy not in STRATEGIES:
+        raise ValueError(f"config {kind}_strategy must be one of {', '.join(STRATEGIES)}, "
+                         f"got {strategy!r}")
+    if per_epoch is not None and steps is not None:
+        raise ValueError(f"config {per_epoch_key} and {steps_key} are mutually exclusive "
+                         f"(Axolotl rejects both), got {per_epoch_key}={per_epoch!r}, "
+                         f"{steps_key}={steps!r}")
+    if steps is not None:
+        steps = _steps_setting(steps, steps_key)
+
+    if not enabled:
+        if per_epoch is not None or steps is not None or strategy not in (None, "no"):
+            notes.append(f"{kind}: no val_set_size or test_datasets, so Axolotl never "
+                         "evaluates; the eval settings are ignored")
+        return None, _framework("no", None, None, run, hf_total), "no eval set"
+
+    # What Axolotl passes to transformers (normalize_config, then the trainer builder).
+    hf_steps = steps
+    if per_epoch is not None:
+        ratio = axolotl_save_steps(per_epoch, epochs_given)
+        if ratio < 1.0:
+            hf_steps = ratio
+        else:
+            notes.append(f"{kind}: {per_epoch_key}={per_epoch} with num_epochs={epochs_given!r} "
+                         f"gives {kind}_steps = {ratio!r} >= 1, which Axolotl does not use")
+    if hf_steps is not None:
+        interval = (transformers_interval(hf_total, hf_steps) if hf_steps < 1 else hf_steps)
+        theirs = _framework("steps", hf_steps, interval, run, hf_total)
+    else:
+        theirs = _framework(strategy or "epoch", None, None, run, hf_total)
+
+    # What the config asks for, exactly.
+    if per_epoch is not None:
+        request = f"{per_epoch_key}={per_epoch}"
+        ours = Schedule(run, saves_per_epoch=per_epoch)
+    elif steps is not None and steps < 1:
+        request = f"{steps_key}={steps!r} (a ratio of the run)"
+        ours = Schedule(run, ratio=steps)
+    elif steps is not None:
+        request = f"{steps_key}={steps}"
+        ours = Schedule(run, every=steps)
+    elif strategy == "no":
+        request, ours = f"{kind}_strategy=no", None
+    elif strategy == "best":
+        request, ours = f"{kind}_strategy=best", None
+        notes.append(f"{kind}_strategy=best depends on eval metrics: no fixed steps")
+    else:
+        request = f"{kind}_strategy={strategy or 'epoch'}" + ("" if strategy else " (the default)")
+        ours = Schedule(run, every="1ep")
+    return ours, theirs, request
+
+
+def _framework(strategy, setting, interval, run, hf_total):
+    S = run.steps_per_epoch
+    if strategy == "steps":
+        engine = transformers_engine(hf_total, interval)
+    elif strategy == "epoch":
+        # on_epoch_end: each epoch end, and the last step when max_steps ends an epoch early
+        engine = _backend.impl.Engine([(RULE_EVERY, S, S, hf_total)], [hf_total])
+    else:  # "no", or "best": no steps known in advance
+        engine = _backend.impl.Engine([], [])
+    return FrameworkSchedule(strategy, setting, interval, hf_total, engine)
+
+
+# ---- config values -------------------------------------------------------------------
+
+def _cfg_int(cfg, key, default):
+    value = cfg.get(key)
+    if value is None:
+        return default
+    return to_int(value, f"config {key}")
+
+
+def _grad_accum(cfg, mbs, notes):
+    accum = _cfg_int(cfg, "gradient_accumulation_steps", None)
+    batch = _cfg_int(cfg, "batch_size", None)
+    if accum is not None and batch is not None:
+        raise ValueError(f"config gradient_accumulation_steps={accum} and batch_size={batch}: "
+                         "set only one (Axolotl rejects both)")
+    if batch is None:
+        return 1 if accum is None else accum
+    # Axolotl: gradient_accumulation_steps = batch_size // micro_batch_size
+    accum, rest = divmod(batch, mbs)
+    if accum < 1:
+        raise ValueError(f"config batch_size={batch} is smaller than micro_batch_size={mbs}")
+    if rest:
+        notes.append(f"batch_size={batch} is not a multiple of micro_batch_size={mbs}: Axolotl "
+                     f"uses gradient_accumulation_steps={accum}")
+    return accum
+
+
+def _steps_setting(value, key):
+    """save_steps / eval_steps: an int >= 1, or a ratio 0 < r < 1 of the run (a float)."""
+    if isinstance(value, float) and 0 < value < 1:
+        return value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # transformers accepts 50.0 as 50
+    if isinstance(value, float):
+        raise ValueError(f"config {key}={value!r} must be an integer number of steps, or a "
+                         "ratio between 0 and 1 of the run")
+    return to_int(value, f"config {key}")
+
+
+def _hf_total_steps(epochs, run):
+    """transformers' max_steps for num_train_epochs: math.ceil(float(epochs) * S), emulated
+    on purpose (see ckptsched._frameworks); never used for a ckptsched schedule."""
+    return max(1, math.ceil(float(epochs) * run.steps_per_epoch))
