@@ -16,5 +16,5 @@ from .tracker import Tracker
 from .sweep import SweepResult, sweep
 
 __all__ = ["BACKEND", "CODES", "Diagnostic", "Run", "Schedule", "ScheduleError", "SweepResult",
-           "sweep"]
+           "Tracker", "sweep"]
 __version__ = "0.1.0"
