@@ -14,7 +14,6 @@ import pytest
 import ckptsched
 from ckptsched import _backend
 
-from conftest import no_extensions_requested
 
 PACKAGE_ROOT = str(Path(ckptsched.__file__).resolve().parent.parent)
 CASES = {"decision", "schedule", "large", "sweep_fill", "sweep_counts", "memory"}
@@ -33,7 +32,7 @@ def numbers(tree):
 
 
 def test_bench_quick_json_is_well_formed():
-    if "c" not in _backend.available_sweep() and no_extensions_requested():
+    if "c" not in _backend.available_sweep() and _backend.NO_EXTENSIONS:
         pytest.skip("the benchmark compares the C backend, which is not built")
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, env.get("PYTHONPATH")]))

@@ -21,7 +21,6 @@ from ckptsched import CODES, Run, Schedule, _backend, sweep
 from ckptsched._sweep_reference import ABSENT, ARGS, COLUMNS, FLAGS, RowError
 from ckptsched.cli import main as cli_main
 
-from conftest import activate
 
 ARG_NAMES = ("steps_per_epoch", "epochs", "max_steps", "saves_per_epoch", "every", "count",
              "ratio", "final", "min_interval")
