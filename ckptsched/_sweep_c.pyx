@@ -93,51 +93,41 @@ FLAGS = {
 cdef int64_t BLOCK = 1 << 16
 
 
-cdef int _i64(ckpt_col_i64 *col, object array, int64_t n_runs) except -1:
-    cdef const int64_t[::1] view
-    col.data = NULL
-    col.step = 0
+cdef Py_ssize_t _column_length(object array, int64_t n_runs) except -1:
+    """Values in a column (1 broadcasts, 0 when absent or when there are no runs)."""
     if array is None:
         return 0
-    view = array
-    if view.shape[0] != 1 and view.shape[0] != n_runs:
-        raise ValueError(f"a column has {view.shape[0]} values for {n_runs} runs")
-    if view.shape[0] == 0:
-        return 0  # no runs: nothing is read
-    col.data = &view[0]
-    col.step = 0 if view.shape[0] == 1 else 1
+    length = len(array)
+    if length != 1 and length != n_runs:
+        raise ValueError(f"a column has {length} values for {n_runs} runs")
+    return length if n_runs else 0
+
+
+# Point a kernel column at an array's data: step 0 broadcasts its one value.
+cdef int _i64(ckpt_col_i64 *col, object array, int64_t n_runs) except -1:
+    cdef const int64_t[::1] view
+    col.data, col.step = NULL, 0
+    if _column_length(array, n_runs):
+        view = array
+        col.data, col.step = &view[0], view.shape[0] != 1
     return 0
 
 
 cdef int _f64(ckpt_col_f64 *col, object array, int64_t n_runs) except -1:
     cdef const double[::1] view
-    col.data = NULL
-    col.step = 0
-    if array is None:
-        return 0
-    view = array
-    if view.shape[0] != 1 and view.shape[0] != n_runs:
-        raise ValueError(f"a column has {view.shape[0]} values for {n_runs} runs")
-    if view.shape[0] == 0:
-        return 0  # no runs: nothing is read
-    col.data = &view[0]
-    col.step = 0 if view.shape[0] == 1 else 1
+    col.data, col.step = NULL, 0
+    if _column_length(array, n_runs):
+        view = array
+        col.data, col.step = &view[0], view.shape[0] != 1
     return 0
 
 
 cdef int _u8(ckpt_col_u8 *col, object array, int64_t n_runs) except -1:
     cdef const uint8_t[::1] view
-    col.data = NULL
-    col.step = 0
-    if array is None:
-        return 0
-    view = array
-    if view.shape[0] != 1 and view.shape[0] != n_runs:
-        raise ValueError(f"a column has {view.shape[0]} values for {n_runs} runs")
-    if view.shape[0] == 0:
-        return 0  # no runs: nothing is read
-    col.data = &view[0]
-    col.step = 0 if view.shape[0] == 1 else 1
+    col.data, col.step = NULL, 0
+    if _column_length(array, n_runs):
+        view = array
+        col.data, col.step = &view[0], view.shape[0] != 1
     return 0
 
 
