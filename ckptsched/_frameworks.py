@@ -30,7 +30,10 @@ def axolotl_save_steps(saves_per_epoch: int, num_epochs: float) -> float:
 
 
 def transformers_engine(total_steps: int, interval: int):
-    """A backend Engine for the steps transformers saves: multiples of `interval`, and the last."""
+    """A backend Engine for the steps transformers saves: multiples of `interval`, and the last.
+
+    An interval past the run (a float product can round up to 2**63) saves only the last step."""
+    interval = min(interval, total_steps)
     return _backend.impl.Engine([(RULE_EVERY, interval, interval, total_steps)], [total_steps])
 
 

@@ -235,8 +235,7 @@ def _axolotl_diagnostics(run, req):
     interval = transformers_interval(T, ratio)
     hf = transformers_engine(T, interval)
     exact = _backend.impl.Engine([(RULE_EVEN, S, k, T)], [T] if req.final else [])
-    ends = _backend.impl.Engine([(RULE_EVERY, S, S, T)], [T])
-    missed = [int(e) for e in _materialize(ends, "epoch ends", None) if not hf.contains(int(e))]
+    missed = _missed_epoch_ends(S, T, hf)
     hf_count, count = hf.count(MAX_MATERIALIZED), exact.count(MAX_MATERIALIZED)
     if hf_count == count and not missed:
         return []
@@ -249,6 +248,25 @@ def _axolotl_diagnostics(run, req):
         + (f", missing epoch ends {_preview(missed)}" if missed else ""),
         framework="axolotl", hf_interval=interval, hf_count=hf_count, count=count,
         missed_epoch_ends=missed)]
+
+
+#: The most epoch ends a diagnostic lists (runs may have billions of epochs).
+MAX_LISTED_EPOCH_ENDS = 100_000
+
+
+def _missed_epoch_ends(S, T, engine):
+    """The epoch ends (S, 2S, ..., and T) that `engine` does not save, walking at most
+    MAX_LISTED_EPOCH_ENDS of them.  Whether any is missed never depends on that cut: for
+    an interval schedule the first end S is missed whenever any end is."""
+    ends = _backend.impl.Engine([(RULE_EVERY, S, S, T)], [T])
+    missed, end = [], ends.next_after(0)
+    for _ in range(MAX_LISTED_EPOCH_ENDS):
+        if end is None:
+            break
+        if not engine.contains(end):
+            missed.append(end)
+        end = ends.next_after(end)
+    return missed
 
 
 def _min_interval_diagnostics(run, req, full, kept, min_interval):
