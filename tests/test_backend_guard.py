@@ -54,7 +54,8 @@ def _backend_in_subprocess(value):
         env["CKPTSCHED_NO_EXTENSIONS"] = value
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, env.get("PYTHONPATH")]))
     out = subprocess.run([sys.executable, "-c", "import ckptsched; print(ckptsched.BACKEND)"],
-                         env=env, capture_output=True, text=True, timeout=60, check=True)
+                         env=env, capture_output=True, text=True, timeout=60, check=True,
+                         cwd=PACKAGE_ROOT)
     return out.stdout.strip()
 
 

@@ -37,7 +37,8 @@ def test_bench_quick_json_is_well_formed():
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, env.get("PYTHONPATH")]))
     out = subprocess.run([sys.executable, "-m", "ckptsched", "bench", "--quick", "--json"],
-                         env=env, capture_output=True, text=True, timeout=300)
+                         env=env, capture_output=True, text=True, timeout=300,
+                         cwd=PACKAGE_ROOT)
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
     assert report["quick"] is True and set(report["cases"]) == CASES

@@ -411,7 +411,8 @@ def test_huge_schedule_steps_raises_a_clear_value_error(backend, T, rules):
                                                                     os.environ.get("PYTHONPATH")]))}
     try:
         out = subprocess.run([sys.executable, "-c", _HUGE_STEPS_SCRIPT, backend.NAME, str(T), rules],
-                             env=env, capture_output=True, text=True, timeout=15)
+                             env=env, capture_output=True, text=True, timeout=15,
+                             cwd=PACKAGE_ROOT)
     except subprocess.TimeoutExpired:
         pytest.fail(f".steps of Schedule(Run(max_steps={T}), **{rules}) did not raise within 15 s")
     assert out.returncode == 0, out.stderr[-2000:]

@@ -15,7 +15,8 @@ FRAMEWORKS = ("torch", "transformers", "lightning", "pytorch_lightning", "accele
 
 def run(code):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([WHERE, os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          cwd=WHERE)
 
 
 def test_importing_ckptsched_imports_no_framework():
