@@ -24,6 +24,11 @@ def transformers_interval(total_steps: int, ratio: float) -> int:
     return max(1, math.ceil(total_steps * float(ratio)))
 
 
+def transformers_total_steps(epochs, steps_per_epoch: int) -> int:
+    """transformers' max_steps for num_train_epochs: math.ceil(float(epochs) * S) in float."""
+    return max(1, math.ceil(float(epochs) * steps_per_epoch))
+
+
 def axolotl_save_steps(saves_per_epoch: int, num_epochs: float) -> float:
     """Axolotl's ratio for `saves_per_epoch`: 1.0 / (saves_per_epoch * num_epochs) in float."""
     return 1.0 / (saves_per_epoch * float(num_epochs))

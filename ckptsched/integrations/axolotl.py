@@ -21,14 +21,14 @@ own step count (`ceil(num_epochs * steps_per_epoch)` in float) is emulated too.
 """
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .. import _backend
 from .._common import RULE_EVERY
-from .._frameworks import axolotl_save_steps, transformers_engine, transformers_interval
+from .._frameworks import (axolotl_save_steps, transformers_engine, transformers_interval,
+                           transformers_total_steps)
 from .._numbers import to_int, to_rational
 from ..run import PARTIAL_ACCUMULATION, Run
 from ..schedule import MAX_MATERIALIZED, Schedule
@@ -172,7 +172,7 @@ def schedules_from_config(cfg_or_yaml_path, num_examples, *, world_size=1,
                          f"got {partial_accumulation!r}")
     run = Run.from_dataset(num_examples, mbs, accum, world_size, epochs=epochs_given,
                            max_steps=max_steps, partial_accumulation=partial_accumulation)
-    hf_total = run.total_steps if max_steps is not None else _hf_total_steps(epochs_given, run)
+    hf_total = run.total_steps if max_steps is not None else transformers_total_steps(epochs_given, run.steps_per_epoch)
     if hf_total != run.total_steps:
         notes.append(f"transformers computes ceil({float(epochs_given)!r} * "
                      f"{run.steps_per_epoch}) in float = {hf_total} steps; exactly it is "
@@ -303,9 +303,3 @@ def _steps_setting(value, key):
         raise ValueError(f"config {key}={value!r} must be an integer number of steps, or a "
                          "ratio between 0 and 1 of the run")
     return to_int(value, f"config {key}")
-
-
-def _hf_total_steps(epochs, run):
-    """transformers' max_steps for num_train_epochs: math.ceil(float(epochs) * S), emulated
-    on purpose (see ckptsched._frameworks); never used for a ckptsched schedule."""
-    return max(1, math.ceil(float(epochs) * run.steps_per_epoch))
