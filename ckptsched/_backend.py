@@ -1,12 +1,15 @@
-"""Pick the backend: the C extension when it is built, else the pure-Python reference.
+"""Pick the backend: the C extensions when they are built, else the pure-Python twins.
 
-Set CKPTSCHED_NO_EXTENSIONS=1 to force the reference backend.  `NAME` is "c" or
-"python"; `EXPECTED_C` says whether the environment asked for the C backend (the
-guard test uses it to fail when the extension should have loaded but did not).
+Two parts have a C module and a pure-Python twin with the same API: "schedule"
+(`_core` / `_reference`, behind Run and Schedule) and "sweep" (`_sweep_c` /
+`_sweep_reference`, behind `ckptsched.sweep`).  Set CKPTSCHED_NO_EXTENSIONS=1 to force
+the twins.  `NAME` is "c" or "python"; `EXPECTED_C` says whether the environment asked
+for C (the guard test uses it to fail when an extension should have loaded but did not).
 """
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 import platform
@@ -16,64 +19,46 @@ _log = logging.getLogger("ckptsched")
 NO_EXTENSIONS = os.environ.get("CKPTSCHED_NO_EXTENSIONS", "").strip() not in ("", "0")
 EXPECTED_C = not NO_EXTENSIONS and platform.python_implementation() == "CPython"
 
-if NO_EXTENSIONS:
-    from . import _reference as impl
-    _log.debug("ckptsched: CKPTSCHED_NO_EXTENSIONS is set; using the pure-Python backend")
-else:
+# part -> (C module, pure-Python module)
+_MODULES = {"schedule": ("_core", "_reference"), "sweep": ("_sweep_c", "_sweep_reference")}
+
+
+def available(part: str = "schedule") -> dict:
+    """The importable modules of `part` by backend name: {"python": ..., "c": ... (when built)}."""
+    c_module, python_module = _MODULES[part]
+    found = {"python": importlib.import_module(f".{python_module}", __package__)}
     try:
-        from . import _core as impl
+        found["c"] = importlib.import_module(f".{c_module}", __package__)
     except ImportError as exc:  # no compiler at install time, or an in-tree checkout
-        from . import _reference as impl
-        _log.debug("ckptsched: C extension unavailable (%s); using the pure-Python backend", exc)
+        _log.debug("ckptsched: C extension %s unavailable (%s)", c_module, exc)
+    return found
 
+
+def _default(part: str):
+    found = available(part)
+    if NO_EXTENSIONS or "c" not in found:
+        _log.debug("ckptsched: using the pure-Python %s backend%s", part,
+                   " (CKPTSCHED_NO_EXTENSIONS is set)" if NO_EXTENSIONS else "")
+        return found["python"]
+    return found["c"]
+
+
+impl = _default("schedule")
+sweep_impl = _default("sweep")
 NAME: str = impl.NAME
-
-# The sweep kernels (`ckptsched.sweep`): a second extension, chosen the same way.
-if NO_EXTENSIONS:
-    from . import _sweep_reference as sweep_impl
-else:
-    try:
-        from . import _sweep_c as sweep_impl
-    except ImportError as exc:
-        from . import _sweep_reference as sweep_impl
-        _log.debug("ckptsched: C sweep extension unavailable (%s); using the pure-Python sweep", exc)
-
-
-def available() -> dict:
-    """The importable backends by name: {"python": module, "c": module (when built)}."""
-    from . import _reference
-    found = {"python": _reference}
-    try:
-        from . import _core
-        found["c"] = _core
-    except ImportError:
-        pass
-    return found
-
-
-def available_sweep() -> dict:
-    """The importable sweep backends by name: {"python": module, "c": module (when built)}."""
-    from . import _sweep_reference
-    found = {"python": _sweep_reference}
-    try:
-        from . import _sweep_c
-        found["c"] = _sweep_c
-    except ImportError:
-        pass
-    return found
 
 
 @contextlib.contextmanager
 def use(name: str):
     """Run the facade on backend `name` ("c" or "python") inside a with-block (for tests
-    and benchmarks).  Not thread-safe: it swaps the module-wide backend."""
+    and benchmarks).  Not thread-safe: it swaps the module-wide backends."""
     global impl, NAME, sweep_impl
-    backends, sweeps = available(), available_sweep()
-    if name not in backends or name not in sweeps:
-        have = sorted(set(backends) & set(sweeps))
+    schedules, sweeps = available("schedule"), available("sweep")
+    if name not in schedules or name not in sweeps:
+        have = sorted(set(schedules) & set(sweeps))
         raise ValueError(f"backend {name!r} is not available (have: {have})")
     saved = impl, NAME, sweep_impl
-    impl, NAME, sweep_impl = backends[name], name, sweeps[name]
+    impl, NAME, sweep_impl = schedules[name], name, sweeps[name]
     try:
         yield impl
     finally:

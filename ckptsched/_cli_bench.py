@@ -59,7 +59,7 @@ def run(args) -> int:
     if unknown:
         raise ValueError(f"--only: unknown case(s) {', '.join(unknown)}; the cases are "
                          f"{', '.join(CASES)}")
-    if "c" not in _backend.available() or "c" not in _backend.available_sweep():
+    if "c" not in _backend.available() or "c" not in _backend.available("sweep"):
         raise ValueError("the C backend is not built: `python3 setup.py build_ext --inplace` "
                          "(the benchmark compares it with the reference)")
     report = {"quick": bool(args.quick), "repeat": repeat, "timer": "time.thread_time",

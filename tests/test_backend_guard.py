@@ -29,12 +29,15 @@ def test_c_backend_loaded_when_expected():
         "the C extension was expected but ckptsched runs on the "
         f"{ckptsched.BACKEND!r} backend: rebuild with `python3 setup.py build_ext --inplace`")
     assert "c" in _backend.available()
+    # the sweep kernels are a second extension: it must have loaded too
+    assert _backend.sweep_impl.NAME == "c", "the C sweep extension (_sweep_c) did not load"
 
 
 def test_no_extensions_forces_python_backend():
     if not no_extensions_requested():
         pytest.skip("CKPTSCHED_NO_EXTENSIONS is not set")
     assert ckptsched.BACKEND == "python"
+    assert _backend.sweep_impl.NAME == "python"
     assert not _backend.EXPECTED_C
 
 

@@ -32,7 +32,7 @@ def numbers(tree):
 
 
 def test_bench_quick_json_is_well_formed():
-    if "c" not in _backend.available_sweep() and _backend.NO_EXTENSIONS:
+    if "c" not in _backend.available("sweep") and _backend.NO_EXTENSIONS:
         pytest.skip("the benchmark compares the C backend, which is not built")
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, env.get("PYTHONPATH")]))

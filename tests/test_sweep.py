@@ -248,7 +248,7 @@ def test_runs_with_and_codes(on):
 def test_flag_bits_follow_codes_and_the_c_header():
     assert list(FLAGS) == list(CODES)
     assert [FLAGS[c] for c in CODES] == [1 << i for i in range(len(CODES))]
-    sweeps = _backend.available_sweep()
+    sweeps = _backend.available("sweep")
     if "c" in sweeps:
         assert sweeps["c"].FLAGS == FLAGS and sweeps["c"].ABSENT == ABSENT
 
@@ -379,7 +379,7 @@ def _kernel_outcome(module, n, columns, counts_only):
 @given(case=raw_columns(), counts_only=st.booleans())
 def test_c_kernels_equal_the_reference_on_raw_columns(backends, case, counts_only):
     n, columns = case
-    sweeps = _backend.available_sweep()
+    sweeps = _backend.available("sweep")
     # keep walks short: huge runs only where the count is O(1) (one rule, counts_only)
     rules = sum(name in columns for name in ("saves_per_epoch", "every", "count", "ratio_num"))
     if not counts_only or rules > 1 or "min_interval" in columns:
@@ -397,12 +397,12 @@ def test_rule_fill_equals_rule_nth(backends, kind, a, b, stop):
     rule = (kind, a, b, stop)
     n = _reference.rule_count(rule, stop)
     expected = [_reference.rule_nth(rule, i) for i in range(1, n + 1)]
-    assert _backend.available_sweep()["c"].rule_fill(rule, n).tolist() == expected
+    assert _backend.available("sweep")["c"].rule_fill(rule, n).tolist() == expected
 
 
 def test_rule_fill_long_periods(backends):
     from ckptsched import _reference
-    fill = _backend.available_sweep()["c"].rule_fill
+    fill = _backend.available("sweep")["c"].rule_fill
     for rule in [(2, 10**6, 3, 10**7), (2, 7, 1, 10**5), (2, 2**61, 3, 2**62), (1, 5, 2**60, 2**62),
                  (2, 999_983, 1000, 10**7)]:
         n = _reference.rule_count(rule, rule[3])
