@@ -151,10 +151,7 @@ class Schedule:
         return self._engine.contains(step)
 
     def __iter__(self):
-        step = self._engine.next_after(0)
-        while step is not None:
-            yield step
-            step = self._engine.next_after(step)
+        return iter_steps(self._engine)
 
     # ---- identity -------------------------------------------------------------------
 
@@ -177,6 +174,14 @@ class Schedule:
     def __repr__(self):
         args = "".join(f", {k}={v!r}" for k, v in self._kwargs.items())
         return f"Schedule({self.run!r}{args})"
+
+
+def iter_steps(engine):
+    """An engine's steps in order, one next_after query at a time (never an array)."""
+    step = engine.next_after(0)
+    while step is not None:
+        yield step
+        step = engine.next_after(step)
 
 
 def _is_default(name, value) -> bool:

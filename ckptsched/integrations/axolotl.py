@@ -31,7 +31,7 @@ from .._frameworks import (axolotl_save_steps, transformers_engine, transformers
                            transformers_total_steps)
 from .._numbers import to_int, to_rational
 from ..run import PARTIAL_ACCUMULATION, Run
-from ..schedule import MAX_MATERIALIZED, Schedule
+from ..schedule import MAX_MATERIALIZED, Schedule, _materialize, iter_steps
 
 __all__ = ["AxolotlSchedules", "FrameworkSchedule", "load_config", "schedules_from_config"]
 
@@ -86,9 +86,7 @@ class FrameworkSchedule:
     @property
     def steps(self):
         if self._steps is None:
-            steps = self._engine.fill(MAX_MATERIALIZED)
-            steps.flags.writeable = False
-            self._steps = steps
+            self._steps = _materialize(self._engine, "steps", None)
         return self._steps
 
     @property
@@ -99,10 +97,7 @@ class FrameworkSchedule:
         return self._engine.count(MAX_MATERIALIZED)
 
     def __iter__(self):
-        step = self._engine.next_after(0)
-        while step is not None:
-            yield step
-            step = self._engine.next_after(step)
+        return iter_steps(self._engine)
 
     def describe(self) -> str:
         if self.strategy == "steps":
