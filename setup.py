@@ -33,9 +33,9 @@ def extensions():
         return []
     from Cython.Build import cythonize
 
-    core = Extension(
-        "ckptsched._core",
-        sources=["ckptsched/_core.pyx", "src_c/ckpt.c"],
+    schedule = Extension(
+        "ckptsched._schedule_c",
+        sources=["ckptsched/_schedule_c.pyx", "src_c/ckpt.c"],
         include_dirs=["src_c"],
         depends=["src_c/ckpt.h", "src_c/ckpt_arith.h", "ckptsched/_ckpt.pxd"],
         extra_compile_args=["-std=c11", "-O2"] if os.name != "nt" else [],
@@ -48,7 +48,7 @@ def extensions():
         # -O3: the fill loops are vectorized (they write at memory bandwidth)
         extra_compile_args=["-std=c11", "-O3"] if os.name != "nt" else [],
     )
-    return cythonize([core, sweep], compiler_directives={"language_level": "3"})
+    return cythonize([schedule, sweep], compiler_directives={"language_level": "3"})
 
 
 setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})

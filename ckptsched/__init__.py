@@ -9,12 +9,12 @@ twin); requests that cannot be honoured are reported as diagnostics on the "ckpt
 logger (or raise, with strict=True).
 """
 from ._backend import NAME as BACKEND
+from ._version import __version__
 from .diagnostics import CODES, Diagnostic, ScheduleError
 from .run import Run
 from .schedule import Schedule
 from .tracker import Tracker
-from .sweep import SweepResult, sweep
+from .sweeps import SweepResult, sweep
 
 __all__ = ["BACKEND", "CODES", "Diagnostic", "Run", "Schedule", "ScheduleError", "SweepResult",
-           "Tracker", "sweep"]
-__version__ = "0.1.0"
+           "Tracker", "__version__", "sweep"]

@@ -1,8 +1,8 @@
 """Pick the backend: the C extensions when they are built, else the pure-Python twins.
 
 Two parts have a C module and a pure-Python twin with the same API: "schedule"
-(`_core` / `_reference`, behind Run and Schedule) and "sweep" (`_sweep_c` /
-`_sweep_reference`, behind `ckptsched.sweep`).  Set CKPTSCHED_NO_EXTENSIONS=1 to force
+(`_schedule_c` / `_schedule_py`, behind Run and Schedule) and "sweep" (`_sweep_c` /
+`_sweep_py`, behind `ckptsched.sweep`).  Set CKPTSCHED_NO_EXTENSIONS=1 to force
 the twins.  `NAME` is "c" or "python"; `EXPECTED_C` says whether the environment asked
 for C (the guard test uses it to fail when an extension should have loaded but did not).
 """
@@ -20,7 +20,7 @@ NO_EXTENSIONS = os.environ.get("CKPTSCHED_NO_EXTENSIONS", "").strip() not in (""
 EXPECTED_C = not NO_EXTENSIONS and platform.python_implementation() == "CPython"
 
 # part -> (C module, pure-Python module)
-_MODULES = {"schedule": ("_core", "_reference"), "sweep": ("_sweep_c", "_sweep_reference")}
+_MODULES = {"schedule": ("_schedule_c", "_schedule_py"), "sweep": ("_sweep_c", "_sweep_py")}
 
 
 def available(part: str = "schedule") -> dict:

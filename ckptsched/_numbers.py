@@ -1,7 +1,7 @@
 """Exact conversion and validation of user-supplied numbers.
 
 Every public argument that carries a count, an amount or a list of steps passes through this
-module before any step arithmetic happens. The contract (see DESIGN.md, "User floats" and
+module before any step arithmetic happens. The contract (see docs/semantics.md, "User floats" and
 "Bad input"):
 
 * integers stay integers; anything that is not an integer where one is needed is a ``TypeError``;

@@ -1,7 +1,7 @@
 # cython: language_level=3, embedsignature=True
 """The C sweep backend: bindings over src_c/ckpt_sweep.c.
 
-Same `sweep(n_runs, columns, counts_only)` and same `RowError`s as `_sweep_reference.py`
+Same `sweep(n_runs, columns, counts_only)` and same `RowError`s as `_sweep_py.py`
 (the pure-Python twin it is tested against).  The columns are read in place (typed
 memoryviews, no copies); the kernels run without the GIL, in blocks of rows so that
 Ctrl-C is noticed between blocks.  Outputs are allocated once, at their exact size.
@@ -14,7 +14,7 @@ import numpy as np
 
 from ._ckpt cimport ckpt_rule, ckpt_rule_count, ckpt_status, CKPT_OK
 from ._common import check_rule
-from ._sweep_reference import COLUMNS, RowError
+from ._sweep_py import COLUMNS, RowError
 
 NAME = "c"
 

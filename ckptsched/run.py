@@ -57,7 +57,7 @@ class Run:
     def from_dataset(cls, num_examples, micro_batch_size, grad_accum=1, world_size=1, *,
                      epochs=None, max_steps=None, drop_last=False, partial_accumulation="step",
                      tokens_per_step=None):
-        """The run of a (distributed) dataloader, with steps per epoch as DESIGN.md defines.
+        """The run of a (distributed) dataloader, with steps per epoch as docs/semantics.md defines.
 
         partial_accumulation="step": a trailing partial gradient accumulation still makes an
         optimizer step (transformers >= 4.52); "drop": it is dropped (transformers <= 4.51).

@@ -2,7 +2,7 @@
  *
  * Plain C11, no Python.h.  Functions that can fail return a ckpt_status and
  * write results through pointers; pure queries on validated rules return
- * their answer directly.  See ../shared/DESIGN.md for every formula.
+ * their answer directly.  See docs/semantics.md for every formula.
  *
  * A step is a 1-based count of completed optimizer updates.  Every step a
  * rule produces lies in [1, rule.stop], and rule.stop <= the run's total
@@ -20,7 +20,7 @@
 ckpt_status ckpt_total_steps(int64_t steps_per_epoch, int64_t e_num, int64_t e_den,
                              int64_t *total);
 
-/* Optimizer steps per epoch S of a (distributed) dataloader; see DESIGN.md.
+/* Optimizer steps per epoch S of a (distributed) dataloader; see docs/semantics.md.
  * drop_last: the sampler and loader drop incomplete batches.
  * step_partial: a trailing partial gradient accumulation still steps.
  * S may come out as 0; the caller reports which inputs caused it. */

@@ -3,7 +3,7 @@
  * Plain C11, no Python.h.  A sweep row is one run (steps_per_epoch, epochs,
  * max_steps) plus its rules (saves_per_epoch, count, every, ratio, final,
  * min_interval), with the meaning of ckptsched.Run / ckptsched.Schedule; see
- * ../shared/DESIGN.md.  Two passes:
+ * docs/semantics.md.  Two passes:
  *
  *   ckpt_sweep_count  per-run save counts, diagnostic flags and bytes, and the
  *                     CSR offsets (running totals) of the steps;

@@ -1,89 +1,100 @@
 """Shared fixtures: the backend matrix and the hypothesis profiles.
 
-`backend` runs a test once per backend ("c", "python"), with the facade (Run, Schedule)
-switched to that backend through `_backend.use`.  The "c" parameter always exists: when the
-extension cannot be imported it is skipped only under CKPTSCHED_NO_EXTENSIONS=1 and fails
-otherwise (a missing extension must never pass silently as a green run of the Python twin).
+Backends
+--------
+ckptsched has two backends with one API: "c" (the extension modules) and "python" (their
+pure-Python twins).  Two fixtures, one idea each:
 
-Hypothesis profiles: HYPOTHESIS_PROFILE=ci runs more examples; the default keeps the suite
-fast.  Neither has a deadline (the first call into numpy / the extension can be slow).
+- `backend`: the test runs once per backend, with the facade (Run, Schedule, sweep)
+  switched to it; the fixture's value is the schedule module of that backend.
+- `backends`: {"c": module, "python": module}, for tests that compare the two directly.
+
+`--backend c` / `--backend python` restricts both to one backend (default: both).  A backend
+that cannot be imported fails the test, except the "c" backend when the environment asked
+for none (CKPTSCHED_NO_EXTENSIONS=1 and the extension is really absent): a missing
+extension must never pass silently as a green run of the Python twin.
+
+Hypothesis profiles (HYPOTHESIS_PROFILE=...)
+--------------------------------------------
+- `dev` (default): 100 examples, random, with the example database (finds and replays).
+- `ci`: derandomized (fixed seed), no database, 300 examples: the same commit always draws
+  the same examples, so a landing never depends on luck.
+- `wide`: 100x the dev examples, random: the deep search a developer runs on purpose
+  before submitting (README, "Contributing").
+None has a deadline: the first call into numpy or an extension can be slow.
 """
 from __future__ import annotations
 
 import os
+from types import ModuleType
+from typing import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from ckptsched import _backend
 
-BACKENDS = ("c", "python")
+ALL_BACKENDS = ("c", "python")
 
-# The `backend` fixture is function-scoped: it is entered once per test function, and every
-# hypothesis example of that test runs on the same backend, which is what we want.
+# Function-scoped fixtures (`backend`) are entered once per test function; every hypothesis
+# example of that test runs on the same backend, which is what we want.
 _COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                     HealthCheck.too_slow])
-settings.register_profile("default", max_examples=100, **_COMMON)
-settings.register_profile("ci", max_examples=500, **_COMMON)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+                                                     HealthCheck.too_slow,
+                                                     HealthCheck.data_too_large])
+settings.register_profile("dev", max_examples=100, **_COMMON)
+settings.register_profile("ci", max_examples=300, derandomize=True, database=None,
+                          print_blob=True, **_COMMON)
+settings.register_profile("wide", max_examples=10_000, **_COMMON)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
-def no_extensions_requested() -> bool:
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--backend", choices=("both",) + ALL_BACKENDS, default="both",
+                     help="run the backend-parametrized tests on one backend only")
+
+
+def _selected(config: pytest.Config) -> tuple[str, ...]:
+    choice = config.getoption("--backend")
+    return ALL_BACKENDS if choice == "both" else (choice,)
+
+
+def _no_extensions_requested() -> bool:
     """CKPTSCHED_NO_EXTENSIONS is set (read from the environment, not from the library)."""
     return os.environ.get("CKPTSCHED_NO_EXTENSIONS", "").strip() not in ("", "0")
 
 
-def activate(name):
-    """Context manager: the facade on backend `name`; skip / fail when it is missing."""
-    if name not in _backend.available():
-        if no_extensions_requested():
-            pytest.skip(f"backend {name!r} not built (CKPTSCHED_NO_EXTENSIONS is set)")
-        pytest.fail(f"backend {name!r} is not importable but CKPTSCHED_NO_EXTENSIONS is not set: "
-                    "build it with `python3 setup.py build_ext --inplace`")
-    return _backend.use(name)
+def _importable(name: str) -> bool:
+    """Whether backend `name` is importable, for both parts (schedule and sweep); fails the
+    test when "c" is missing although the environment did not ask for that."""
+    if name in _backend.available("schedule") and name in _backend.available("sweep"):
+        return True
+    if name == "c" and _no_extensions_requested():
+        return False
+    pytest.fail(f"backend {name!r} is not importable but CKPTSCHED_NO_EXTENSIONS is not set: "
+                "build it with `python3 setup.py build_ext --inplace` (or `pip install .`)")
 
 
-@pytest.fixture(params=BACKENDS, ids=BACKENDS)
-def backend(request):
-    """The backend module (`_core` or `_reference`), active for the facade during the test."""
-    with activate(request.param) as impl:
-        assert _backend.NAME == request.param
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        names = _selected(metafunc.config)
+        metafunc.parametrize("backend", names, ids=names, indirect=True)
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> Iterator[ModuleType]:
+    """The schedule module of one backend, active for the facade during the test."""
+    name = request.param
+    if not _importable(name):
+        pytest.skip(f"backend {name!r} is not built (CKPTSCHED_NO_EXTENSIONS is set)")
+    with _backend.use(name) as impl:
+        assert _backend.NAME == name
         yield impl
-    # _backend.use must put the default backend back
-    assert _backend.impl.NAME == _backend.NAME
+    assert _backend.impl.NAME == _backend.NAME  # `use` put the default back
 
 
 @pytest.fixture
-def use_backend():
-    """`activate` as a fixture: `with use_backend("c"): ...` (skips / fails like `backend`)."""
-    return activate
-
-
-def compared_backends() -> dict:
-    """The backends a differential test compares: both; only "python" when the extension is
-    missing under CKPTSCHED_NO_EXTENSIONS (the tests then still check it against their
-    models); a missing extension without that variable fails the test."""
-    found = _backend.available()
-    if "c" not in found and not no_extensions_requested():
-        pytest.fail("the C backend is not importable but CKPTSCHED_NO_EXTENSIONS is not set: "
-                    "build it with `python3 setup.py build_ext --inplace`")
-    return {name: found[name] for name in BACKENDS if name in found}
-
-
-@pytest.fixture
-def available_backends():
-    """`compared_backends()` as a fixture: {"c": _core, "python": _reference} (see there)."""
-    return compared_backends()
-
-
-@pytest.fixture
-def backends():
-    """Both backend modules, {"c": _core, "python": _reference}, for differential tests.
-
-    Fails (or skips under CKPTSCHED_NO_EXTENSIONS) like `backend` when "c" is missing."""
-    found = _backend.available()
-    for name in BACKENDS:
-        if name not in found:
-            with activate(name):
-                pass
-    return {name: found[name] for name in BACKENDS}
+def backends(request: pytest.FixtureRequest) -> dict[str, ModuleType]:
+    """The schedule modules of the selected, importable backends, by name (for tests that
+    compare backends directly; switch the facade with `ckptsched._backend.use(name)`)."""
+    found = _backend.available("schedule")
+    return {name: found[name] for name in _selected(request.config) if _importable(name)}

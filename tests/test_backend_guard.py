@@ -18,27 +18,22 @@ PACKAGE_ROOT = str(Path(ckptsched.__file__).resolve().parent.parent)
 
 
 def no_extensions_requested() -> bool:
+    """Read from the environment, not from the library under test."""
     return os.environ.get("CKPTSCHED_NO_EXTENSIONS", "").strip() not in ("", "0")
 
 
-def test_c_backend_loaded_when_expected():
-    if not _backend.EXPECTED_C:
-        pytest.skip("the C backend is not expected here "
-                    "(CKPTSCHED_NO_EXTENSIONS is set or the interpreter is not CPython)")
-    assert ckptsched.BACKEND == "c", (
-        "the C extension was expected but ckptsched runs on the "
-        f"{ckptsched.BACKEND!r} backend: rebuild with `python3 setup.py build_ext --inplace`")
-    assert "c" in _backend.available()
-    # the sweep kernels are a second extension: it must have loaded too
-    assert _backend.sweep_impl.NAME == "c", "the C sweep extension (_sweep_c) did not load"
-
-
-def test_no_extensions_forces_python_backend():
-    if not no_extensions_requested():
-        pytest.skip("CKPTSCHED_NO_EXTENSIONS is not set")
-    assert ckptsched.BACKEND == "python"
-    assert _backend.sweep_impl.NAME == "python"
-    assert not _backend.EXPECTED_C
+def test_the_backend_in_use_is_the_one_the_environment_asks_for():
+    """C whenever it is expected (CPython, CKPTSCHED_NO_EXTENSIONS unset), Python otherwise."""
+    if _backend.EXPECTED_C:
+        assert ckptsched.BACKEND == "c", (
+            "the C extension was expected but ckptsched runs on the "
+            f"{ckptsched.BACKEND!r} backend: rebuild with `python3 setup.py build_ext --inplace`")
+        assert "c" in _backend.available()
+        # the sweep kernels are a second extension: it must have loaded too
+        assert _backend.sweep_impl.NAME == "c", "the C sweep extension (_sweep_c) did not load"
+    else:
+        assert ckptsched.BACKEND == "python"
+        assert _backend.sweep_impl.NAME == "python"
 
 
 def test_expected_c_follows_the_environment():
@@ -69,12 +64,8 @@ def test_no_extensions_env_var_selects_python_in_a_fresh_interpreter(value):
 
 @pytest.mark.parametrize("value", [None, "", "0"])
 def test_without_the_env_var_a_fresh_interpreter_loads_c(value):
-    if "c" not in _backend.available():
-        if no_extensions_requested():
-            pytest.skip("the C extension is not built (CKPTSCHED_NO_EXTENSIONS is set)")
-        pytest.fail("the C extension is not importable")
-    if platform.python_implementation() != "CPython":
-        pytest.skip("the C backend is only expected on CPython")
+    """The extension is built wherever the suite runs (CI builds it in both passes)."""
+    assert "c" in _backend.available(), "the C extension is not importable"
     assert _backend_in_subprocess(value) == "c"
 
 

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-pytest.importorskip("ckptsched._cli_plan")
+pytest.importorskip("ckptsched.cli.plan")
 
 from ckptsched import cli  # noqa: E402
 

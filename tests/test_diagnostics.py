@@ -84,13 +84,13 @@ def test_a_clean_schedule_has_no_diagnostics(backend):
 
 
 def test_final_not_saved_says_how_much_work_is_lost(backend):
-    """DESIGN: FINAL_NOT_SAVED tells how many steps of work would be lost (here 30 - 28 = 2)."""
+    """docs/semantics.md: FINAL_NOT_SAVED tells how many steps of work would be lost (here 30 - 28 = 2)."""
     d = only(Schedule(Run(max_steps=30), every=7, final=False), "FINAL_NOT_SAVED")
     assert 2 in d.data.values() or re.search(r"\b2 steps\b", d.message), d
 
 
 def test_forced_final_closer_than_min_interval_is_reported(backend):
-    """DESIGN: min_interval keeps a forced final save even when closer (diagnostic)."""
+    """docs/semantics.md: min_interval keeps a forced final save even when closer (diagnostic)."""
     sched = Schedule(Run(max_steps=7), at=[5], min_interval=5)
     assert sched.steps.tolist() == [5, 7]
     assert any("min_interval" in d.message for d in sched.diagnostics), sched.diagnostics

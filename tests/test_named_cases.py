@@ -1,5 +1,5 @@
 """The cases named in the issue, on both backends.  Every expected value comes from the
-issue text / DESIGN.md, not from running the code."""
+issue text / docs/semantics.md, not from running the code."""
 import math
 
 import pytest

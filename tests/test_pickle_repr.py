@@ -7,6 +7,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from ckptsched import _backend
+
 from ckptsched import Run, Schedule
 
 RUNS = {
@@ -110,12 +112,12 @@ def test_schedule_pickle_round_trip(case):
             [sched.should_save(s) for s in range(0, 1002)]
 
 
-def test_schedule_pickles_across_backends(backend, use_backend):
+def test_schedule_pickles_across_backends(backend, backends):
     """A schedule pickled on one backend unpickles on the other with the same steps."""
     sched = Schedule(Run(steps_per_epoch=217, epochs=4), saves_per_epoch=8, every=100)
     data = pickle.dumps(sched)
-    for name in ("c", "python"):
-        with use_backend(name):
+    for name in backends:
+        with _backend.use(name):
             clone = pickle.loads(data)
             assert clone == sched and clone.steps.tolist() == sched.steps.tolist()
 

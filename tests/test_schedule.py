@@ -1,6 +1,6 @@
-"""The Run / Schedule facade on both backends against an oracle written from DESIGN.md.
+"""The Run / Schedule facade on both backends against an oracle written from docs/semantics.md.
 
-The oracle below enumerates every rule of DESIGN.md's table with int / Fraction arithmetic
+The oracle below enumerates every rule of docs/semantics.md's table with int / Fraction arithmetic
 (no backend, no float products); hypothesis draws runs (integer and rational epochs,
 max_steps, samples / tokens per step) and rule combinations, and every query of the
 schedule (steps, len, iteration, `in`, should_save, next_after, due, last) must agree.
@@ -30,14 +30,14 @@ PACKAGE_ROOT = str(Path(ckptsched.__file__).resolve().parent.parent)
 # --------------------------------------------------------------------------- the oracle
 
 def units_per_step(spec, unit):
-    """q: how many units one optimizer step advances (DESIGN: 'every in samples / tokens /
+    """q: how many units one optimizer step advances (docs/semantics.md: 'every in samples / tokens /
     epochs')."""
     return {"epochs": Fraction(1, spec["S"]) if spec["S"] else None,
             "samples": spec["sps"], "tokens": spec["tps"]}[unit]
 
 
 def oracle_steps(spec, rules):
-    """The sorted schedule of `rules` on the run `spec`, straight from DESIGN.md's table."""
+    """The sorted schedule of `rules` on the run `spec`, straight from docs/semantics.md's table."""
     T, S = spec["T"], spec["S"]
     out = set()
     k = rules.get("saves_per_epoch")
@@ -354,7 +354,7 @@ def test_huge_schedule_answers_queries_instantly(backend):
     assert run.total_steps == HUGE
     sched = Schedule(run, saves_per_epoch=3, every=7, start=5, at=[HUGE - 3])
 
-    def model_next_after(s):  # the first step > s of each rule, from DESIGN.md's formulas
+    def model_next_after(s):  # the first step > s of each rule, from docs/semantics.md's formulas
         every = 5 if s < 5 else 5 + 7 * ((s - 5) // 7 + 1)
         third = math.ceil(Fraction((s * 3 // S + 1) * S, 3))  # next boundary j*S/3 past s
         found = [x for x in (every, third, HUGE - 3, HUGE) if s < x <= HUGE]

@@ -18,7 +18,7 @@ from hypothesis import given, settings, strategies as st
 
 import ckptsched
 from ckptsched import CODES, Run, Schedule, _backend, sweep
-from ckptsched._sweep_reference import ABSENT, ARGS, COLUMNS, FLAGS, RowError
+from ckptsched._sweep_py import ABSENT, ARGS, COLUMNS, FLAGS, RowError
 from ckptsched.cli import main as cli_main
 
 
@@ -393,22 +393,22 @@ def test_c_kernels_equal_the_reference_on_raw_columns(backends, case, counts_onl
 @given(kind=st.sampled_from([1, 2]), a=st.integers(1, 500), b=st.integers(1, 500),
        stop=st.integers(0, 3000))
 def test_rule_fill_equals_rule_nth(backends, kind, a, b, stop):
-    from ckptsched import _reference
+    from ckptsched import _schedule_py
     rule = (kind, a, b, stop)
-    n = _reference.rule_count(rule, stop)
-    expected = [_reference.rule_nth(rule, i) for i in range(1, n + 1)]
+    n = _schedule_py.rule_count(rule, stop)
+    expected = [_schedule_py.rule_nth(rule, i) for i in range(1, n + 1)]
     assert _backend.available("sweep")["c"].rule_fill(rule, n).tolist() == expected
 
 
 def test_rule_fill_long_periods(backends):
-    from ckptsched import _reference
+    from ckptsched import _schedule_py
     fill = _backend.available("sweep")["c"].rule_fill
     for rule in [(2, 10**6, 3, 10**7), (2, 7, 1, 10**5), (2, 2**61, 3, 2**62), (1, 5, 2**60, 2**62),
                  (2, 999_983, 1000, 10**7)]:
-        n = _reference.rule_count(rule, rule[3])
+        n = _schedule_py.rule_count(rule, rule[3])
         got = fill(rule, n)
         idx = np.unique(np.linspace(1, n, 200).astype(np.int64))
-        assert [int(got[i - 1]) for i in idx] == [_reference.rule_nth(rule, int(i)) for i in idx]
+        assert [int(got[i - 1]) for i in idx] == [_schedule_py.rule_nth(rule, int(i)) for i in idx]
         assert np.all(np.diff(got) > 0)
 
 

@@ -81,7 +81,7 @@ def build_schedule(spec, run: Run, name: str) -> Schedule:
 
 def optimizer_steps_per_epoch(batches: int, grad_accum: int, partial_accumulation: str = "step"):
     """Optimizer steps in an epoch of `batches` micro-batches (per rank) under gradient
-    accumulation, as DESIGN.md defines them ("step": a trailing partial accumulation
+    accumulation, as docs/semantics.md defines them ("step": a trailing partial accumulation
     still steps; "drop": it does not).  Computed by the core (`Run.from_dataset` with
     one example per micro-batch).  May raise ValueError when "drop" leaves 0 steps."""
     return Run.from_dataset(batches, 1, grad_accum, max_steps=1,

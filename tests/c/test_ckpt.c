@@ -2,7 +2,7 @@
  *
  * No framework, no Python.  Every expected value is computed independently:
  * by hand (see the comments) or by a brute-force model written from the
- * definitions in shared/DESIGN.md, never copied from the code under test.
+ * definitions in docs/semantics.md, never copied from the code under test.
  *
  * Prints one failure line per failed check (file:line, expression, values)
  * and, at the end, exactly one line "N passed, N failed".  Exit status is
@@ -311,7 +311,7 @@ static void test_total_steps(void)
     CLEAR_CTX();
 }
 
-/* Simulate a (distributed) dataloader by counting, as DESIGN.md describes it:
+/* Simulate a (distributed) dataloader by counting, as docs/semantics.md describes it:
  * the sampler pads (or, with drop_last, truncates) the dataset to a multiple
  * of the world size and deals indices round-robin; the loader cuts rank 0's
  * share into batches; the trainer groups batches into accumulation windows. */
@@ -1151,7 +1151,7 @@ static void test_sched_near_int64(void)
 }
 
 /* More rules than any fixed-size internal table might hold: the reference
- * backend (_reference.py) has no limit on the number of rules. */
+ * backend (_schedule_py.py) has no limit on the number of rules. */
 static void test_sched_many_rules(void)
 {
     enum { NR = CKPT_MAX_RULES + 1 };
@@ -1373,7 +1373,7 @@ static void test_longest_gap(void)
 /* Last, because if it trips UBSan the process aborts: the exact count of a
  * schedule whose one rule covers every step of [1, M], with one extra step
  * that the rule already contains, is M -- it fits in int64.  The reference
- * (_reference.py) reports OverflowError here (its count goes through
+ * (_schedule_py.py) reports OverflowError here (its count goes through
  * count_bound, which overflows), so either CKPT_OK with M or CKPT_OVERFLOW is
  * acceptable; signed overflow inside ckpt_sched_count is not. */
 static void test_sched_count_one_huge_rule(void)

@@ -1,7 +1,7 @@
 /* test_sweep.c -- standalone C11 test of the sweep kernels (src_c/ckpt_sweep.c).
  *
  * No framework, no Python.  Expected steps come from a brute-force model written from
- * shared/DESIGN.md (scan every step 1..T and test each rule by its definition, then
+ * docs/semantics.md (scan every step 1..T and test each rule by its definition, then
  * thin greedily), never from the code under test.  Flags are checked on hand-worked
  * cases (see the comments); the Python suite checks every flag against Schedule.
  *
@@ -69,7 +69,7 @@ static int64_t model_total(const model_run *m)
     return (m->e_num * m->S + m->e_den - 1) / m->e_den;
 }
 
-/* Is s a step of the union?  Each rule by its DESIGN.md definition. */
+/* Is s a step of the union?  Each rule by its docs/semantics.md definition. */
 static int model_is_step(const model_run *m, int64_t T, int64_t s)
 {
     if (m->final && s == T) return 1;

@@ -23,7 +23,7 @@ def test_importing_ckptsched_imports_no_framework():
     result = run(f"""
 import sys
 import ckptsched, ckptsched.integrations, ckptsched.integrations.axolotl, ckptsched.tracker
-import ckptsched._cli_check
+import ckptsched.cli.check
 from ckptsched.cli import build_parser
 build_parser()
 loaded = [m for m in {FRAMEWORKS!r} if m in sys.modules]

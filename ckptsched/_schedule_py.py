@@ -1,7 +1,7 @@
 """The pure-Python backend: exact integer arithmetic, no C.
 
 It is the fallback when the C extension is missing (or CKPTSCHED_NO_EXTENSIONS=1)
-and the oracle the C backend (`_core.pyx`) is tested against.  It exposes the same
+and the oracle the C backend (`_schedule_c.pyx`) is tested against.  It exposes the same
 functions and the same `Engine` class with the same errors; it favours being
 obviously right over being fast.
 """
@@ -46,7 +46,7 @@ def total_steps(steps_per_epoch: int, e_num: int, e_den: int) -> int:
 
 def steps_per_epoch(num_examples: int, micro_batch_size: int, grad_accum: int,
                     world_size: int, drop_last: bool, step_partial: bool) -> int:
-    """Optimizer steps per epoch of a (distributed) dataloader, as in DESIGN.md; may be 0."""
+    """Optimizer steps per epoch of a (distributed) dataloader, as in docs/semantics.md; may be 0."""
     if min(num_examples, micro_batch_size, grad_accum, world_size) < 1:
         raise status_error(STATUS_DOMAIN, "steps per epoch")
     if drop_last:

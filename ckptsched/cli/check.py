@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import sys
 
-from ._numbers import to_int
-from .diagnostics import WARNING
+from .._numbers import to_int
+from ..diagnostics import WARNING
 
 HELP = "compare an Axolotl config's exact save/eval schedules with what Axolotl would do"
 
@@ -33,7 +33,7 @@ def run(args) -> int:
     num_examples = to_int(args.num_examples, "--num-examples")
     world_size = to_int(args.world_size, "--world-size")
     rows = to_int(args.rows, "--rows", minimum=2)
-    from .integrations.axolotl import schedules_from_config
+    from ..integrations.axolotl import schedules_from_config
 
     try:
         plan = schedules_from_config(args.config, num_examples, world_size=world_size,

@@ -9,12 +9,12 @@ import logging
 import re
 from fractions import Fraction
 
-from . import _backend
-from ._frameworks import transformers_engine, transformers_equivalent
-from ._numbers import simplest_rational
-from .diagnostics import WARNING, logger
-from .run import Run
-from .schedule import MAX_MATERIALIZED, Schedule
+from .. import _backend
+from .._frameworks import transformers_engine, transformers_equivalent
+from .._numbers import simplest_rational
+from ..diagnostics import WARNING, logger
+from ..run import Run
+from ..schedule import MAX_MATERIALIZED, Schedule
 
 HELP = "Show the exact steps a run would save at, with diagnostics (and --compare-hf)."
 

@@ -1,7 +1,7 @@
 # cython: language_level=3, embedsignature=True
 """The C backend: thin bindings over src_c/ckpt.c.
 
-Same functions, same `Engine` class and same errors as `_reference.py` (the pure-Python
+Same functions, same `Engine` class and same errors as `_schedule_py.py` (the pure-Python
 twin this module is tested against).  Status codes from C become exceptions through
 `_common.status_error`, so both backends word them identically.
 """
@@ -37,7 +37,7 @@ def total_steps(int64_t steps_per_epoch, int64_t e_num, int64_t e_den):
 
 def steps_per_epoch(int64_t num_examples, int64_t micro_batch_size, int64_t grad_accum,
                     int64_t world_size, bint drop_last, bint step_partial):
-    """Optimizer steps per epoch of a (distributed) dataloader, as in DESIGN.md; may be 0."""
+    """Optimizer steps per epoch of a (distributed) dataloader, as in docs/semantics.md; may be 0."""
     cdef int64_t steps = 0
     _check(ckpt_steps_per_epoch(num_examples, micro_batch_size, grad_accum, world_size,
                                 drop_last, step_partial, &steps), "steps per epoch")

@@ -1,4 +1,4 @@
-"""`ckptsched bench`: the C backend against the pure-Python reference and numpy baselines.
+"""The benchmark suite behind `ckptsched bench` and benchmarks/run.py: the C backend against the pure-Python reference and numpy baselines.
 
 Everything runs in this one process: backends are switched with `_backend.use`, cases that
 are compared are timed round-robin (so they share the machine's conditions), and the
@@ -17,11 +17,9 @@ Cases (sizes for the full run; --quick shrinks them for a smoke run):
 """
 from __future__ import annotations
 
-import json
 import math
 import platform
 import statistics
-import sys
 import time
 import tracemalloc
 
@@ -30,49 +28,27 @@ import numpy as np
 from . import _backend
 from .run import Run
 from .schedule import Schedule
-from .sweep import sweep
-
-HELP = "benchmark C vs the pure-Python reference and numpy baselines (medians and ratios)"
+from .sweeps import sweep
 
 clock = time.thread_time
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run for CI")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    parser.add_argument("--repeat", metavar="N", help="samples per timing (default 7, quick 3)")
-    parser.add_argument("--only", metavar="CASE[,CASE...]",
-                        help="run only these cases: " + ", ".join(CASES))
-
-
-def run(args) -> int:
-    repeat = 3 if args.quick else 7
-    if args.repeat is not None:
-        try:
-            repeat = int(args.repeat)
-        except ValueError:
-            raise ValueError(f"--repeat must be a positive integer, got {args.repeat!r}") from None
-        if repeat < 1:
-            raise ValueError(f"--repeat must be a positive integer, got {args.repeat!r}")
-    only = list(CASES) if args.only is None else [c.strip() for c in args.only.split(",")]
-    unknown = [c for c in only if c not in CASES]
+def run_suite(cases: list[str], quick: bool, repeat: int) -> dict:
+    """Run the named cases (keys of CASES) in this process and return the report: a dict
+    with the environment and, per case, its medians and ratios (see print_report)."""
+    unknown = [c for c in cases if c not in CASES]
     if unknown:
-        raise ValueError(f"--only: unknown case(s) {', '.join(unknown)}; the cases are "
+        raise ValueError(f"unknown benchmark case(s) {', '.join(unknown)}; the cases are "
                          f"{', '.join(CASES)}")
     if "c" not in _backend.available() or "c" not in _backend.available("sweep"):
         raise ValueError("the C backend is not built: `python3 setup.py build_ext --inplace` "
                          "(the benchmark compares it with the reference)")
-    report = {"quick": bool(args.quick), "repeat": repeat, "timer": "time.thread_time",
+    report = {"quick": bool(quick), "repeat": repeat, "timer": "time.thread_time",
               "python": platform.python_version(), "numpy": np.__version__,
               "machine": platform.machine(), "cases": {}}
-    for name in only:
-        report["cases"][name] = CASES[name](args.quick, repeat)
-    if args.json:
-        json.dump(report, sys.stdout, indent=1)
-        sys.stdout.write("\n")
-    else:
-        _print(report)
-    return 0
+    for name in cases:
+        report["cases"][name] = CASES[name](quick, repeat)
+    return report
 
 
 # ---- timing ----------------------------------------------------------------------------
@@ -302,7 +278,8 @@ def _fmt(seconds: float) -> str:
     return f"{seconds * 1e9:.1f} ns"
 
 
-def _print(report: dict) -> None:
+def print_report(report: dict) -> None:
+    """Print a report of run_suite as a readable table."""
     print(f"ckptsched bench ({'quick' if report['quick'] else 'full'}; medians of "
           f"{report['repeat']}, CPU time of this thread; Python {report['python']}, "
           f"numpy {report['numpy']}, {report['machine']})")

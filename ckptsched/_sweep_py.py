@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _reference
+from . import _schedule_py
 from ._common import INT64_MAX, RULE_EVEN, RULE_EVERY, STATUS_CAPACITY, STATUS_DOMAIN, STATUS_OVERFLOW
 from ._frameworks import axolotl_save_steps, transformers_interval
 from .diagnostics import CODES
@@ -137,15 +137,15 @@ def _row(get, i):
             flags |= FLAGS["HF_MISMATCH"]
         if final and T % interval:
             flags |= FLAGS["UNEVEN_TAIL"]
-    if any(_reference.rule_count(rule, T) == 0 for rule in rules):
+    if any(_schedule_py.rule_count(rule, T) == 0 for rule in rules):
         flags |= FLAGS["OUT_OF_RANGE"]  # a rule that never fires
     if k != A and e_num != A:
         epochs = get("epochs_float", i, None)
         ratio = axolotl_save_steps(k, e_num / e_den if epochs is None else epochs)
         if ratio < 1:
             hf_interval = transformers_interval(T, ratio)
-            exact = _reference.Engine(rules[:1], [T] if final else [])
-            hf = _reference.Engine([(RULE_EVERY, hf_interval, hf_interval, T)], [T])
+            exact = _schedule_py.Engine(rules[:1], [T] if final else [])
+            hf = _schedule_py.Engine([(RULE_EVERY, hf_interval, hf_interval, T)], [T])
             missed = any(not hf.contains(e) for e in range(S, T + 1, S))
             if hf.count(INT64_MAX) != exact.count(INT64_MAX) or missed:
                 flags |= FLAGS["HF_MISMATCH"]
@@ -164,21 +164,21 @@ def sweep(n_runs: int, columns: dict, counts_only: bool):
     # pass 1, as ckpt_sweep_count: every run's count, flags and bytes; stop at a bad run
     for i in range(n_runs):
         T, S, k, final, m, bytes_each, rules, f = _row(get, i)
-        engine = _reference.Engine(rules, [T] if final else [])
+        engine = _schedule_py.Engine(rules, [T] if final else [])
         if m > 1:
             full = engine.fill(INT64_MAX)
-            kept = _reference.min_interval(full, m, T if final else 0)
+            kept = _schedule_py.min_interval(full, m, T if final else 0)
             n, last = len(kept), int(kept[-1]) if len(kept) else 0
             kept_set = set(kept.tolist())
             dropped = [s for s in full.tolist() if s not in kept_set]
             if dropped:
                 f |= FLAGS["MIN_INTERVAL_DROPPED"]
             # the forced final step, kept although thinning would drop it
-            if final and T not in _reference.min_interval(full, m, 0).tolist():
+            if final and T not in _schedule_py.min_interval(full, m, 0).tolist():
                 f |= FLAGS["UNEVEN_TAIL"]
             if dropped and k != ABSENT and any(s % S == 0 for s in dropped):
                 f |= FLAGS["EPOCH_END_MISSED"]
-            engine = _reference.Engine([], kept)
+            engine = _schedule_py.Engine([], kept)
         else:
             n, last = engine.count(INT64_MAX), engine.last()
         if last == 0:

@@ -1,4 +1,4 @@
-"""The `ckptsched` command: one subcommand per module (`_cli_<name>.py`).
+"""The `ckptsched` command: one subcommand per module of this package (`cli/<name>.py`).
 
 Each subcommand module provides `HELP` (one line), `add_arguments(parser)` and
 `run(args) -> int`.  Exit codes: 0 success, 1 a finding the user asked to fail on
@@ -19,9 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in SUBCOMMANDS:
         try:
-            module = importlib.import_module(f"ckptsched._cli_{name}")
+            module = importlib.import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"ckptsched._cli_{name}":
+            if exc.name != f"{__name__}.{name}":
                 raise
             continue
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)

@@ -13,8 +13,8 @@ import json
 import sys
 from fractions import Fraction
 
-from .diagnostics import CODES
-from .sweep import sweep
+from ..diagnostics import CODES
+from ..sweeps import sweep
 
 HELP = "count the checkpoints, disk and diagnostics of each run of a sweep (a CSV of runs)"
 

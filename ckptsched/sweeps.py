@@ -11,7 +11,7 @@
 Run i of a sweep is `Schedule(Run(...row i...), ...)` exactly: same steps, and its flags
 are the codes of that schedule's diagnostics.  This module only validates and converts
 the arguments; the backend (`_backend.sweep_impl`: the C kernels of src_c/ckpt_sweep.c,
-or `_sweep_reference`) computes every count, flag and step.
+or `_sweep_py`) computes every count, flag and step.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import numpy as np
 
 from . import _backend
 from ._numbers import INT64_MAX, to_bool, to_int, to_rational
-from ._sweep_reference import ABSENT, ARGS, FLAGS, WHY_MISSING, WHY_NEEDS_SPE, WHY_OVERFLOW, \
+from ._sweep_py import ABSENT, ARGS, FLAGS, WHY_MISSING, WHY_NEEDS_SPE, WHY_OVERFLOW, \
     WHY_TOTAL, WHY_VALUE, RowError
 from .diagnostics import CODES
 

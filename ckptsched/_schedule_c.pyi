@@ -1,4 +1,4 @@
-"""Type stubs for the C backend; `_reference.py` has the same API in Python."""
+"""Type stubs for the C backend; `_schedule_py.py` has the same API in Python."""
 from typing import Iterable, Sequence
 
 import numpy as np
