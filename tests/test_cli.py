@@ -294,6 +294,10 @@ def test_shown_abbreviates_long_values():
     assert _shared.shown("abc") == "'abc'"
     long = _shared.shown("x" * 10_000)
     assert len(long) < 80 and "10000 characters" in long
+    message = _shared.shortened("every='" + "9" * 5000 + "' is too large")
+    assert message.startswith("every='999") and message.endswith("(5008 characters) is too large")
+    assert len(message) < 100
+    assert _shared.shortened("short words stay") == "short words stay"
 
 
 # ---- plans too large to build -------------------------------------------------------------

@@ -23,6 +23,7 @@ own step count (`ceil(num_epochs * steps_per_epoch)` in float) is emulated too.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -190,7 +191,7 @@ def schedules_from_config(cfg_or_yaml_path, num_examples, *, world_size=1,
     notes = []
     mbs = _cfg_int(cfg, "micro_batch_size", 1)
     accum = _grad_accum(cfg, mbs, notes)
-    epochs_given = cfg.get("num_epochs")
+    epochs_given = _yaml_float(cfg.get("num_epochs"), "num_epochs", notes)
     epochs_given = 1 if epochs_given is None else epochs_given
     to_rational(epochs_given, "config num_epochs")  # validate: positive, exact
     max_steps = _cfg_int(cfg, "max_steps", None)
@@ -225,7 +226,7 @@ def _kind(cfg, kind, run, hf_total, epochs_given, enabled, notes):
     """(exact Schedule or None, FrameworkSchedule, request text) for kind "save" / "eval"."""
     per_epoch_key, steps_key = f"{kind}s_per_epoch", f"{kind}_steps"
     per_epoch = _cfg_int(cfg, per_epoch_key, None)
-    steps = cfg.get(steps_key)
+    steps = _yaml_float(cfg.get(steps_key), steps_key, notes)
     strategy_key = f"{kind}_strategy"
     if kind == "eval" and cfg.get(strategy_key) is None and "evaluation_strategy" in cfg:
         strategy_key = "evaluation_strategy"  # the older name
@@ -316,6 +317,23 @@ def _grad_accum(cfg, mbs, notes):
         notes.append(f"batch_size={batch} is not a multiple of micro_batch_size={mbs}: Axolotl "
                      f"uses gradient_accumulation_steps={accum}")
     return accum
+
+
+# A number in exponent form without a dot (1e-3, 5E4): YAML 1.1 (PyYAML) reads it as a
+# string; Axolotl's pydantic config turns such a string into the float it spells.
+_EXPONENT_FORM = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+")
+
+
+def _yaml_float(value, key, notes):
+    """The value of a float-typed config key (num_epochs, save_steps, eval_steps), with a
+    string like '1e-3' read as the float Axolotl would make of it (and a note saying so)."""
+    if isinstance(value, str) and len(value) <= 100 and _EXPONENT_FORM.fullmatch(value.strip()):
+        number = float(value)
+        notes.append(f"{key}: YAML read {value!r} as a string (a YAML 1.1 float needs a dot, "
+                     f"as in 1.0e-3); Axolotl reads it as the number {number!r}, and so does "
+                     "ckptsched")
+        return number
+    return value
 
 
 def _strategy(value, key):
