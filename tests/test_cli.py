@@ -411,7 +411,8 @@ def test_the_table_is_the_ends_of_the_whole_schedule(backend, total, every, rows
 
     sched = Schedule(Run(max_steps=total), every=every)
     steps = [int(s) for s in sched.steps]
-    table = _table_rows(sched.next_after, sched.last, rows)
+    table = list(_table_rows(sched.next_after, sched.last, rows))
+    assert list(_table_rows(sched.next_after, sched.last, rows, len(steps))) == table
     if len(steps) <= rows:
         assert table == list(enumerate(steps, 1))
     else:

@@ -98,6 +98,14 @@ def previous_step(next_after, step: int):
     return lo or None
 
 
+def all_steps(next_after):
+    """The steps of a schedule in order, one next_after query at a time (never a list)."""
+    step = next_after(0)
+    while step is not None:
+        yield step
+        step = next_after(step)
+
+
 def first_steps(next_after, k: int) -> list:
     """The first k steps of a schedule (all of them when it has fewer), in order."""
     steps, step = [], next_after(0)

@@ -1,6 +1,7 @@
 """`ckptsched check CONFIG --num-examples N`: an Axolotl config's exact schedules next to
 what Axolotl would do, with the diagnostics.  Exit 1 with --strict when they differ or a
-warning was found; 2 for bad usage."""
+warning was found; 2 for bad usage, or with --strict when the two schedules are too large
+to compare step by step (the tables still print without --strict)."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +10,7 @@ import sys
 
 from .._numbers import to_int
 from ..diagnostics import WARNING
-from ._shared import first_steps, integer, last_steps
+from ._shared import all_steps, first_steps, integer, last_steps
 
 HELP = "compare an Axolotl config's exact save/eval schedules with what Axolotl would do"
 
@@ -81,22 +82,23 @@ def _differs(plan, kind):
 
 def _column(schedule, n, rows):
     """The cells of one side of a table of n rows (a schedule's i-th step, or "-" past its
-    end), or of its first and last rows//2 rows when n > rows; found with next_after
-    queries only, so a schedule too large to build still prints."""
+    end), or of its first and last rows//2 rows with None between them when n > rows.  A
+    generator of next_after queries: a schedule too large to build still prints."""
     count = 0 if schedule is None else len(schedule)
-    if count == 0:
-        steps_head, steps_tail = [], []
-    else:
-        shown = n if n <= rows else rows // 2
-        steps_head = first_steps(schedule.next_after, min(shown, count))
-        tail_count = 0 if n <= rows else max(0, count - (n - rows // 2))
-        steps_tail = last_steps(schedule.next_after, schedule.last, tail_count)
     if n <= rows:
-        return [str(s) for s in steps_head] + ["-"] * (n - len(steps_head))
+        steps = all_steps(schedule.next_after) if count else iter(())
+        for _ in range(n):
+            yield str(next(steps, "-"))
+        return
     half = rows // 2
-    head = [str(s) for s in steps_head] + ["-"] * (half - len(steps_head))
-    tail = [str(s) for s in steps_tail] + ["-"] * (half - len(steps_tail))
-    return head + [None] + tail
+    head = first_steps(schedule.next_after, min(half, count)) if count else []
+    tail_count = max(0, count - (n - half))  # the schedule's steps among the last rows
+    tail = last_steps(schedule.next_after, schedule.last, tail_count) if tail_count else []
+    yield from (str(s) for s in head)
+    yield from ["-"] * (half - len(head))
+    yield None
+    yield from (str(s) for s in tail)
+    yield from ["-"] * (half - len(tail))
 
 
 def _print(plan, args, differs, rows, out):
@@ -123,7 +125,7 @@ def _print(plan, args, differs, rows, out):
         w(f"  {'#':>5}  {left:<{width}}  {right}\n")
         w(f"  {'':>5}  {f'{ours_count} {verb}':<{width}}  {theirs_count} {verb}{same}\n")
         n = max(ours_count, theirs_count)
-        numbers = list(range(1, n + 1)) if n <= rows else \
+        numbers = range(1, n + 1) if n <= rows else \
             [*range(1, rows // 2 + 1), None, *range(n - rows // 2 + 1, n + 1)]
         for number, a, b in zip(numbers, _column(ours, n, rows), _column(theirs, n, rows)):
             if number is None:

@@ -1,5 +1,10 @@
 """`ckptsched plan`: show a run's whole schedule, its diagnostics, and what transformers
-or Axolotl would save instead."""
+or Axolotl would save instead.
+
+The table lists every step, or its first and last --rows/2 when there are more: found
+with next_after queries (the last ones by bisection), so a run of 10**18 steps prints
+without ever being built.  --json lists the steps only up to the library's MAX_MATERIALIZED
+(`"steps": null` beyond)."""
 from __future__ import annotations
 
 import argparse
@@ -12,7 +17,7 @@ from fractions import Fraction
 from .. import _backend
 from .._frameworks import transformers_engine, transformers_equivalent
 from .._numbers import simplest_rational
-from ._shared import first_steps, integer, is_integer, last_steps, shown
+from ._shared import all_steps, first_steps, integer, is_integer, last_steps, shown
 from ..diagnostics import WARNING, logger
 from ..run import Run
 from ..schedule import MAX_MATERIALIZED, Schedule
@@ -249,23 +254,22 @@ def _step_list_or_none(fill):
         return None
 
 
-def _table_rows(next_after, last, rows):
+def _table_rows(next_after, last, rows, count=None):
     """(ordinal, step) of every step, or of the first and last rows//2 with None between
     them when there are more than `rows` steps; the tail's ordinals count back from the
-    end (-1 is the last).  Walks at most rows + 1 steps, never the whole schedule."""
-    seen, step = 0, next_after(0)
-    while step is not None and seen <= rows:
-        seen, step = seen + 1, next_after(step)
-    if seen <= rows:
-        shown, step = [], next_after(0)
-        while step is not None:
-            shown.append((len(shown) + 1, step))
-            step = next_after(step)
-        return shown
+    end (-1 is the last).  A generator: it walks the steps it yields (and, when `count`
+    is None, at most rows + 1 steps to count them), never the whole schedule."""
+    if count is None:
+        count, step = 0, next_after(0)
+        while step is not None and count <= rows:
+            count, step = count + 1, next_after(step)
+    if count <= rows:
+        yield from enumerate(all_steps(next_after), 1)
+        return
     half = max(rows // 2, 1)
-    head = [(i, step) for i, step in enumerate(first_steps(next_after, half), 1)]
-    tail = [(i, step) for i, step in enumerate(last_steps(next_after, last, half), -half)]
-    return head + [None] + tail
+    yield from enumerate(first_steps(next_after, half), 1)
+    yield None
+    yield from enumerate(last_steps(next_after, last, half), -half)
 
 
 def _union_next_after(*schedules):
@@ -318,7 +322,7 @@ def _print_table(run_, sched, hf_description, hf_engine, rows):
     count = _count(sched)
     if hf_engine is None:
         print(f"{'n':>6}  {'step':>10}  where in the run")
-        for item in _table_rows(sched.next_after, sched.last, rows):
+        for item in _table_rows(sched.next_after, sched.last, rows, count):
             if item is None:
                 print(f"{'...':>6}  {'...':>10}")
                 continue

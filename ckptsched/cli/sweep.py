@@ -2,8 +2,12 @@
 
 The CSV has one run per row; its columns are `ckptsched.sweep` arguments (an empty cell
 leaves the argument out of that run) plus an optional `name` copied to the output.  The
-per-run table (CSV, or JSON with --json) goes to stdout or --output; the summary (runs,
-total checkpoints, total bytes, runs per diagnostic code) goes to stderr.
+file is UTF-8 (a byte-order mark is dropped; '-' reads standard input); a header with no
+rows is a sweep of no runs.  The per-run table (CSV, or JSON with --json) goes to stdout or
+--output; the summary (runs, total checkpoints, total bytes, runs per diagnostic code) goes
+to stderr.  A file that cannot be read or written, a cell that is not a number (or over the
+csv module's field limit), and a bad run end in one line naming the file, its line and
+column or the run, with exit status 2.
 """
 from __future__ import annotations
 
