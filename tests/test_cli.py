@@ -271,6 +271,25 @@ def test_integers_over_the_digit_limit_name_the_flag(capsys, tmp_path, argv, fla
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("flag", ["--epochs", "--ratio", "--samples-per-step", "--tokens-per-step"])
+@pytest.mark.parametrize("number", ["1e400000000", "1e-400000000", "2.5E+99999", "1e" + HUGE_DIGITS])
+def test_huge_exponents_are_refused_before_they_are_computed(capsys, flag, number):
+    # Fraction("1e400000000") would build 10**400000000 (minutes, gigabytes) first
+    code, out, err = invoke(capsys, "plan", "--steps-per-epoch", "10", "--epochs", "2", flag, number)
+    assert code == 2
+    last = err.strip().splitlines()[-1]
+    assert flag in last and "exponent" in last and len(last) < 400, last
+
+
+def test_exponents_within_reach_are_exact(capsys):
+    code, out, err = invoke(capsys, "plan", "--steps-per-epoch", "10", "--epochs", "25e-1",
+                            "--ratio", "7E-2", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["run"]["epochs"] == "5/2" and data["run"]["total_steps"] == 25
+    assert "ratio=0.07" in data["schedule"]
+
+
 def _with_sign(value, sign):
     """The long value with `sign` before its last comma-separated part."""
     head, _, last = value.rpartition(",")

@@ -51,6 +51,13 @@ def _non_negative_int(text):
 
 def _rational(text):
     """An exact number: '4', '2.3' (= 23/10), '7/100', '1e-2'."""
+    exponent = _EXPONENT.search(text)
+    digits = exponent.group(1).replace("_", "").lstrip("0") if exponent else ""
+    if len(digits) > 4 or int(digits or 0) > _MAX_EXPONENT:
+        # Fraction("1e400000000") would compute 10**400000000 first: minutes, gigabytes
+        raise argparse.ArgumentTypeError(
+            f"{shown(text)} has an exponent beyond {_MAX_EXPONENT}: far outside what an exact "
+            "number in int64 can hold (a numerator and a denominator of at most 19 digits)")
     try:
         value = Fraction(text.strip())
     except (ValueError, ZeroDivisionError):
@@ -72,6 +79,8 @@ def _rational(text):
 
 
 _NUMBER_LIKE = re.compile(r"[0-9_.eE+/-]+")
+_EXPONENT = re.compile(r"[eE][+-]?([0-9_]+)")
+_MAX_EXPONENT = 4300  # 10**4300 is built at once; int64 needs no more than 10**19
 
 
 def _step_list(text):
