@@ -438,3 +438,51 @@ def test_the_table_is_the_ends_of_the_whole_schedule(backend, total, every, rows
         half = max(rows // 2, 1)
         assert table == list(enumerate(steps[:half], 1)) + [None] + \
             list(zip(range(-half, 0), steps[-half:]))
+
+
+# ---- output that cannot be written, streams closed at start ----------------------------------
+
+class FullDisk:
+    """A stdout whose writes fail as on a full disk."""
+
+    def write(self, text):
+        raise OSError(28, "No space left on device")
+
+    def flush(self):
+        pass
+
+
+def test_output_that_cannot_be_written_in_process(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdout", FullDisk())
+    assert cli.main(["plan", "--max-steps", "10", "--every", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err == "ckptsched plan: error: cannot write the output: No space left on device\n"
+
+
+def test_output_to_a_full_device(tmp_path):
+    if not os.path.exists("/dev/full"):  # Linux only; the in-process test above covers the rest
+        return
+    for argv in (["plan", "--max-steps", "10", "--every", "2"],
+                 ["plan", "--max-steps", "100000", "--every", "1", "--rows", "100000"]):
+        with open("/dev/full", "w") as full:
+            result = run_child(argv, tmp_path, stdout=full, stderr=subprocess.PIPE, text=True)
+        assert result.returncode == 2
+        assert result.stderr.strip().endswith("cannot write the output: No space left on device")
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_streams_closed_at_start(tmp_path):
+    """`>&-` and `2>&-`: Python starts with sys.stdout / sys.stderr None; the command still
+    runs (sweep -o writes its file) and never prints a traceback elsewhere."""
+    csv_path = tmp_path / "runs.csv"
+    csv_path.write_text("max_steps,every\n10,2\n")
+    code = ("import os, sys; os.close(1); os.close(2); sys.stdout = sys.stderr = None\n"
+            "from ckptsched.cli import main\n"
+            "status = [main(['sweep', 'runs.csv', '-o', 'out.csv']),\n"
+            "          main(['plan', '--max-steps', '10', '--every', '0']),\n"
+            "          main(['plan', '--max-steps', '10', '--every', '2'])]\n"
+            "open('status.txt', 'w').write(repr(status))\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=child_env())
+    assert result.returncode == 0
+    assert (tmp_path / "status.txt").read_text() == "[0, 2, 0]"
+    assert (tmp_path / "out.csv").read_text().splitlines() == ["row,count,flags", "0,5,"]

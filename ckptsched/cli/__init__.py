@@ -12,6 +12,7 @@ since stdout is pointed at /dev/null before exiting.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -27,8 +28,8 @@ EPILOG = """\
 exit status:
   0    success
   1    a finding you asked to fail on (plan/check --strict, sweep --fail-on)
-  2    bad usage: a bad flag, value or file (the message names it), or a request
-       too large for this machine
+  2    bad usage: a bad flag, value or file (the message names it), a request
+       too large for this machine, or output that cannot be written
   130  interrupted (Ctrl-C)
   141  standard output closed early (e.g. `| head`): the output stops quietly
 
@@ -68,16 +69,36 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Run the command line `argv` (default sys.argv[1:]) and return the exit status.
     argparse's own errors and --help / --version exit through SystemExit, as usual."""
-    try:
+    with _usable_streams():
         try:
-            return _parse_and_run(argv)
-        finally:
-            # Surface a closed pipe here, not as "Exception ignored" at interpreter exit.
-            if sys.stdout is not None:
+            try:
+                return _parse_and_run(argv)
+            finally:
+                # Surface a closed pipe here, not as "Exception ignored" at interpreter exit.
                 sys.stdout.flush()
-    except BrokenPipeError:
-        _discard_stdout()
-        return EXIT_BROKEN_PIPE
+        except BrokenPipeError:
+            _discard_stdout()
+            return EXIT_BROKEN_PIPE
+        except OSError as exc:  # the last of the output could not be written (a full disk)
+            _discard_stdout()
+            print(f"ckptsched: error: cannot write the output: {exc.strerror or exc}",
+                  file=sys.stderr)
+            return EXIT_USAGE
+
+
+@contextlib.contextmanager
+def _usable_streams():
+    """Standard streams that were closed when Python started (None) write to /dev/null
+    meanwhile, so `ckptsched sweep runs.csv -o out.csv >&-` still works."""
+    missing = [name for name in ("stdout", "stderr") if getattr(sys, name) is None]
+    for name in missing:
+        setattr(sys, name, open(os.devnull, "w"))
+    try:
+        yield
+    finally:
+        for name in missing:
+            getattr(sys, name).close()
+            setattr(sys, name, None)
 
 
 def _parse_and_run(argv) -> int:
@@ -90,18 +111,28 @@ def _parse_and_run(argv) -> int:
     except MemoryError as exc:
         detail = f" ({exc})" if str(exc) else ""
         return _usage_error(args, f"out of memory{detail}: the request is too large for this "
-                                  "machine; ask for fewer steps, runs or rows")
+                                  "machine; ask for fewer steps, runs or rows", usage=False)
     except RecursionError:
-        return _usage_error(args, "the input is nested too deeply to read")
+        return _usage_error(args, "the input is nested too deeply to read", usage=False)
     except KeyboardInterrupt:
         sys.stdout.flush()
         print(f"ckptsched {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        if exc.filename is not None:
+            return _usage_error(args, f"{exc.filename}: {exc.strerror or exc}", usage=False)
+        _discard_stdout()  # most likely stdout itself (a full disk): drop what is buffered
+        return _usage_error(args, f"cannot write the output: {exc.strerror or exc}",
+                            usage=False)
 
 
-def _usage_error(args, message: str) -> int:
-    """Print the usage and a one-line error for `args.command`; the exit status 2."""
-    args._parser.print_usage(sys.stderr)
+def _usage_error(args, message: str, usage: bool = True) -> int:
+    """Print the usage (unless usage=False: not a mistake of the command line) and a
+    one-line error for `args.command`; the exit status 2."""
+    if usage:
+        args._parser.print_usage(sys.stderr)
     one_line = shortened(" ".join(message.split()))
     print(f"ckptsched {args.command}: error: {one_line}", file=sys.stderr)
     return EXIT_USAGE
