@@ -305,10 +305,11 @@ def _print_json(run_, sched, hf_description, hf_engine):
                          "data": d.data} for d in sched.diagnostics],
     }
     if hf_description is not None:
-        out["compare_hf"] = {"description": hf_description,
-                             "steps": None if hf_engine is None else _step_list_or_none(
-                                 lambda: hf_engine.fill(MAX_MATERIALIZED)),
-                             "count": None if hf_engine is None else hf_engine.count(MAX_MATERIALIZED)}
+        hf = {"steps": None, "count": None}
+        if hf_engine is not None:
+            hf = {"steps": _step_list_or_none(lambda: hf_engine.fill(MAX_MATERIALIZED)),
+                  "count": hf_engine.count(MAX_MATERIALIZED)}
+        out["compare_hf"] = {"description": hf_description, **hf}
     print(json.dumps(out, indent=2, default=str))
 
 

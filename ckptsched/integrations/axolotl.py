@@ -8,10 +8,12 @@
 Read from the config: `saves_per_epoch`, `save_steps` (int, or a ratio below 1),
 `evals_per_epoch`, `eval_steps`, `save_strategy`, `eval_strategy`, `val_set_size`,
 `test_datasets`, `num_epochs`, `max_steps`, `micro_batch_size`,
-`gradient_accumulation_steps` (or `batch_size`).  An unquoted `save_strategy: no` (or
-`off`), which YAML 1.1 reads as False, means "no", as Axolotl meant it.  `num_examples` is the number of
-training examples per epoch (after the validation split; with `sample_packing`, the
-number of packed sequences), `world_size` the number of data-parallel ranks.
+`gradient_accumulation_steps` (or `batch_size`).  Two YAML 1.1 readings are undone: an
+unquoted `save_strategy: no` (or `off`), read as False, means "no"; a number like `1e-3`
+(no dot), read as a string, means the float, as Axolotl's pydantic config takes it (a
+note says so).  `num_examples` is the number of training examples per epoch (after the
+validation split; with `sample_packing`, the number of packed sequences), `world_size` the
+number of data-parallel ranks.
 
 What Axolotl would do is emulated, float arithmetic included (`ckptsched._frameworks`):
 `saves_per_epoch` becomes `save_steps = 1.0 / (saves_per_epoch * num_epochs)` when that is

@@ -293,7 +293,8 @@ def test_framework_schedule_next_after(backend):
     assert theirs.next_after(29) == 56
 
 
-@pytest.mark.parametrize("cfg", [REPORTED, {"saves_per_epoch": 1}, {"save_steps": 0.07, "max_steps": 100},
+@pytest.mark.parametrize("cfg", [REPORTED, {"saves_per_epoch": 1},
+                                 {"save_steps": 0.07, "max_steps": 100},
                                  {"save_strategy": "best"}, {"save_strategy": "no"},
                                  {"num_epochs": 3, "max_steps": 25, "micro_batch_size": 4}])
 def test_differs_is_the_comparison_of_the_step_lists(backend, cfg):
