@@ -407,6 +407,10 @@ def test_too_large_for_min_interval_names_the_flag(backend, capsys):
     assert code == 2
     last = err.strip().splitlines()[-1]
     assert "--min-interval" in last and "134217728" in last
+    assert last.endswith("leave out --min-interval for this run, or plan fewer steps)")
+    code, out, err = invoke(capsys, "plan", "--max-steps", str(T_HUGE), "--every", "3",
+                            "--max-gap", "2")
+    assert code == 2 and "argument --max-gap:" in err and "leave out --max-gap" in err
 
 
 # ---- the ends of a schedule from next_after alone --------------------------------------------

@@ -224,6 +224,9 @@ def _naming_the_flag(exc: Exception) -> ValueError:
                     if m.group(1) in _FLAGS]
         name = min(mentions)[1] if mentions else None
     prefix = f"argument {_FLAGS[name]}: " if name else ""
+    if name and str(MAX_MATERIALIZED) in message:  # the run is too long for this rule
+        message += (f" (on the command line: leave out {_FLAGS[name]} for this run, or plan "
+                    "fewer steps)")
     return ValueError(prefix + message)
 
 
