@@ -6,6 +6,7 @@ import json
 import sys
 
 from ..benchmarks import CASES, print_report, run_suite
+from ._shared import integer, shown
 
 HELP = "benchmark C vs the pure-Python reference and numpy baselines (medians and ratios)"
 
@@ -22,11 +23,11 @@ def run(args: argparse.Namespace) -> int:
     repeat = 3 if args.quick else 7
     if args.repeat is not None:
         try:
-            repeat = int(args.repeat)
-        except ValueError:
-            raise ValueError(f"--repeat must be a positive integer, got {args.repeat!r}") from None
+            repeat = integer(args.repeat)
+        except (ValueError, OverflowError):
+            repeat = 0
         if repeat < 1:
-            raise ValueError(f"--repeat must be a positive integer, got {args.repeat!r}")
+            raise ValueError(f"--repeat must be a positive integer, got {shown(args.repeat)}")
     cases = list(CASES) if args.only is None else [c.strip() for c in args.only.split(",")]
     try:
         report = run_suite(cases, bool(args.quick), repeat)

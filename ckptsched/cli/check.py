@@ -1,28 +1,39 @@
 """`ckptsched check CONFIG --num-examples N`: an Axolotl config's exact schedules next to
 what Axolotl would do, with the diagnostics.  Exit 1 with --strict when they differ or a
-warning was found; 2 for bad usage."""
+warning was found; 2 for bad usage, or with --strict when the two schedules are too large
+to compare step by step (the tables still print without --strict)."""
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
 from .._numbers import to_int
 from ..diagnostics import WARNING
+from ._shared import all_steps, first_steps, integer, last_steps
 
 HELP = "compare an Axolotl config's exact save/eval schedules with what Axolotl would do"
 
 
+def _whole_number(text):
+    """An integer flag's value (argparse type); its range is checked with to_int in run()."""
+    try:
+        return integer(text)
+    except (ValueError, OverflowError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_arguments(parser) -> None:
     parser.add_argument("config", metavar="CONFIG", help="an Axolotl YAML config (needs PyYAML)")
-    parser.add_argument("--num-examples", type=int, required=True, metavar="N",
+    parser.add_argument("--num-examples", type=_whole_number, required=True, metavar="N",
                         help="training examples per epoch, after the validation split "
                              "(packed sequences with sample_packing)")
-    parser.add_argument("--world-size", type=int, default=1, metavar="W",
+    parser.add_argument("--world-size", type=_whole_number, default=1, metavar="W",
                         help="data-parallel ranks (default 1)")
     parser.add_argument("--partial-accumulation", choices=("step", "drop"), default="step",
                         help="does a trailing partial gradient accumulation step? "
                              "'step' for transformers >= 4.52 (default), 'drop' before")
-    parser.add_argument("--rows", type=int, default=40, metavar="R",
+    parser.add_argument("--rows", type=_whole_number, default=40, metavar="R",
                         help="at most this many rows per side-by-side table (default 40)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--strict", action="store_true",
@@ -44,50 +55,84 @@ def run(args) -> int:
         raise ValueError(f"CONFIG {args.config}: {exc.strerror or exc}") from None
     kinds = [k for k in ("save", "eval")
              if getattr(plan, k) is not None or getattr(plan, f"axolotl_{k}").strategy != "no"]
-    differs = [k for k in kinds if plan.differs(k)]
+    differs = {k: _differs(plan, k) for k in kinds}
     warnings = [d for d in plan.diagnostics if d.severity == WARNING]
+    if args.strict and None in differs.values() and not (warnings or any(differs.values())):
+        raise ValueError(f"--strict: the run has {plan.run.total_steps} steps, too many to "
+                         "compare the schedules step by step; give a smaller --num-examples "
+                         "(or leave out --strict to see the tables)")
     out = sys.stdout
     if args.json:
-        json.dump(_as_json(plan, args, kinds), out, indent=2)
+        json.dump(_as_json(plan, args, differs), out, indent=2)
         out.write("\n")
     else:
-        _print(plan, args, kinds, rows, out)
-    return 1 if args.strict and (differs or warnings) else 0
+        _print(plan, args, differs, rows, out)
+    return 1 if args.strict and (any(differs.values()) or warnings) else 0
+
+
+def _differs(plan, kind):
+    """plan.differs(kind), or None when the schedules are too large to compare."""
+    try:
+        return plan.differs(kind)
+    except ValueError:
+        return None
 
 
 # ---- text -----------------------------------------------------------------------------
 
-def _print(plan, args, kinds, rows, out):
+def _column(schedule, n, rows):
+    """The cells of one side of a table of n rows (a schedule's i-th step, or "-" past its
+    end), or of its first and last rows//2 rows with None between them when n > rows.  A
+    generator of next_after queries: a schedule too large to build still prints."""
+    count = 0 if schedule is None else len(schedule)
+    if n <= rows:
+        steps = all_steps(schedule.next_after) if count else iter(())
+        for _ in range(n):
+            yield str(next(steps, "-"))
+        return
+    half = rows // 2
+    head = first_steps(schedule.next_after, min(half, count)) if count else []
+    tail_count = max(0, count - (n - half))  # the schedule's steps among the last rows
+    tail = last_steps(schedule.next_after, schedule.last, tail_count) if tail_count else []
+    yield from (str(s) for s in head)
+    yield from ["-"] * (half - len(head))
+    yield None
+    yield from (str(s) for s in tail)
+    yield from ["-"] * (half - len(tail))
+
+
+def _print(plan, args, differs, rows, out):
     run = plan.run
     w = out.write
     w(f"config: {args.config}\n")
     w(f"run:    {args.num_examples} examples, world size {args.world_size}: "
       f"{run.steps_per_epoch} optimizer steps per epoch, {run.total_steps} steps"
       + (f" ({run.num_epochs} epochs)" if run.num_epochs else "") + "\n")
-    if not kinds:
+    if not differs:
         w("\nthe config asks for no saves and no evaluations\n")
-    for kind in kinds:
+    for kind, differ in differs.items():
         ours, theirs = getattr(plan, kind), getattr(plan, f"axolotl_{kind}")
-        ours_steps = [] if ours is None else ours.steps.tolist()
-        theirs_steps = theirs.steps.tolist()
+        ours_count = 0 if ours is None else len(ours)
+        theirs_count = len(theirs)
         verb = "saves" if kind == "save" else "evaluations"
         left = f"ckptsched: {plan.requests[kind]}"
         right = f"axolotl: {theirs.describe()}"
         width = max(len(left), 24)
+        same = {False: "  (same steps)", None: "  (too many steps to compare)"}.get(differ, "")
+        if theirs.strategy == "best":
+            same = ""
         w(f"\n{kind}\n")
         w(f"  {'#':>5}  {left:<{width}}  {right}\n")
-        w(f"  {'':>5}  {f'{len(ours_steps)} {verb}':<{width}}  {len(theirs_steps)} {verb}"
-          + ("  (same steps)" if ours_steps == theirs_steps else "") + "\n")
-        n = max(len(ours_steps), len(theirs_steps))
-        shown = range(n) if n <= rows else [*range(rows // 2), None, *range(n - rows // 2, n)]
-        for i in shown:
-            if i is None:
+        w(f"  {'':>5}  {f'{ours_count} {verb}':<{width}}  {theirs_count} {verb}{same}\n")
+        n = max(ours_count, theirs_count)
+        numbers = range(1, n + 1) if n <= rows else \
+            [*range(1, rows // 2 + 1), None, *range(n - rows // 2 + 1, n + 1)]
+        for number, a, b in zip(numbers, _column(ours, n, rows), _column(theirs, n, rows)):
+            if number is None:
                 w(f"  {'...':>5}\n")
                 continue
-            a = str(ours_steps[i]) if i < len(ours_steps) else "-"
-            b = str(theirs_steps[i]) if i < len(theirs_steps) else "-"
             mark = "" if a == b else "  *"
-            w(f"  {i + 1:>5}  {a:<{width}}  {b}{mark}\n")
+            w(f"  {number:>5}  {a:<{width}}  {b}{mark}\n")
     if plan.diagnostics:
         w("\ndiagnostics:\n")
         for d in plan.diagnostics:
@@ -101,10 +146,16 @@ def _print(plan, args, kinds, rows, out):
 # ---- JSON -----------------------------------------------------------------------------
 
 def _steps(schedule):
-    return None if schedule is None else [int(s) for s in schedule.steps]
+    """The steps as a list; None for no schedule, or when there are too many to list."""
+    if schedule is None:
+        return None
+    try:
+        return [int(s) for s in schedule.steps]
+    except ValueError:
+        return None
 
 
-def _as_json(plan, args, kinds):
+def _as_json(plan, args, differs):
     run = plan.run
     out = {"config": str(args.config),
            "run": {"num_examples": args.num_examples, "world_size": args.world_size,
@@ -118,7 +169,7 @@ def _as_json(plan, args, kinds):
             "axolotl": {"strategy": theirs.strategy, "setting": theirs.setting,
                         "interval": theirs.interval, "total_steps": theirs.total_steps,
                         "steps": _steps(theirs)},
-            "differs": kind in kinds and plan.differs(kind)}
+            "differs": differs.get(kind, False)}
     out["diagnostics"] = [{"code": d.code, "severity": d.severity, "message": d.message}
                           for d in plan.diagnostics]
     out["notes"] = list(plan.notes)

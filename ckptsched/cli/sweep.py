@@ -2,19 +2,26 @@
 
 The CSV has one run per row; its columns are `ckptsched.sweep` arguments (an empty cell
 leaves the argument out of that run) plus an optional `name` copied to the output.  The
-per-run table (CSV, or JSON with --json) goes to stdout or --output; the summary (runs,
-total checkpoints, total bytes, runs per diagnostic code) goes to stderr.
+file is UTF-8 (a byte-order mark is dropped; '-' reads standard input); a header with no
+rows is a sweep of no runs.  The per-run table (CSV, or JSON with --json) goes to stdout or
+--output; the summary (runs, total checkpoints, total bytes, runs per diagnostic code) goes
+to stderr.  A file that cannot be read or written, a cell that is not a number (or over the
+csv module's field limit), and a bad run end in one line naming the file, its line and
+column or the run, with exit status 2.
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
+import re
 import sys
 from fractions import Fraction
 
 from ..diagnostics import CODES
 from ..sweeps import sweep
+from ._shared import integer, read_text, shown
 
 HELP = "count the checkpoints, disk and diagnostics of each run of a sweep (a CSV of runs)"
 
@@ -42,33 +49,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
     fail_on = _codes(args.fail_on)
-    text = sys.stdin.read() if args.csv == "-" else _read(args.csv)
+    text = read_text(args.csv, "CSV")
     source = "stdin" if args.csv == "-" else args.csv
-    names, values = _parse(text, source)
+    names, values, lines = _parse(text, source)
     if args.checkpoint_bytes is not None:
         if "checkpoint_bytes" in values:
             raise ValueError("--checkpoint-bytes: the CSV already has a checkpoint_bytes column")
         try:
-            values["checkpoint_bytes"] = int(args.checkpoint_bytes)
+            values["checkpoint_bytes"] = integer(args.checkpoint_bytes)
         except ValueError:
             raise ValueError(f"--checkpoint-bytes must be an integer, got "
-                             f"{args.checkpoint_bytes!r}") from None
+                             f"{shown(args.checkpoint_bytes)}") from None
+        except OverflowError as exc:
+            raise OverflowError(f"--checkpoint-bytes={exc}") from None
     try:
         res = sweep(**values, counts_only=True)
     except (TypeError, ValueError, OverflowError) as exc:
-        raise type(exc)(f"{source}: {exc} (run i is on line i + 2 of the file)") from None
+        raise type(exc)(f"{source}: {exc}{_where_is_run(str(exc), lines)}") from None
     summary = res.summary()
     table = _table(res, names)
-    out = open(args.output, "w", newline="") if args.output else sys.stdout
-    try:
-        if args.json:
-            json.dump({"summary": summary, "runs": table}, out, indent=1)
-            out.write("\n")
-        else:
-            _write_csv(out, table, names is not None, res.bytes is not None)
-    finally:
-        if args.output:
-            out.close()
+    if args.output:
+        _write_file(args.output, lambda out: _write_table(out, args.json, summary, table,
+                                                          names is not None, res))
+    else:
+        _write_table(sys.stdout, args.json, summary, table, names is not None, res)
     _print_summary(summary, sys.stderr)
     if fail_on and res.runs_with(*fail_on).size:
         return 1
@@ -86,17 +90,49 @@ def _codes(text):
     return codes
 
 
-def _read(path):
+def _where_is_run(message, lines):
+    """" (run i is on line L of the file)" for the first run index `name[i]` a sweep error
+    message mentions; "" when it names none."""
+    match = re.search(r"\w\[(\d+)\]", message)
+    if match is None or int(match.group(1)) >= len(lines):
+        return ""
+    i = int(match.group(1))
+    return f" (run {i} is on line {lines[i]} of the file)"
+
+
+def _write_table(out, as_json, summary, table, with_names, res):
+    """The per-run table: CSV, or {summary, runs} as JSON."""
+    if as_json:
+        json.dump({"summary": summary, "runs": table}, out, indent=1)
+        out.write("\n")
+    else:
+        _write_csv(out, table, with_names, res.bytes is not None)
+
+
+def _write_file(path, write):
+    """write(file) into a new file at `path`; ValueError naming --output when it cannot
+    be created or written (a directory, a missing folder, no permission, a full disk)."""
     try:
-        with open(path, newline="") as f:
-            return f.read()
+        with open(path, "w", newline="", encoding="utf-8") as out:
+            write(out)
     except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+        raise ValueError(f"--output {path}: cannot write it: {exc.strerror or exc}") from None
 
 
 def _parse(text, source):
-    """(names or None, {argument: list of per-run values}) from the CSV text."""
-    reader = csv.reader(text.splitlines())
+    """(names or None, {argument: list of per-run values}, the line of each run) from the
+    CSV text."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return _parse_rows(reader, source)
+    except csv.Error as exc:
+        limit = csv.field_size_limit()
+        hint = (f" (a cell over {limit} characters: no cell of a sweep needs that many)"
+                if "field limit" in str(exc) else "")
+        raise ValueError(f"{source} line {reader.line_num}: not valid CSV: {exc}{hint}") from None
+
+
+def _parse_rows(reader, source):
     header = next(reader, None)
     if not header or not any(h.strip() for h in header):
         raise ValueError(f"{source} is empty: expected a header row naming the columns "
@@ -110,6 +146,7 @@ def _parse(text, source):
     if dupes:
         raise ValueError(f"{source}: column(s) {', '.join(dupes)} appear more than once")
     cells = {h: [] for h in header}
+    lines = []
     for row in reader:
         if not any(c.strip() for c in row):
             continue  # blank line
@@ -118,8 +155,9 @@ def _parse(text, source):
                              f"{len(header)} columns")
         for h, cell in zip(header, row):
             cells[h].append(_cell(h, cell.strip(), source, reader.line_num))
+        lines.append(reader.line_num)
     names = cells.pop("name", None)
-    return names, cells
+    return names, cells, lines
 
 
 def _cell(column, cell, source, line):
@@ -131,17 +169,22 @@ def _cell(column, cell, source, line):
             return True
         if cell.lower() in _FALSE:
             return False
-        raise ValueError(f"{where}: {cell!r} is not true or false")
+        raise ValueError(f"{where}: {shown(cell)} is not true or false")
     try:
-        return int(cell)
+        return integer(cell)
+    except OverflowError as exc:
+        raise OverflowError(f"{where}: {exc}") from None
     except ValueError:
         pass
     try:
         if column in NUMBER_COLUMNS and "/" in cell:
-            return Fraction(cell)
+            numerator, denominator = cell.split("/", 1)
+            return Fraction(integer(numerator), integer(denominator))
         return float(cell)  # the sweep says whether a float is acceptable here
+    except OverflowError as exc:
+        raise OverflowError(f"{where}: {exc}") from None
     except (ValueError, ZeroDivisionError):
-        raise ValueError(f"{where}: {cell!r} is not a number") from None
+        raise ValueError(f"{where}: {shown(cell)} is not a number") from None
 
 
 def _table(res, names):

@@ -8,9 +8,12 @@
 Read from the config: `saves_per_epoch`, `save_steps` (int, or a ratio below 1),
 `evals_per_epoch`, `eval_steps`, `save_strategy`, `eval_strategy`, `val_set_size`,
 `test_datasets`, `num_epochs`, `max_steps`, `micro_batch_size`,
-`gradient_accumulation_steps` (or `batch_size`).  `num_examples` is the number of
-training examples per epoch (after the validation split; with `sample_packing`, the
-number of packed sequences), `world_size` the number of data-parallel ranks.
+`gradient_accumulation_steps` (or `batch_size`).  Two YAML 1.1 readings are undone: an
+unquoted `save_strategy: no` (or `off`), read as False, means "no"; a number like `1e-3`
+(no dot), read as a string, means the float, as Axolotl's pydantic config takes it (a
+note says so).  `num_examples` is the number of training examples per epoch (after the
+validation split; with `sample_packing`, the number of packed sequences), `world_size` the
+number of data-parallel ranks.
 
 What Axolotl would do is emulated, float arithmetic included (`ckptsched._frameworks`):
 `saves_per_epoch` becomes `save_steps = 1.0 / (saves_per_epoch * num_epochs)` when that is
@@ -22,8 +25,11 @@ own step count (`ceil(num_epochs * steps_per_epoch)` in float) is emulated too.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from .. import _backend
 from .._common import RULE_EVERY
@@ -46,8 +52,8 @@ def load_config(cfg_or_yaml_path) -> dict:
         raise TypeError(f"config must be a mapping or a path to a YAML file, got "
                         f"{type(cfg_or_yaml_path).__name__}")
     path = os.fspath(cfg_or_yaml_path)
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
+    with open(path, "rb") as f:
+        text = _utf8(f.read(), path)
     try:
         import yaml
     except ImportError:
@@ -57,12 +63,30 @@ def load_config(cfg_or_yaml_path) -> dict:
         cfg = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ValueError(f"{path} is not valid YAML: {exc}") from None
+    except RecursionError:
+        raise ValueError(f"{path} is nested too deeply to read as YAML (Python's recursion "
+                         "limit); an Axolotl config is a flat mapping") from None
+    except ValueError as exc:  # PyYAML's int(): an integer over Python's 4300-digit limit
+        raise ValueError(f"{path}: a value cannot be read: {exc}") from None
     if cfg is None:
         cfg = {}
     if not isinstance(cfg, Mapping):
         raise ValueError(f"{path} must hold a YAML mapping of config keys, "
                          f"got {type(cfg).__name__}")
     return dict(cfg)
+
+
+def _utf8(data: bytes, path: str) -> str:
+    """The file's bytes as text (UTF-8, a byte-order mark dropped); ValueError naming the
+    file, the byte offset and the line of the first byte that is not UTF-8."""
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    try:
+        return data[start:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        offset = start + exc.start
+        line = data.count(b"\n", 0, offset) + 1
+        raise ValueError(f"{path} is not UTF-8 text: byte 0x{data[offset]:02x} at offset "
+                         f"{offset} (line {line}) cannot be decoded ({exc.reason})") from None
 
 
 class FrameworkSchedule:
@@ -82,6 +106,10 @@ class FrameworkSchedule:
 
     def should_save(self, step) -> bool:
         return self._engine.contains(step)
+
+    def next_after(self, step):
+        """The first step after `step` the framework would save at, or None after the last."""
+        return self._engine.next_after(step)
 
     @property
     def steps(self):
@@ -141,8 +169,15 @@ class AxolotlSchedules:
         ours, theirs = getattr(self, kind), getattr(self, f"axolotl_{kind}")
         if theirs.strategy == "best":
             return ours is not None
-        ours_steps = [] if ours is None else ours.steps.tolist()
-        return ours_steps != theirs.steps.tolist()
+        if ours is None:
+            return len(theirs) > 0
+        if len(ours) != len(theirs) or ours.last != theirs.last:
+            return True
+        if len(ours) > MAX_MATERIALIZED:
+            raise ValueError(f"cannot tell whether Axolotl's {kind} steps differ: both "
+                             f"schedules have {len(ours)} steps, more than the "
+                             f"{MAX_MATERIALIZED} that can be compared one by one")
+        return not np.array_equal(ours.steps, theirs.steps)
 
 
 def schedules_from_config(cfg_or_yaml_path, num_examples, *, world_size=1,
@@ -158,7 +193,7 @@ def schedules_from_config(cfg_or_yaml_path, num_examples, *, world_size=1,
     notes = []
     mbs = _cfg_int(cfg, "micro_batch_size", 1)
     accum = _grad_accum(cfg, mbs, notes)
-    epochs_given = cfg.get("num_epochs")
+    epochs_given = _yaml_float(cfg.get("num_epochs"), "num_epochs", notes)
     epochs_given = 1 if epochs_given is None else epochs_given
     to_rational(epochs_given, "config num_epochs")  # validate: positive, exact
     max_steps = _cfg_int(cfg, "max_steps", None)
@@ -193,13 +228,11 @@ def _kind(cfg, kind, run, hf_total, epochs_given, enabled, notes):
     """(exact Schedule or None, FrameworkSchedule, request text) for kind "save" / "eval"."""
     per_epoch_key, steps_key = f"{kind}s_per_epoch", f"{kind}_steps"
     per_epoch = _cfg_int(cfg, per_epoch_key, None)
-    steps = cfg.get(steps_key)
-    strategy = cfg.get(f"{kind}_strategy")
-    if kind == "eval" and strategy is None:
-        strategy = cfg.get("evaluation_strategy")  # the older name
-    if strategy is not None and strategy not in STRATEGIES:
-        raise ValueError(f"config {kind}_strategy must be one of {', '.join(STRATEGIES)}, "
-                         f"got {strategy!r}")
+    steps = _yaml_float(cfg.get(steps_key), steps_key, notes)
+    strategy_key = f"{kind}_strategy"
+    if kind == "eval" and cfg.get(strategy_key) is None and "evaluation_strategy" in cfg:
+        strategy_key = "evaluation_strategy"  # the older name
+    strategy = _strategy(cfg.get(strategy_key), strategy_key)
     if per_epoch is not None and steps is not None:
         raise ValueError(f"config {per_epoch_key} and {steps_key} are mutually exclusive "
                          f"(Axolotl rejects both), got {per_epoch_key}={per_epoch!r}, "
@@ -286,6 +319,35 @@ def _grad_accum(cfg, mbs, notes):
         notes.append(f"batch_size={batch} is not a multiple of micro_batch_size={mbs}: Axolotl "
                      f"uses gradient_accumulation_steps={accum}")
     return accum
+
+
+# A number in exponent form without a dot (1e-3, 5E4): YAML 1.1 (PyYAML) reads it as a
+# string; Axolotl's pydantic config turns such a string into the float it spells.
+_EXPONENT_FORM = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+")
+
+
+def _yaml_float(value, key, notes):
+    """The value of a float-typed config key (num_epochs, save_steps, eval_steps), with a
+    string like '1e-3' read as the float Axolotl would make of it (and a note saying so)."""
+    if isinstance(value, str) and len(value) <= 100 and _EXPONENT_FORM.fullmatch(value.strip()):
+        number = float(value)
+        notes.append(f"{key}: YAML read {value!r} as a string (a YAML 1.1 float needs a dot, "
+                     f"as in 1.0e-3); Axolotl reads it as the number {number!r}, and so does "
+                     "ckptsched")
+        return number
+    return value
+
+
+def _strategy(value, key):
+    """save_strategy / eval_strategy: one of STRATEGIES or None.  YAML 1.1 (PyYAML) reads an
+    unquoted `no` or `off` as False: that is "no".  True (`yes`, `on`) means nothing."""
+    if value is False:
+        return "no"
+    if value is None or (isinstance(value, str) and value in STRATEGIES):
+        return value
+    hint = ("; YAML reads an unquoted yes / on / true as True: write one of these words"
+            if value is True else "")
+    raise ValueError(f"config {key} must be one of {', '.join(STRATEGIES)}, got {value!r}{hint}")
 
 
 def _steps_setting(value, key):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -223,3 +225,159 @@ def _env():
 
     where = str(Path(ckptsched.__file__).resolve().parents[1])
     return {**os.environ, "PYTHONPATH": os.pathsep.join([where, os.environ.get("PYTHONPATH", "")])}
+
+
+# ---- YAML 1.1 booleans, files at their edges --------------------------------------------------
+
+@pytest.mark.parametrize("key", ["save_strategy", "eval_strategy", "evaluation_strategy"])
+@pytest.mark.parametrize("word", ["no", "No", "off", "false"])
+def test_an_unquoted_no_is_the_strategy_no(backend, yaml, tmp_path, key, word):
+    path = tmp_path / "config.yaml"
+    path.write_text(f"num_epochs: 2\nval_set_size: 0.1\n{key}: {word}\n")
+    assert yaml.safe_load(path.read_text())[key] is False  # what YAML 1.1 makes of it
+    plan = schedules_from_config(path, num_examples=100)
+    quoted = schedules_from_config({"num_epochs": 2, "val_set_size": 0.1, key: "no"},
+                                   num_examples=100)
+    kind = "save" if key == "save_strategy" else "eval"
+    assert getattr(plan, kind) is None and getattr(plan, f"axolotl_{kind}").strategy == "no"
+    assert plan.requests == quoted.requests and plan.requests[kind] == f"{kind}_strategy=no"
+    other = "eval" if kind == "save" else "save"
+    assert getattr(plan, other).steps.tolist() == getattr(quoted, other).steps.tolist()
+
+
+@pytest.mark.parametrize("word", ["yes", "on", "true"])
+def test_an_unquoted_yes_is_rejected_with_the_reason(yaml, tmp_path, word):
+    path = tmp_path / "config.yaml"
+    path.write_text(f"save_strategy: {word}\n")
+    with pytest.raises(ValueError, match=r"save_strategy must be one of .* got True; YAML reads"):
+        schedules_from_config(path, num_examples=100)
+
+
+def test_a_byte_order_mark_is_accepted(backend, yaml, tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + yaml.safe_dump(REPORTED).encode())
+    assert schedules_from_config(path, num_examples=3470).save.steps.tolist() == \
+        schedules_from_config(REPORTED, num_examples=3470).save.steps.tolist()
+
+
+def _check_error(capsys, path, *argv):
+    assert main(["check", str(path), "--num-examples", "100", *argv]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err.strip().splitlines()[-1]
+
+
+def test_files_that_are_not_configs_exit_2_naming_the_file(yaml, tmp_path, capsys):
+    bad = tmp_path / "latin1.yaml"
+    bad.write_bytes("saves_per_epoch: 2\nbase_model: caf\xe9\n".encode("latin-1"))
+    line = _check_error(capsys, bad)
+    offset = bad.read_bytes().index(b"\xe9")
+    assert str(bad) in line and f"offset {offset}" in line and "line 2" in line
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("a: " + "[" * 20_000 + "]" * 20_000 + "\n")
+    line = _check_error(capsys, deep)
+    assert str(deep) in line and "nested too deeply" in line
+    digits = tmp_path / "digits.yaml"
+    digits.write_text("max_steps: " + "9" * 5000 + "\n")
+    line = _check_error(capsys, digits)
+    assert str(digits) in line and len(line) < 400
+    line = _check_error(capsys, tmp_path)
+    assert str(tmp_path) in line and "directory" in line
+
+
+def test_framework_schedule_next_after(backend):
+    plan = schedules_from_config(REPORTED, num_examples=3470)
+    theirs = plan.axolotl_save
+    steps = theirs.steps.tolist()
+    assert [theirs.next_after(s) for s in [0, *steps]] == [*steps, None]
+    assert theirs.next_after(29) == 56
+
+
+@pytest.mark.parametrize("cfg", [REPORTED, {"saves_per_epoch": 1},
+                                 {"save_steps": 0.07, "max_steps": 100},
+                                 {"save_strategy": "best"}, {"save_strategy": "no"},
+                                 {"num_epochs": 3, "max_steps": 25, "micro_batch_size": 4}])
+def test_differs_is_the_comparison_of_the_step_lists(backend, cfg):
+    plan = schedules_from_config(cfg, num_examples=1000)
+    ours = [] if plan.save is None else plan.save.steps.tolist()
+    expected = (plan.save is not None) if plan.axolotl_save.strategy == "best" else \
+        ours != plan.axolotl_save.steps.tolist()
+    assert plan.differs("save") == expected
+
+
+# ---- a run too large to build ------------------------------------------------------------------
+
+HUGE = {"num_epochs": 1000, "micro_batch_size": 1}
+
+
+def table_rows(out):
+    """The rows "  n  ours  theirs  [*]" of check's side-by-side tables, split."""
+    return [line.split() for line in out.splitlines()
+            if re.fullmatch(r"\s+\d+\s+\S+\s+\S+(\s+\*)?", line) and "saves" not in line]
+S_HUGE = 10**15
+T_HUGE = 1000 * S_HUGE
+
+
+def test_check_a_huge_run_prints_the_ends_of_both_schedules(backend, yaml, tmp_path, capsys):
+    path = write_yaml(tmp_path / "config.yaml", {**HUGE, "saves_per_epoch": 3})
+    assert main(["check", str(path), "--num-examples", str(S_HUGE), "--rows", "4"]) == 0
+    out = capsys.readouterr().out
+    interval = math.ceil(T_HUGE * (1.0 / (3 * 1000)))  # transformers' float product
+    ours = [-(-j * S_HUGE // 3) for j in (1, 2)] + [999 * S_HUGE - (-2 * S_HUGE // 3), T_HUGE]
+    theirs = [interval, 2 * interval, (T_HUGE // interval) * interval, T_HUGE]
+    rows = table_rows(out)
+    assert [r[:3] for r in rows] == [[str(n), str(a), str(b)] for n, a, b in
+                                     zip([1, 2, 2999, 3000], ours, theirs)]
+    assert "3000 saves" in out
+    assert main(["check", str(path), "--num-examples", str(S_HUGE), "--strict"]) == 1
+    capsys.readouterr()
+
+
+def test_check_a_huge_run_that_cannot_be_compared(backend, yaml, tmp_path, capsys):
+    path = write_yaml(tmp_path / "config.yaml", {**HUGE, "save_steps": 1})
+    assert main(["check", str(path), "--num-examples", str(S_HUGE), "--rows", "4"]) == 0
+    out = capsys.readouterr().out
+    assert f"{T_HUGE} saves" in out and "too many steps to compare" in out
+    rows = table_rows(out)
+    assert rows == [[str(s)] * 3 for s in (1, 2, T_HUGE - 1, T_HUGE)]
+    assert main(["check", str(path), "--num-examples", str(S_HUGE), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["save"]["ckptsched"] is None and data["save"]["axolotl"]["steps"] is None
+    assert data["save"]["differs"] is None
+    assert main(["check", str(path), "--num-examples", str(S_HUGE), "--strict"]) == 2
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "--num-examples" in line and "--strict" in line
+
+
+def test_check_stops_quietly_when_stdout_closes(yaml, tmp_path):
+    path = write_yaml(tmp_path / "config.yaml", {**HUGE, "saves_per_epoch": 3})
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run([sys.executable, "-m", "ckptsched", "check", str(path),
+                                 "--num-examples", "1000", "--rows", "100000"], cwd=tmp_path,
+                                stdout=write_end, stderr=subprocess.PIPE, text=True, env=_env())
+    finally:
+        os.close(write_end)
+    assert result.returncode == 141, result.stderr
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize("text, key, number", [("num_epochs: 2e0", "num_epochs", 2.0),
+                                               ("save_steps: 1e1", "save_steps", 10.0),
+                                               ("save_steps: 7E-2", "save_steps", 0.07),
+                                               ("eval_steps: 2.5e1", "eval_steps", 25.0)])
+def test_exponent_numbers_yaml_reads_as_strings(backend, yaml, tmp_path, text, key, number):
+    path = tmp_path / "config.yaml"
+    path.write_text(f"max_steps: 100\nval_set_size: 0.1\n{text}\n")
+    assert isinstance(yaml.safe_load(path.read_text())[key], str)  # YAML 1.1 wants a dot
+    plan = schedules_from_config(path, num_examples=1000)
+    same = schedules_from_config({"max_steps": 100, "val_set_size": 0.1, key: number},
+                                 num_examples=1000)
+    for kind in ("save", "eval"):
+        assert getattr(plan, kind).steps.tolist() == getattr(same, kind).steps.tolist()
+        assert getattr(plan, f"axolotl_{kind}").steps.tolist() == \
+            getattr(same, f"axolotl_{kind}").steps.tolist()
+    assert any(note.startswith(f"{key}: YAML read") for note in plan.notes)
+    with pytest.raises(TypeError, match="micro_batch_size"):  # an integer key: as before
+        schedules_from_config({"micro_batch_size": "1e1"}, num_examples=1000)
