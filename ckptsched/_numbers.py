@@ -21,7 +21,7 @@ import operator
 import re
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
-from typing import Any, Optional
+from typing import Any
 
 try:  # numpy is optional; it is only used to recognise numpy scalars and arrays.
     import numpy as np
