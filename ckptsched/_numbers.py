@@ -218,7 +218,10 @@ def to_rational(value: object, name: str, *, positive: bool = True,
                         f"pass e.g. 2.3 or fractions.Fraction('23/10')")
     if isinstance(value, _FLOAT_TYPES) or isinstance(value, decimal.Decimal):
         number: Any = value  # a float of one of _FORMATS, or a Decimal
-        finite = number.is_finite() if isinstance(number, decimal.Decimal) else math.isfinite(number)
+        if isinstance(number, decimal.Decimal):
+            finite = number.is_finite()
+        else:
+            finite = math.isfinite(number)
         if not finite:
             raise ValueError(f"{name} must be a finite number, got {show(value)}")
         sign = int(number > 0) - int(number < 0)

@@ -10,7 +10,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Tuple, Union
+from typing import Any, Tuple, Union
 
 from . import _backend
 from ._common import INT64_MAX, RULE_EVEN, RULE_EVERY
@@ -41,7 +41,7 @@ class Request:
     start: int | None = None
     until: int | None = None
     ratio: Fraction | None = None
-    ratio_given: object = None
+    ratio_given: Any = None                      # as given (a float, Fraction, ...), for messages
     at: Listed = ()
     first: bool = False
     final: bool = True
@@ -203,12 +203,11 @@ def _ratio_rule(run: Run, req: Request, diags: list[Diagnostic]) -> tuple[str, R
     interval = _backend.impl.ratio_interval(T, r.numerator, r.denominator)
     label = f"ratio={show(req.ratio_given)}"
     rule = (RULE_EVERY, interval, interval, T)
-    hf = transformers_interval(T, float(req.ratio_given))  # type: ignore[arg-type]
+    hf = transformers_interval(T, float(req.ratio_given))
     if hf != interval:
         diags.append(make(
             "HF_MISMATCH",
-            f"{label}: transformers computes ceil({T} * {float(req.ratio_given)!r}) "  # type: ignore[arg-type]
-            f"in float = {hf} "
+            f"{label}: transformers computes ceil({T} * {float(req.ratio_given)!r}) in float = {hf} "
             f"and saves every {hf} steps; the exact interval ceil({T} * {r}) is {interval}",
             framework="transformers", rule=label, interval=interval, hf_interval=hf))
     if req.final and not _backend.impl.Engine([rule], []).contains(T):

@@ -113,8 +113,8 @@ class Run:
     @classmethod
     def from_dataset(cls, num_examples: IntLike, micro_batch_size: IntLike,
                      grad_accum: IntLike = 1, world_size: IntLike = 1, *,
-                     epochs: RationalLike | None = None, max_steps: IntLike | None = None, drop_last: bool = False,
-                     partial_accumulation: str = "step",
+                     epochs: RationalLike | None = None, max_steps: IntLike | None = None,
+                     drop_last: bool = False, partial_accumulation: str = "step",
                      tokens_per_step: RationalLike | None = None) -> Run:
         """The run of a (distributed) dataloader, with steps per epoch as docs/semantics.md defines.
 
