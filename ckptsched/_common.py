@@ -41,7 +41,8 @@ def check_step(value, name: str = "step") -> int:
         raise TypeError(f"{name} must be an integer step count, got {value!r} ({type(value).__name__})")
     value = int(value)
     if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
+        from ._numbers import show  # abbreviates ints too long to print
+        raise ValueError(f"{name} must be >= 0, got {show(value)}")
     return value
 
 

@@ -9,63 +9,94 @@ module before any step arithmetic happens. The contract (see docs/semantics.md, 
   never the float's binary expansion and never a float product;
 * 0, negatives, NaN and infinities raise ``ValueError``; values the int64 C core cannot hold
   raise ``OverflowError``;
-* every message names the argument and shows the offending value.
+* every message names the argument and shows the offending value (abbreviated by `show` when it
+  is too long to print: Python refuses ``str()`` of ints over 4300 digits).
 """
+from __future__ import annotations
 
 import decimal
 import math
 import numbers
 import operator
 import re
+from collections.abc import Iterable, Mapping
 from fractions import Fraction
+from typing import Any
 
 try:  # numpy is optional; it is only used to recognise numpy scalars and arrays.
     import numpy as np
 except ImportError:  # pragma: no cover
-    np = None
+    np = None  # type: ignore[assignment]
 
 __all__ = [
     "INT64_MAX",
+    "show",
     "simplest_rational",
     "to_int",
     "to_rational",
     "to_bool",
     "parse_every",
+    "step_range",
     "to_step_list",
 ]
 
 INT64_MAX = 2**63 - 1
 _INT64_MIN = -(2**63)
 
-_NP_BOOL = (np.bool_,) if np is not None else ()
-_NP_FLOAT = (np.floating,) if np is not None else ()
-_NP_ARRAY = np.ndarray if np is not None else ()
-# (precision in bits including the hidden bit, minimum normal exponent) of binary formats.
-_FORMATS = [(float, 53, -1022)]
+_NP_BOOL: tuple[type, ...] = (np.bool_,) if np is not None else ()
+_NP_FLOAT: tuple[type, ...] = (np.floating,) if np is not None else ()
+_NP_ARRAY: tuple[type, ...] = (np.ndarray,) if np is not None else ()
+# (float type, precision in bits including the hidden bit, minimum normal exponent) of the
+# binary formats a user float may come in: each is judged in its own precision.
+_FORMATS: list[tuple[type, int, int]] = [(float, 53, -1022)]
 if np is not None:
     _FORMATS += [(np.float32, 24, -126), (np.float16, 11, -14)]
 _FLOAT_TYPES = tuple(ftype for ftype, _, _ in _FORMATS)  # numpy longdouble is not supported
 
+#: Reprs longer than this are shortened in messages (head ... tail).
+MAX_SHOWN = 120
+# Decimal exponents beyond which an `every` amount in epochs / samples / tokens is kept as
+# 10**+-_UNIT_EXPONENT_CAP: its spacing is then beyond any run (or below one step) either way.
+_UNIT_EXPONENT_CAP = 100
+_LOG10_2 = 0.30102999566398120
 
-def _show(value):
-    """repr(value), or a short description when repr fails (ints over Python's digit limit)."""
+
+def show(value: object) -> str:
+    """`repr(value)` for messages, abbreviated so that building a message never fails.
+
+    Ints too long for ``str()`` (Python's 4300-digit limit) become ``<int of about N
+    digits>``; lists / tuples / dicts show each element so; any other repr longer than MAX_SHOWN
+    characters keeps its head and tail.
+    """
     try:
-        return repr(value)
+        text = repr(value)
     except ValueError:
+        if isinstance(value, int):
+            sign = "-" if value < 0 else ""
+            return f"<{sign}int of about {int(abs(value).bit_length() * _LOG10_2) + 1} digits>"
+        if isinstance(value, (list, tuple)):
+            inner = ", ".join(show(v) for v in value[:8]) + (", ..." if len(value) > 8 else "")
+            return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+        if isinstance(value, dict):
+            return "{" + ", ".join(f"{show(k)}: {show(v)}" for k, v in value.items()) + "}"
         return f"<{type(value).__name__} too large to print>"
+    if len(text) > MAX_SHOWN:
+        return f"{text[:MAX_SHOWN // 2]}...{text[-20:]} ({len(text)} characters)"
+    return text
 
 
-def _kind(value):
-    return f"{_show(value)} ({type(value).__name__})"
+
+def _kind(value: object) -> str:
+    return f"{show(value)} ({type(value).__name__})"
 
 
-def _is_bool(value):
+def _is_bool(value: object) -> bool:
     return isinstance(value, (bool, *_NP_BOOL))
 
 
 # --------------------------------------------------------------------------- simplest_rational
 
-def simplest_rational(x) -> Fraction:
+def simplest_rational(x: float | np.floating[Any]) -> Fraction:
     """Return the simplest rational that rounds to exactly the float ``x``.
 
     ``x`` is a finite, non-negative Python float (or numpy float64 / float32 / float16 scalar,
@@ -89,7 +120,7 @@ def simplest_rational(x) -> Fraction:
     else:
         raise TypeError(f"simplest_rational needs a float, got {_kind(x)}")
     if not math.isfinite(x) or x < 0:
-        raise ValueError(f"simplest_rational needs a finite float >= 0, got {_show(x)}")
+        raise ValueError(f"simplest_rational needs a finite float >= 0, got {show(x)}")
     num, den = x.as_integer_ratio()  # den is a power of two
     if den == 1:
         return Fraction(num)
@@ -103,7 +134,7 @@ def simplest_rational(x) -> Fraction:
     return _simplest_in(value - below / 2, value + ulp / 2, even)
 
 
-def _simplest_in(lo, hi, closed):
+def _simplest_in(lo: Fraction, hi: Fraction | None, closed: bool) -> Fraction:
     """Smallest-denominator rational in the interval from ``lo`` to ``hi`` (0 <= lo < hi),
     both ends included iff ``closed``; ties (only possible between integers) go to the
     smallest. Stern-Brocot descent, iterative because the expansion can be ~1500 terms long."""
@@ -127,7 +158,7 @@ def _simplest_in(lo, hi, closed):
 
 # --------------------------------------------------------------------------- scalars
 
-def _positive_words(minimum):
+def _positive_words(minimum: int) -> str:
     if minimum == 1:
         return "a positive integer"
     if minimum == 0:
@@ -135,7 +166,7 @@ def _positive_words(minimum):
     return f"an integer >= {minimum}"
 
 
-def to_int(value, name, *, minimum=1) -> int:
+def to_int(value: object, name: str, *, minimum: int = 1) -> int:
     """Validate an integer argument and return it as a Python int.
 
     Accepts Python ints and numpy integer scalars (anything with ``__index__``) except bools.
@@ -143,32 +174,38 @@ def to_int(value, name, *, minimum=1) -> int:
     likely a bug. Raises ``TypeError`` for non-integers, ``ValueError`` if ``value < minimum``,
     ``OverflowError`` outside the int64 range.
     """
-    if _is_bool(value) or isinstance(value, (float, *_NP_FLOAT)):
-        raise TypeError(f"{name} must be an integer, got {_kind(value)}")
-    try:
-        result = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, got {_kind(value)}") from None
+    result = _integer(value, name)
     if result < minimum:
-        raise ValueError(f"{name} must be {_positive_words(minimum)}, got {_show(value)}")
+        raise ValueError(f"{name} must be {_positive_words(minimum)}, got {show(value)}")
     if not _INT64_MIN <= result <= INT64_MAX:
-        raise OverflowError(f"{name}={_show(value)} exceeds the int64 range (max {INT64_MAX})")
+        raise OverflowError(f"{name}={show(value)} exceeds the int64 range (max {INT64_MAX})")
     return result
 
 
-def _check_int64(result, value, name):
+def _check_int64(result: Fraction, value: object, name: str) -> Fraction:
     if abs(result.numerator) > INT64_MAX or result.denominator > INT64_MAX:
         raise OverflowError(
-            f"{name}={_show(value)} needs a numerator or denominator that exceeds the int64 "
+            f"{name}={show(value)} needs a numerator or denominator that exceeds the int64 "
             f"range (max {INT64_MAX}); use a simpler value or a fractions.Fraction")
     return result
 
 
-def to_rational(value, name, *, positive=True, allow_zero=False) -> Fraction:
+def to_rational(value: object, name: str, *, positive: bool = True,
+                allow_zero: bool = False) -> Fraction:
     """Validate a number and return it as an exact Fraction.
 
     Accepts ints, numpy integers, Fractions (and other ``numbers.Rational``), decimal.Decimal
-    (exact), and floats / numpy floats (as their :func:`simplest_rational`, so ``2.3`` is 23/10).
+    (exact), and floats / numpy floats as their :func:`simplest_rational`:
+
+    * a float means the simplest rational that rounds to the same double: ``2.3`` is 23/10,
+      ``0.07`` is 7/100, ``1/6`` is 1/6;
+    * a whole-number float means exactly its value, ``int(x)``, at any magnitude: ``1e17`` is
+      10**17 (above 2**53 several integers round to the same double; it is never replaced by
+      the smallest of them);
+    * numpy float32 / float16 scalars are judged in their own precision:
+      ``np.float32(0.07)`` is 7/100, not 0.07000000029802322 (its value as a double);
+      numpy float64 is a Python float; numpy longdouble is a ``TypeError``.
+
     With ``positive`` (default) the value must be > 0, or >= 0 if ``allow_zero``; with
     ``positive=False`` any sign is accepted. Raises ``TypeError`` for bools, strings and other
     types, ``ValueError`` for NaN, infinities and values of the wrong sign, ``OverflowError``
@@ -177,35 +214,44 @@ def to_rational(value, name, *, positive=True, allow_zero=False) -> Fraction:
     if _is_bool(value):
         raise TypeError(f"{name} must be a number, got {_kind(value)}")
     if isinstance(value, str):
-        raise TypeError(f"{name} must be a number, not a string: got {_show(value)}; "
+        raise TypeError(f"{name} must be a number, not a string: got {show(value)}; "
                         f"pass e.g. 2.3 or fractions.Fraction('23/10')")
-    is_float = isinstance(value, _FLOAT_TYPES)
-    if is_float or isinstance(value, decimal.Decimal):
-        if not (math.isfinite(value) if is_float else value.is_finite()):
-            raise ValueError(f"{name} must be a finite number, got {_show(value)}")
+    if isinstance(value, _FLOAT_TYPES) or isinstance(value, decimal.Decimal):
+        number: Any = value  # a float of one of _FORMATS, or a Decimal
+        if isinstance(number, decimal.Decimal):
+            finite = number.is_finite()
+        else:
+            finite = math.isfinite(number)
+        if not finite:
+            raise ValueError(f"{name} must be a finite number, got {show(value)}")
+        sign = int(number > 0) - int(number < 0)
         exact = None
-    elif isinstance(value, numbers.Rational) and not hasattr(value, "__index__"):
-        exact = Fraction(operator.index(value.numerator), operator.index(value.denominator))
     else:
-        try:
-            exact = Fraction(operator.index(value))
-        except TypeError:
-            raise TypeError(f"{name} must be a number (int, float, fractions.Fraction or "
-                            f"decimal.Decimal), got {_kind(value)}") from None
-    compare = value if exact is None else exact
-    sign = int(compare > 0) - int(compare < 0)
+        exact = _exact_rational(value, name)
+        sign = int(exact > 0) - int(exact < 0)
     if positive and (sign < 0 or (sign == 0 and not allow_zero)):
         bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be {bound}, got {_show(value)}")
+        raise ValueError(f"{name} must be {bound}, got {show(value)}")
     if exact is None:
-        if is_float:
-            exact = sign * simplest_rational(abs(value))
-        else:
+        if isinstance(value, decimal.Decimal):
             exact = _from_decimal(value, value, name)
+        else:
+            exact = sign * simplest_rational(abs(number))
     return _check_int64(exact, value, name)
 
 
-def _from_decimal(dec, value, name):
+def _exact_rational(value: object, name: str) -> Fraction:
+    """An int, numpy integer or numbers.Rational as a Fraction; TypeError for other types."""
+    if isinstance(value, numbers.Rational) and not hasattr(value, "__index__"):
+        return Fraction(operator.index(value.numerator), operator.index(value.denominator))
+    try:
+        return Fraction(operator.index(value))  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{name} must be a number (int, float, fractions.Fraction or "
+                        f"decimal.Decimal), got {_kind(value)}") from None
+
+
+def _from_decimal(dec: decimal.Decimal, value: object, name: str) -> Fraction:
     """Exact Fraction of a finite Decimal; magnitudes >= 1e19 or < 1e-19 (which cannot be an
     int64 ratio) are an OverflowError up front instead of building 10**exponent."""
     if dec and not -19 <= dec.adjusted() < 19:
@@ -213,7 +259,7 @@ def _from_decimal(dec, value, name):
     return Fraction(*dec.as_integer_ratio())
 
 
-def to_bool(value, name) -> bool:
+def to_bool(value: object, name: str) -> bool:
     """Return ``value`` if it is a real bool (or numpy.bool_); anything else is a TypeError
     (``0``, ``1``, ``"yes"`` and ``None`` are not accepted as flags)."""
     if not _is_bool(value):
@@ -237,7 +283,7 @@ _EVERY_RE = re.compile(
 _EVERY_FORMS = "an int number of steps or a string like '500', '2ep', '10000sp', '1e9tok'"
 
 
-def parse_every(value, name="every") -> tuple:
+def parse_every(value: object, name: str = "every") -> tuple[Fraction, str]:
     """Parse an ``every`` interval into ``(amount, unit)`` with an exact Fraction amount.
 
     ``value`` is an int (a number of optimizer steps) or a string ``"<number><unit>"`` with
@@ -246,9 +292,13 @@ def parse_every(value, name="every") -> tuple:
     ``"steps"``; ep / epoch / epochs -> ``"epochs"``; sp / sample / samples -> ``"samples"``;
     tok / token / tokens -> ``"tokens"``. ``"0.5 ep"`` -> ``(Fraction(1, 2), "epochs")``.
 
+    A number of steps must fit in int64 (else ``OverflowError``). An amount in epochs, samples
+    or tokens may be of any size: the schedule decides whether its spacing in steps lies in
+    the run. Decimal exponents beyond +-100 (``"1e999999ep"``) are kept as 10**+-100 instead
+    of being built: any such spacing is far beyond 2**63 steps, or far below one step.
+
     Raises ``TypeError`` for floats, bools, None and other types; ``ValueError`` for an
-    unparseable string, an amount <= 0, or a non-integer number of steps; ``OverflowError``
-    when numerator or denominator exceed INT64_MAX.
+    unparseable string, an amount <= 0, or a non-integer number of steps.
     """
     if not isinstance(value, str):
         try:
@@ -257,46 +307,79 @@ def parse_every(value, name="every") -> tuple:
             raise TypeError(f"{name} must be {_EVERY_FORMS}; got {_kind(value)}") from None
     match = _EVERY_RE.fullmatch(value)
     unit = _UNITS.get(match.group("unit").lower()) if match else None
-    if unit is None:
+    if match is None or unit is None:
         raise ValueError(
-            f"{name}={_show(value)} is not understood; expected {_EVERY_FORMS} "
+            f"{name}={show(value)} is not understood; expected {_EVERY_FORMS} "
             f"(units: steps/st, epochs/ep, samples/sp, tokens/tok)")
     number = re.sub(r"\s+", "", match.group("number"))
     top, _, bottom = number.partition("/")
     if bottom and not bottom.strip("0"):
-        raise ValueError(f"{name}={_show(value)} divides by zero")
+        raise ValueError(f"{name}={show(value)} divides by zero")
     if bottom:  # integer / integer: sizes are bounded by the string, no exponent to fear
         amount = Fraction(decimal.Decimal(top).as_integer_ratio()[0],
                           decimal.Decimal(bottom).as_integer_ratio()[0])
-    else:
+    elif unit == "steps":
         amount = _from_decimal(decimal.Decimal(top), value, name)
+    else:
+        amount = _unit_amount(decimal.Decimal(top))
     if amount <= 0:
-        raise ValueError(f"{name}={_show(value)} must be > 0")
-    if unit == "steps" and amount.denominator != 1:
-        raise ValueError(f"{name}={_show(value)} is not a whole number of steps; "
+        raise ValueError(f"{name}={show(value)} must be > 0")
+    if unit != "steps":
+        return amount, unit
+    if amount.denominator != 1:
+        raise ValueError(f"{name}={show(value)} is not a whole number of steps; "
                          f"use an epoch/sample/token unit or an integer")
     return _check_int64(amount, value, name), unit
 
 
+def _unit_amount(dec: decimal.Decimal) -> Fraction:
+    """A finite Decimal amount exactly, with exponents beyond +-_UNIT_EXPONENT_CAP capped."""
+    if dec and dec.adjusted() > _UNIT_EXPONENT_CAP:
+        return Fraction(10) ** (_UNIT_EXPONENT_CAP + 1)
+    if dec and dec.adjusted() < -_UNIT_EXPONENT_CAP:
+        return Fraction(10) ** -(_UNIT_EXPONENT_CAP + 1)
+    return Fraction(*dec.as_integer_ratio())
+
+
 # --------------------------------------------------------------------------- step lists
 
-def to_step_list(values, name="at") -> list:
+def step_range(values: range) -> range:
+    """`values` as an increasing range with the same elements (O(1), any size)."""
+    return values if values.step > 0 else values[::-1]
+
+
+def to_step_list(values: object, name: str = "at") -> list[int]:
     """Validate explicit steps and return them as sorted, de-duplicated Python ints.
 
-    ``values`` is a list, tuple, range, set / frozenset or a 1-D numpy integer array. Each
-    element must be an integer >= 0 (bools, floats, strings are a ``TypeError`` naming
-    ``f"{name}[{i}]"``; negatives a ``ValueError``; values past INT64_MAX an ``OverflowError``).
-    Zero and steps past the end of the run are kept: the schedule reports and drops them.
-    A bare number or string, other types and float/bool/object arrays are a ``TypeError``;
-    arrays that are not 1-D a ``ValueError``.
+    ``values`` is any iterable of integers (list, tuple, range, set, generator, 1-D numpy
+    integer array, ...) except a string, bytes or a mapping. Each element must be an integer
+    (Python int or numpy integer); bools, floats, strings are a ``TypeError`` naming
+    ``f"{name}[{i}]"``. Integers of any sign and size are kept: the schedule drops those
+    outside the run's steps 1..T and reports them (OUT_OF_RANGE). A bare number, a string
+    and float/bool/object arrays are a ``TypeError``; arrays that are not 1-D a ``ValueError``.
+    The elements are read one by one (interruptible); a `range` is better given to
+    `Schedule` as it is, which handles it in O(1) (see `step_range`).
     """
     if isinstance(values, _NP_ARRAY):
-        if values.ndim != 1:
-            raise ValueError(f"{name} must be a 1-D array of steps, got shape {values.shape}")
-        if values.dtype.kind not in "iu":
-            raise TypeError(f"{name} must be an integer array, got dtype {values.dtype}")
-        values = values.tolist()
-    elif not isinstance(values, (list, tuple, range, set, frozenset)):
-        raise TypeError(f"{name} must be a sequence of steps (list, tuple, range, set or "
-                        f"1-D integer array), got {_kind(values)}")
-    return sorted({to_int(v, f"{name}[{i}]", minimum=0) for i, v in enumerate(values)})
+        array: Any = values
+        if array.ndim != 1:
+            raise ValueError(f"{name} must be a 1-D array of steps, got shape {array.shape}")
+        if array.dtype.kind not in "iu":
+            raise TypeError(f"{name} must be an integer array, got dtype {array.dtype}")
+        values = array.tolist()
+    elif (isinstance(values, (str, bytes, bytearray, Mapping))
+          or not isinstance(values, Iterable)):
+        raise TypeError(f"{name} must be an iterable of integer steps (list, tuple, range, set "
+                        f"or 1-D integer array), got {_kind(values)}")
+    assert isinstance(values, Iterable)
+    return sorted({_integer(v, f"{name}[{i}]") for i, v in enumerate(values)})
+
+
+def _integer(value: object, name: str) -> int:
+    """`value` as a Python int of any size; TypeError for bools, floats and non-integers."""
+    if _is_bool(value) or isinstance(value, (float, *_NP_FLOAT)):
+        raise TypeError(f"{name} must be an integer, got {_kind(value)}")
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {_kind(value)}") from None

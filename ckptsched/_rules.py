@@ -6,15 +6,28 @@ Every number here is a rule parameter; every step number comes from the backend.
 """
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any, Tuple, Union
 
 from . import _backend
 from ._common import INT64_MAX, RULE_EVEN, RULE_EVERY
 from ._frameworks import transformers_interval
-from .diagnostics import make
+from ._numbers import show
+from .diagnostics import Diagnostic, make
+from .run import Run
 
 UNIT_NEEDS = {"epochs": "steps_per_epoch", "samples": "samples_per_step", "tokens": "tokens_per_step"}
+
+#: (kind, a, b, stop), as `_common` describes.
+Rule = Tuple[int, int, int, int]
+#: Steps listed with at=: sorted distinct ints of any size, or an increasing range (any size).
+Listed = Union[Tuple[int, ...], range]
+
+#: The most dropped steps of an at=range(...) an OUT_OF_RANGE diagnostic lists (its count is exact).
+MAX_LISTED_DROPPED = 100_000
 
 
 @dataclass(frozen=True)
@@ -23,47 +36,50 @@ class Request:
 
     saves_per_epoch: int | None = None
     count: int | None = None
-    every: tuple | None = None        # (amount: Fraction, unit: str)
-    every_given: object = None        # as the user wrote it, for messages
+    every: tuple[Fraction, str] | None = None   # (amount, unit)
+    every_given: object = None                   # as the user wrote it, for messages
     start: int | None = None
     until: int | None = None
     ratio: Fraction | None = None
-    ratio_given: object = None
-    at: tuple = ()
+    ratio_given: Any = None                      # as given (a float, Fraction, ...), for messages
+    at: Listed = ()
     first: bool = False
     final: bool = True
 
 
 @dataclass(frozen=True)
 class Compiled:
-    rules: tuple        # ((label, rule), ...)
-    extra: tuple        # sorted distinct steps in [1, T]
-    diagnostics: tuple
+    rules: tuple[tuple[str, Rule], ...]    # ((label, rule), ...)
+    extra: tuple[int, ...]                 # sorted distinct steps in [1, T]
+    diagnostics: tuple[Diagnostic, ...]
 
 
-def _even(spacing: Fraction, stop: int, name: str, given) -> tuple:
+def _even(spacing: Fraction, stop: int, name: str, given: object) -> Rule:
     """An EVEN rule with boundaries every `spacing` steps; OverflowError naming `name`."""
     if max(spacing.numerator, spacing.denominator) > INT64_MAX:
-        raise OverflowError(f"{name}={given!r} gives a spacing of {spacing} steps, "
+        raise OverflowError(f"{name}={show(given)} gives a spacing of {_text(spacing)} steps, "
                             "whose terms exceed the int64 range")
     return (RULE_EVEN, spacing.numerator, spacing.denominator, stop)
 
 
-def _needs(run, attribute: str, name: str, given):
-    value = getattr(run, attribute)
+def _needs(run: Run, attribute: str, name: str, given: object) -> int | Fraction:
+    value: int | Fraction | None = getattr(run, attribute)
     if value is None:
-        raise ValueError(f"{name}={given!r} needs a Run with {attribute}")
+        raise ValueError(f"{name}={show(given)} needs a Run with {attribute}")
     return value
 
 
-def compile_request(run, req: Request) -> Compiled:
+def compile_request(run: Run, req: Request) -> Compiled:
     """The rules, extra steps and request-level diagnostics of `req` on `run`."""
     T = run.total_steps
-    rules, diags = [], []
+    rules: list[tuple[str, Rule]] = []
+    diags: list[Diagnostic] = []
 
     if req.saves_per_epoch is not None:
         k = req.saves_per_epoch
-        S = _needs(run, "steps_per_epoch", "saves_per_epoch", k)
+        S = run.steps_per_epoch
+        if S is None:
+            raise ValueError(f"saves_per_epoch={k} needs a Run with steps_per_epoch")
         rules.append((f"saves_per_epoch={k}", (RULE_EVEN, S, k, T)))
         if k > S:
             diags.append(make(
@@ -83,7 +99,9 @@ def compile_request(run, req: Request) -> Compiled:
                 rule=f"count={n}", requested=n, got=T))
 
     if req.every is not None:
-        rules.append(_every_rule(run, req, diags))
+        every = _every_rule(run, req, diags)
+        if every is not None:
+            rules.append(every)
     elif req.start is not None or req.until is not None:
         name = "start" if req.start is not None else "until"
         raise ValueError(f"{name} applies to every=; got {name}={getattr(req, name)!r} without every")
@@ -93,14 +111,25 @@ def compile_request(run, req: Request) -> Compiled:
 
     diags += [_never_fires(label, rule, T, req.final) for label, rule in rules
               if _backend.impl.Engine([rule], []).last() == 0]
-    extra = {s for s in req.at if 1 <= s <= T}
-    dropped = sorted(s for s in req.at if not 1 <= s <= T)
-    if dropped:
+    extra: set[int] = set()
+    if isinstance(req.at, range):
+        below, inside, above = _clip_range(req.at, T)
+        if _range_len(inside) == 1:
+            extra.add(inside.start)
+        elif inside:  # two steps within 1..T: the stride is < T, an int64
+            rules.append((f"at={show(req.at)}", (RULE_EVERY, inside.start, inside.step, inside[-1])))
+        dropped_count = _range_len(below) + _range_len(above)
+        dropped = list(itertools.islice(itertools.chain(below, above), MAX_LISTED_DROPPED))
+    else:
+        extra.update(s for s in req.at if 1 <= s <= T)
+        dropped = [s for s in req.at if not 1 <= s <= T]
+        dropped_count = len(dropped)
+    if dropped_count:
         diags.append(make(
             "OUT_OF_RANGE",
-            f"at= lists {len(dropped)} step(s) outside the run's steps 1..{T}, dropped: "
-            f"{_preview(dropped)}",
-            dropped=dropped, total_steps=T))
+            f"at= lists {show(dropped_count)} step(s) outside the run's steps 1..{T}, dropped: "
+            f"{_preview(dropped, total=dropped_count)}",
+            dropped=dropped, dropped_count=dropped_count, total_steps=T))
     if req.first:
         extra.add(1)
     if req.final:
@@ -108,10 +137,26 @@ def compile_request(run, req: Request) -> Compiled:
     return Compiled(tuple(rules), tuple(sorted(extra)), tuple(diags))
 
 
-def _every_rule(run, req: Request, diags: list):
+def _range_len(steps: range) -> int:
+    """len() of an increasing range of any size (len() itself fails past sys.maxsize)."""
+    return max(0, -((steps.start - steps.stop) // steps.step))
+
+
+def _clip_range(steps: range, T: int) -> tuple[range, range, range]:
+    """(below, inside, above): the parts of the increasing range `steps` before step 1,
+    within 1..T and after T, computed in O(1) at any size."""
+    n = _range_len(steps)
+    lo = min(n, max(0, -((steps.start - 1) // steps.step)))       # elements < 1
+    hi = min(n, max(lo, (T - steps.start) // steps.step + 1))      # elements <= T
+    return steps[:lo], steps[lo:hi], steps[hi:]
+
+
+def _every_rule(run: Run, req: Request, diags: list[Diagnostic]) -> tuple[str, Rule] | None:
+    """The rule of every=, or None when its first boundary lies beyond the run (reported)."""
     T = run.total_steps
+    assert req.every is not None
     amount, unit = req.every
-    label = f"every={req.every_given!r}"
+    label = f"every={show(req.every_given)}"
     if unit != "steps" and req.start is not None:
         raise ValueError(f"start applies to every= in steps; got start={req.start!r} with {label}")
     stop = T if req.until is None else min(req.until, T)
@@ -140,17 +185,23 @@ def _every_rule(run, req: Request, diags: list):
     if spacing < 1:
         diags.append(make(
             "FEWER_THAN_REQUESTED",
-            f"{label} is less than one optimizer step ({spacing} steps): several boundaries "
-            "fall in one step, which saves once; every step is saved",
-            rule=label, spacing=str(spacing)))
+            f"{label} is less than one optimizer step ({_text(spacing)} steps): several "
+            "boundaries fall in one step, which saves once; every step is saved",
+            rule=label, spacing=_text(spacing)))
+        return label, (RULE_EVEN, 1, 1, stop)  # the same steps, whatever the spacing's size
+    first = -(-spacing.numerator // spacing.denominator)
+    if first > stop:  # beyond the run (at any size, even past int64): no step
+        diags.append(_never_fires_at(label, first, T, req.final))
+        return None
     return label, _even(spacing, stop, "every", req.every_given)
 
 
-def _ratio_rule(run, req: Request, diags: list):
+def _ratio_rule(run: Run, req: Request, diags: list[Diagnostic]) -> tuple[str, Rule]:
     T = run.total_steps
     r = req.ratio
+    assert r is not None
     interval = _backend.impl.ratio_interval(T, r.numerator, r.denominator)
-    label = f"ratio={req.ratio_given!r}"
+    label = f"ratio={show(req.ratio_given)}"
     rule = (RULE_EVERY, interval, interval, T)
     hf = transformers_interval(T, float(req.ratio_given))
     if hf != interval:
@@ -168,16 +219,32 @@ def _ratio_rule(run, req: Request, diags: list):
     return label, rule
 
 
-def _never_fires(label: str, rule: tuple, T: int, final: bool):
+def _never_fires(label: str, rule: Rule, T: int, final: bool) -> Diagnostic:
     kind, a, b, _ = rule
     first = _backend.impl.Engine([(kind, a, b, INT64_MAX)], []).next_after(0)
+    assert first is not None
+    return _never_fires_at(label, first, T, final)
+
+
+def _never_fires_at(label: str, first: int, T: int, final: bool) -> Diagnostic:
     return make("OUT_OF_RANGE",
-                f"{label} never fires: its first step {first} is past the run's {T} steps"
+                f"{label} never fires: its first step {show(first)} is past the run's {T} steps"
                 + ("; only the final save remains" if final else "")
                 + "; use a shorter interval, count=, or ratio=",
                 rule=label, first_step=first, total_steps=T)
 
 
-def _preview(values, n: int = 8) -> str:
-    shown = ", ".join(str(v) for v in values[:n])
-    return shown + (f", ... ({len(values)} in all)" if len(values) > n else "")
+def _text(value: Fraction) -> str:
+    """str(value) for messages and data, abbreviated when too long to print."""
+    try:
+        return str(value)
+    except ValueError:
+        return show(value)
+
+
+def _preview(values: Sequence[int], n: int = 8, total: int | None = None) -> str:
+    """The first `n` values for a message, and how many there are in all (`total`, default
+    len(values)) when that is more."""
+    total = len(values) if total is None else total
+    shown = ", ".join(show(v) for v in values[:n])
+    return shown + (f", ... ({show(total)} in all)" if total > n else "")

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Dict, Final, Iterable, Literal, Mapping
+
+from ._numbers import show
 
 logger = logging.getLogger("ckptsched")
 
-INFO = "info"
-WARNING = "warning"
+#: How serious a diagnostic is: "info" (worth knowing) or "warning" (a request not honoured).
+Severity = Literal["info", "warning"]
+INFO: Final = "info"
+WARNING: Final = "warning"
 
 #: Every code a schedule can report, with its severity.
-CODES = {
+CODES: Final[Mapping[str, Severity]] = {
     "NO_SAVES": WARNING,              # the schedule saves nothing at all
     "FEWER_THAN_REQUESTED": WARNING,  # a rule asked for more saves than there are steps
     "FINAL_NOT_SAVED": WARNING,       # final=False leaves the last steps of work unsaved
@@ -30,7 +34,7 @@ CODES = {
 }
 
 #: Codes reported while training runs (Tracker, integrations), never by a Schedule.
-RUNTIME_CODES = {
+RUNTIME_CODES: Final[Mapping[str, Severity]] = {
     "STEP_WENT_BACK": WARNING,        # the step counter went backwards
     "RESUME_MISMATCH": WARNING,       # a resume continues with other geometry or rules
     "OVERRIDDEN": WARNING,            # another callback changed a scheduled decision
@@ -38,38 +42,59 @@ RUNTIME_CODES = {
     "EPOCH_END_MISSED": WARNING,      # an epoch ended off the schedule's assumed grid
 }
 
-_LEVELS = {INFO: logging.INFO, WARNING: logging.WARNING}
+_LEVELS: Dict[str, int] = {INFO: logging.INFO, WARNING: logging.WARNING}
 
 
 @dataclass(frozen=True)
 class Diagnostic:
-    """One finding about a schedule: what happens, and what to change."""
+    """One finding about a schedule: what happens, and what to change.
+
+    `code` is one of CODES (or RUNTIME_CODES, for what integrations see while training),
+    `severity` "info" or "warning", `message` a sentence for people, `data` the numbers
+    behind it for programs (keys depend on the code).
+    """
 
     code: str
-    severity: str
+    severity: Severity
     message: str
     data: Mapping[str, Any] = field(default_factory=dict, compare=True, hash=False)
+
+    def __post_init__(self) -> None:
+        if self.severity not in _LEVELS:
+            raise ValueError(f"severity must be {INFO!r} or {WARNING!r}, got {self.severity!r}")
 
     def __str__(self) -> str:
         return f"{self.code} ({self.severity}): {self.message}"
 
+    def __repr__(self) -> str:
+        try:
+            data = repr(self.data)
+        except ValueError:  # an int too long for repr() (a dropped at= step of 10**5000)
+            data = show(dict(self.data))
+        return (f"Diagnostic(code={self.code!r}, severity={self.severity!r}, "
+                f"message={self.message!r}, data={data})")
 
-def make(code: str, message: str, **data) -> Diagnostic:
+
+def make(code: str, message: str, **data: Any) -> Diagnostic:
     """A diagnostic with the severity registered for `code` (CODES or RUNTIME_CODES)."""
     return Diagnostic(code, CODES.get(code) or RUNTIME_CODES[code], message, data)
 
 
 class ScheduleError(ValueError):
-    """Raised by strict schedules when a request cannot be honoured exactly."""
+    """Raised by strict schedules when a request cannot be honoured exactly; `diagnostics`
+    holds the warnings that made it fail."""
 
-    def __init__(self, diagnostics):
+    diagnostics: tuple[Diagnostic, ...]
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
         self.diagnostics = tuple(diagnostics)
         lines = "\n".join(f"  {d}" for d in self.diagnostics)
         super().__init__(f"the schedule cannot be honoured as requested (strict=True):\n{lines}")
 
 
-def report(diagnostics, *, strict: bool) -> None:
+def report(diagnostics: Iterable[Diagnostic], *, strict: bool) -> None:
     """Log each diagnostic once; with strict=True raise ScheduleError on warnings instead."""
+    diagnostics = tuple(diagnostics)
     warnings = [d for d in diagnostics if d.severity == WARNING]
     if strict and warnings:
         raise ScheduleError(warnings)

@@ -1,43 +1,67 @@
 """`Schedule`: the exact steps at which a run saves (or evaluates, or logs)."""
 from __future__ import annotations
 
+from decimal import Decimal
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, Optional, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
 from . import _backend
 from ._common import RULE_EVEN, RULE_EVERY, check_step
 from ._frameworks import axolotl_save_steps, transformers_engine, transformers_interval
-from ._numbers import parse_every, to_bool, to_int, to_rational, to_step_list
-from ._rules import Request, _preview, compile_request
-from .diagnostics import make, report
-from .run import Run
+from ._numbers import parse_every, show, step_range, to_bool, to_int, to_rational, to_step_list
+from ._rules import Listed, Request, _preview, compile_request
+from .diagnostics import Diagnostic, make, report
+from .run import IntLike, Run
+
+if TYPE_CHECKING:
+    from ._schedule_c import Engine
 
 #: The most steps a schedule will hold in memory (`steps`, min_interval, max_gap): 1 GiB.
 MAX_MATERIALIZED = 2**27
 
-_DEFAULTS = dict(saves_per_epoch=None, count=None, every=None, start=None, until=None,
-                 ratio=None, at=None, first=False, final=True, min_interval=0, max_gap=None,
-                 strict=False)
+#: What ratio= may be given as: a float (its simplest rational: 0.07 is 7/100; numpy
+#: float32 / float16 in their own precision), a Fraction or a Decimal.
+RatioLike = Union[float, Fraction, Decimal, "np.floating[Any]"]
+
+_DEFAULTS: Dict[str, Any] = dict(
+    saves_per_epoch=None, count=None, every=None, start=None, until=None, ratio=None, at=None,
+    first=False, final=True, min_interval=0, max_gap=None, strict=False)
 
 
-def _restore(run, kwargs):
+def _restore(run: Run, kwargs: Dict[str, Any]) -> Schedule:
     return Schedule._build(run, kwargs, log=False)
 
 
-def _request(kwargs) -> Request:
+def _listed_steps(at: object) -> Listed:
+    """at= as sorted distinct ints, or a `range` as an increasing range (O(1), never iterated)."""
+    if isinstance(at, range):
+        return step_range(at)
+    return tuple(to_step_list(at, "at"))
+
+
+def _request(kwargs: Dict[str, Any]) -> Request:
     """Validate the Schedule arguments; errors name the argument."""
     k = kwargs
-    opt_int = lambda name, minimum=1: (None if k[name] is None
-                                       else to_int(k[name], name, minimum=minimum))
+
+    def opt_int(name: str) -> Optional[int]:
+        return None if k[name] is None else to_int(k[name], name)
+
     every = None if k["every"] is None else parse_every(k["every"], "every")
     ratio = None
     if k["ratio"] is not None:
         ratio = to_rational(k["ratio"], "ratio")
         if ratio >= 1:
             raise ValueError(f"ratio must be a fraction of the run between 0 and 1 "
-                             f"(exclusive), got {k['ratio']!r}; use every= for an interval in steps")
+                             f"(exclusive), got {show(k['ratio'])}; use every= for an interval "
+                             "in steps")
     return Request(
         saves_per_epoch=opt_int("saves_per_epoch"), count=opt_int("count"),
         every=every, every_given=k["every"], start=opt_int("start"), until=opt_int("until"),
         ratio=ratio, ratio_given=k["ratio"],
-        at=() if k["at"] is None else tuple(to_step_list(k["at"], "at")),
+        at=() if k["at"] is None else _listed_steps(k["at"]),
         first=to_bool(k["first"], "first"), final=to_bool(k["final"], "final"))
 
 
@@ -50,7 +74,8 @@ class Schedule:
       every=n | "2ep" | "10000sp" | "1e9tok"   every n steps (from `start`, up to `until`)
                          or at each boundary of n epochs / samples / tokens
       ratio=r            transformers' meaning of a ratio 0 < r < 1: every ceil(T*r) steps
-      at=[...]           listed steps
+      at=[...]           listed steps (any iterable of ints; a range is handled in O(1));
+                         those outside 1..T are dropped (OUT_OF_RANGE)
       first=False        also step 1;   final=True: also step T
       min_interval=0     drop saves closer than this to the previous kept one (T is kept)
       max_gap=None       warn (LONG_GAP) when unsaved work can exceed this many steps
@@ -60,23 +85,33 @@ class Schedule:
     arithmetic rule (O(log n) for listed steps).  Schedules are immutable and picklable.
     """
 
-    __slots__ = ("run", "diagnostics", "_kwargs", "_key", "_engine", "_steps")
+    __slots__ = ("_run", "_diagnostics", "_kwargs", "_key", "_engine", "_steps")
+    # Declared for type checkers; set once in _setup (the instance refuses setattr).
+    _run: Run
+    _diagnostics: Tuple[Diagnostic, ...]
+    _kwargs: Dict[str, Any]
+    _key: Tuple[object, ...]
+    _engine: Engine
+    _steps: Optional[npt.NDArray[np.int64]]
 
-    def __init__(self, run, *, saves_per_epoch=None, count=None, every=None, start=None,
-                 until=None, ratio=None, at=None, first=False, final=True, min_interval=0,
-                 max_gap=None, strict=False):
+    def __init__(self, run: Run, *, saves_per_epoch: IntLike | None = None,
+                 count: IntLike | None = None, every: IntLike | str | None = None,
+                 start: IntLike | None = None, until: IntLike | None = None,
+                 ratio: RatioLike | None = None, at: Iterable[IntLike] | None = None,
+                 first: bool = False, final: bool = True, min_interval: IntLike = 0,
+                 max_gap: IntLike | None = None, strict: bool = False) -> None:
         kwargs = dict(saves_per_epoch=saves_per_epoch, count=count, every=every, start=start,
                       until=until, ratio=ratio, at=at, first=first, final=final,
                       min_interval=min_interval, max_gap=max_gap, strict=strict)
         self._setup(run, kwargs, log=True)
 
     @classmethod
-    def _build(cls, run, kwargs, *, log):
+    def _build(cls, run: Run, kwargs: Dict[str, Any], *, log: bool) -> Schedule:
         self = cls.__new__(cls)
         self._setup(run, {**_DEFAULTS, **kwargs}, log=log)
         return self
 
-    def _setup(self, run, kwargs, *, log):
+    def _setup(self, run: Run, kwargs: Dict[str, Any], *, log: bool) -> None:
         if not isinstance(run, Run):
             raise TypeError(f"run must be a ckptsched.Run, got {type(run).__name__}")
         req = _request(kwargs)
@@ -97,48 +132,61 @@ class Schedule:
         if max_gap is not None:
             diags += _gap_diagnostics(run, engine, steps, max_gap)
         given = {k: v for k, v in kwargs.items() if not _is_default(k, v)}
-        if "at" in given:
+        if "at" in given and not isinstance(given["at"], range):
             given["at"] = list(req.at)  # plain ints: comparable, hashable, picklable
         key = (run, req.saves_per_epoch, req.count, req.every, req.start, req.until,
                req.ratio, req.at, req.first, req.final, min_interval, max_gap, strict)
-        for name, value in (("run", run), ("diagnostics", tuple(diags)), ("_kwargs", given),
+        for name, value in (("_run", run), ("_diagnostics", tuple(diags)), ("_kwargs", given),
                             ("_key", key), ("_engine", engine), ("_steps", steps)):
             object.__setattr__(self, name, value)
         if log:
             report(self.diagnostics, strict=strict)
 
+    # ---- what it was built from -------------------------------------------------------
+
+    @property
+    def run(self) -> Run:
+        """The run this schedule's steps belong to."""
+        return self._run
+
+    @property
+    def diagnostics(self) -> Tuple[Diagnostic, ...]:
+        """What could not be honoured as requested, and what to know (see `Diagnostic`)."""
+        return self._diagnostics
+
     # ---- queries ------------------------------------------------------------------
 
-    def should_save(self, step) -> bool:
+    def should_save(self, step: IntLike) -> bool:
         """True when `step` (completed optimizer steps, 1-based) is a scheduled step."""
-        return self._engine.contains(step)
+        return self._engine.contains(step)  # type: ignore[arg-type]  # numpy ints too
 
-    def next_after(self, step):
+    def next_after(self, step: IntLike) -> int | None:
         """The first scheduled step after `step`, or None after the last."""
-        return self._engine.next_after(step)
+        return self._engine.next_after(step)  # type: ignore[arg-type]
 
-    def due(self, prev, step) -> bool:
+    def due(self, prev: IntLike, step: IntLike) -> bool:
         """Was any scheduled step in (prev, step]?  For loops whose counter jumps."""
         prev = check_step(prev, "prev")
         step = check_step(step, "step")
         if prev > step:
-            raise ValueError(f"prev must be <= step, got prev={prev}, step={step}")
+            raise ValueError(f"prev must be <= step, got prev={show(prev)}, step={show(step)}")
         following = self._engine.next_after(prev)
         return following is not None and following <= step
 
     @property
-    def steps(self):
+    def steps(self) -> npt.NDArray[np.int64]:
         """All scheduled steps: a read-only, sorted, unique int64 numpy array."""
         if self._steps is None:
             object.__setattr__(self, "_steps", _materialize(self._engine, "steps", None))
+            assert self._steps is not None
         return self._steps
 
     @property
-    def last(self):
+    def last(self) -> int | None:
         """The last scheduled step, or None when the schedule is empty."""
         return self._engine.last() or None
 
-    def __len__(self):
+    def __len__(self) -> int:
         if self._steps is not None:
             return len(self._steps)
         try:
@@ -147,36 +195,51 @@ class Schedule:
             raise ValueError("len() of this schedule would have to walk more than "
                              f"{MAX_MATERIALIZED} steps of several overlapping rules") from None
 
-    def __contains__(self, step):
-        return self._engine.contains(step)
+    def __contains__(self, step: object) -> bool:
+        return self._engine.contains(step)  # type: ignore[arg-type]  # checked at run time
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[int]:
         return iter_steps(self._engine)
 
     # ---- identity -------------------------------------------------------------------
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Schedule is immutable; build a new one")
 
-    def __delattr__(self, name):
+    def __delattr__(self, name: str) -> None:
         raise AttributeError("Schedule is immutable; build a new one")
 
-    def __reduce__(self):
+    def __reduce__(self) -> Tuple[Any, Tuple[Run, Dict[str, Any]]]:
         return (_restore, (self.run, dict(self._kwargs)))
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         """Equal when built from the same run and the same exact request."""
         return isinstance(other, Schedule) and self._key == other._key
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash(self._key)
 
-    def __repr__(self):
-        args = "".join(f", {k}={v!r}" for k, v in self._kwargs.items())
+    def __repr__(self) -> str:
+        args = "".join(f", {k}={_exact_repr(v)}" for k, v in self._kwargs.items())
         return f"Schedule({self.run!r}{args})"
 
 
-def iter_steps(engine):
+def _exact_repr(value: object) -> str:
+    """repr(value), exact even for ints too long for str() (written in hex then)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return repr(value)
+        except ValueError:
+            return hex(value)
+    if isinstance(value, range):
+        step = "" if value.step == 1 else f", {_exact_repr(value.step)}"
+        return f"range({_exact_repr(value.start)}, {_exact_repr(value.stop)}{step})"
+    if isinstance(value, list):
+        return "[" + ", ".join(_exact_repr(v) for v in value) + "]"
+    return repr(value)
+
+
+def iter_steps(engine: Engine) -> Iterator[int]:
     """An engine's steps in order, one next_after query at a time (never an array)."""
     step = engine.next_after(0)
     while step is not None:
@@ -184,17 +247,17 @@ def iter_steps(engine):
         step = engine.next_after(step)
 
 
-def _is_default(name, value) -> bool:
+def _is_default(name: str, value: object) -> bool:
     default = _DEFAULTS[name]
     return value is default or (type(value) is type(default) and value == default)
 
 
-def _materialize(engine, name, value):
+def _materialize(engine: Engine, name: str, value: object) -> npt.NDArray[np.int64]:
     """The engine's steps as a read-only array; ValueError naming `name` when too large."""
     try:
         steps = engine.fill(MAX_MATERIALIZED)
     except ValueError:
-        what = "steps" if value is None else f"{name}={value!r}"
+        what = "steps" if value is None else f"{name}={show(value)}"
         raise ValueError(
             f"{what} needs the whole schedule in memory, but it has more than "
             f"{MAX_MATERIALIZED} steps; use should_save / due / next_after / iteration, "
@@ -202,7 +265,7 @@ def _materialize(engine, name, value):
     return _read_only(steps)
 
 
-def _read_only(steps):
+def _read_only(steps: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """A view of `steps` that can never be made writeable again (its base is read-only)."""
     steps.flags.writeable = False
     view = steps.view()

@@ -122,7 +122,7 @@ def test_plan_strict_exits_0_on_info_only(backend, capsys):
     (["--max-steps", "100", "--ratio", "1.5"], "--ratio"),
     (["--max-steps", "100", "--ratio", "x"], "--ratio"),
     (["--max-steps", "100", "--at", "1,x"], "--at"),
-    (["--max-steps", "100", "--at", "1.5"], "--at"),
+    (["--max-steps", "100", "--at", "1.5"], "--at"),  # negatives are dropped, not errors
     (["--max-steps", "100", "--every", "5", "--start", "0"], "--start"),
     (["--max-steps", "100", "--start", "5"], "--start"),
     (["--max-steps", "100", "--every", "5", "--min-interval", "-1"], "--min-interval"),

@@ -35,8 +35,12 @@ REQUESTS = [
      "UNEVEN_TAIL", "info", dict(last_regular=28, total_steps=30)),
     ("ratio 0.07 of 100", dict(max_steps=100), dict(ratio=0.07),
      "UNEVEN_TAIL", "info", dict(interval=7, total_steps=100)),
-    ("at outside the run", dict(max_steps=30), dict(at=[0, 5, 40]),
-     "OUT_OF_RANGE", "warning", dict(dropped=[0, 40], total_steps=30)),
+    ("at outside the run", dict(max_steps=30), dict(at=[0, 5, 40, -2]),
+     "OUT_OF_RANGE", "warning", dict(dropped=[-2, 0, 40], dropped_count=3, total_steps=30)),
+    ("at range outside the run", dict(max_steps=30), dict(at=range(-1, 10**12, 10)),
+     "OUT_OF_RANGE", "warning", dict(dropped_count=10**11 + 1 - 3, total_steps=30)),  # 9, 19, 29 kept
+    ("every 2ep beyond int64", dict(steps_per_epoch=2**62, epochs=1), dict(every="2ep"),
+     "OUT_OF_RANGE", "warning", dict(first_step=2**63, total_steps=2**62)),
     ("every 1000 of 800", dict(max_steps=800), dict(every=1000),
      "OUT_OF_RANGE", "warning", dict(first_step=1000, total_steps=800)),
     ("every start past the run", dict(max_steps=30), dict(every=5, start=31),
@@ -181,3 +185,8 @@ def test_strict_does_not_raise_for_info_only(backend, run_kwargs, kwargs):
 
 def test_schedule_error_is_exported():
     assert issubclass(ckptsched.ScheduleError, ValueError)
+
+
+def test_diagnostic_severity_is_checked():
+    with pytest.raises(ValueError, match="severity must be 'info' or 'warning', got 'error'"):
+        Diagnostic("NO_SAVES", "error", "x")

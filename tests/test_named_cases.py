@@ -82,3 +82,25 @@ def test_saves_per_epoch_always_hits_every_epoch_end(backend, k):
     sched = Schedule(Run(steps_per_epoch=217, epochs=4), saves_per_epoch=k)
     assert all(sched.should_save(e * 217) for e in range(1, 5))
     assert len(sched) == 4 * k
+
+
+# ---- the examples of docs/semantics.md ("at=[...]", "every in samples / tokens / epochs")
+
+def test_at_drops_zero_and_steps_past_the_run(backend):
+    sched = Schedule(Run(max_steps=100), at=[0, 5, 50, 150], final=False)
+    assert sched.steps.tolist() == [5, 50]
+    assert by_code(sched, "OUT_OF_RANGE").data["dropped"] == [0, 150]
+
+
+def test_every_2ep_of_5_epochs_of_30_steps(backend):
+    assert Schedule(Run(steps_per_epoch=30, epochs=5), every="2ep").steps.tolist() == [60, 120, 150]
+
+
+def test_every_100sp_with_24_samples_per_step(backend):
+    sched = Schedule(Run(max_steps=20, samples_per_step=24), every="100sp")
+    assert sched.steps.tolist() == [5, 9, 13, 17, 20]
+
+
+def test_every_1e4tok_with_3000_tokens_per_step(backend):
+    sched = Schedule(Run(max_steps=20, tokens_per_step=3000), every="1e4tok")
+    assert sched.steps.tolist() == [4, 7, 10, 14, 17, 20]

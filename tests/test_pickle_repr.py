@@ -30,6 +30,7 @@ SCHEDULES = {
     "ratio-float": (lambda: RUNS["max_steps"](), dict(ratio=0.07)),
     "ratio-fraction": (lambda: RUNS["max_steps"](), dict(ratio=Fraction(1, 3))),
     "at-array": (lambda: RUNS["max_steps"](), dict(at=np.array([5, 0, 900, 5]))),
+    "at-range": (lambda: RUNS["max_steps"](), dict(at=range(-10, 10**18, 97))),
     "min_interval": (lambda: RUNS["dataset"](), dict(saves_per_epoch=2, min_interval=150)),
     "max_gap": (lambda: RUNS["max_steps"](), dict(every=100, max_gap=150, strict=True)),
 }
@@ -214,3 +215,28 @@ def test_equal_schedules_hash_equal(backend, left, right):
     assert a.steps.tolist() == b.steps.tolist()
     if a == b:
         assert hash(a) == hash(b), (repr(a), repr(b))
+
+
+@pytest.mark.parametrize("at", [[10**5000, -3, 5], range(-10**5000, 10**5000, 3)],
+                         ids=["list", "range"])
+def test_schedule_repr_is_exact_for_ints_too_long_to_print(backend, at):
+    """Steps too long for str() are written in hex: the repr stays exact (it is the record
+    integrations compare on resume) and evaluates back to an equal schedule."""
+    sched = Schedule(Run(max_steps=100), at=at)
+    text = repr(sched)
+    assert hex(10**5000) in text
+    assert eval(text, {"Schedule": Schedule, "Run": Run}) == sched
+    clone = pickle.loads(pickle.dumps(sched))
+    assert clone == sched and clone.steps.tolist() == sched.steps.tolist()
+    assert repr(clone) == text
+
+
+def test_run_and_schedule_attributes_are_read_only_properties(backend):
+    """The public attributes are properties (type checkers reject assignments too)."""
+    for cls, names in ((Run, ("steps_per_epoch", "epochs", "max_steps", "total_steps",
+                              "samples_per_step", "tokens_per_step", "num_epochs")),
+                       (Schedule, ("run", "diagnostics", "steps", "last"))):
+        for name in names:
+            attribute = getattr(cls, name)
+            assert isinstance(attribute, property) and attribute.fset is None, name
+            assert attribute.__doc__, name

@@ -13,19 +13,24 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
+from typing import Any, Callable, Optional, Tuple, Union
 
 from ..run import Run
 from ..schedule import Schedule
 
-__all__ = ["SCHEDULE_ARGUMENTS", "build_schedule", "check_spec", "describe",
+__all__ = ["SCHEDULE_ARGUMENTS", "ScheduleSpec", "build_schedule", "check_spec", "describe",
            "optimizer_steps_per_epoch"]
 
+#: How an integration takes a rule: a mapping of Schedule arguments, a factory
+#: `run -> Schedule` (called once the framework knows the run), or a ready Schedule.
+ScheduleSpec = Union[Mapping[str, Any], Callable[[Run], Schedule], Schedule]
+
 #: The keyword arguments a dict rule may hold: those of `Schedule` after `run`.
-SCHEDULE_ARGUMENTS = tuple(name for name in inspect.signature(Schedule).parameters
-                           if name != "run")
+SCHEDULE_ARGUMENTS: Tuple[str, ...] = tuple(name for name in inspect.signature(Schedule).parameters
+                                            if name != "run")
 
 
-def check_spec(spec, name: str):
+def check_spec(spec: Optional[ScheduleSpec], name: str) -> Optional[ScheduleSpec]:
     """Validate a rule as given by the user, before the run is known.
 
     `spec` is None (this decision is left to the framework), a mapping of Schedule
@@ -54,7 +59,7 @@ def check_spec(spec, name: str):
                     f"or a Schedule; got {spec!r} ({type(spec).__name__})")
 
 
-def build_schedule(spec, run: Run, name: str) -> Schedule:
+def build_schedule(spec: ScheduleSpec, run: Run, name: str) -> Schedule:
     """The Schedule of a checked rule on `run` (a factory is called with `run`).
 
     A ready Schedule, or one a factory returns, must be for a run of the same length (and
@@ -79,22 +84,26 @@ def build_schedule(spec, run: Run, name: str) -> Schedule:
     return schedule
 
 
-def optimizer_steps_per_epoch(batches: int, grad_accum: int, partial_accumulation: str = "step"):
+def optimizer_steps_per_epoch(batches: int, grad_accum: int,
+                              partial_accumulation: str = "step") -> int:
     """Optimizer steps in an epoch of `batches` micro-batches (per rank) under gradient
     accumulation, as docs/semantics.md defines them ("step": a trailing partial accumulation
     still steps; "drop": it does not).  Computed by the core (`Run.from_dataset` with
     one example per micro-batch).  May raise ValueError when "drop" leaves 0 steps."""
-    return Run.from_dataset(batches, 1, grad_accum, max_steps=1,
-                            partial_accumulation=partial_accumulation).steps_per_epoch
+    steps = Run.from_dataset(batches, 1, grad_accum, max_steps=1,
+                             partial_accumulation=partial_accumulation).steps_per_epoch
+    assert steps is not None  # from_dataset always knows its steps per epoch
+    return steps
 
 
-def describe(schedule, limit: int = 8) -> str:
+def describe(schedule: Schedule, limit: int = 8) -> str:
     """'N steps: a, b, c, ..., z' for logs and the CLI, without building huge arrays."""
+    count: Optional[int]
     try:
         count = len(schedule)
     except ValueError:
         count = None
-    head = []
+    head: list[int] = []
     for step in schedule:
         head.append(step)
         if len(head) >= limit:

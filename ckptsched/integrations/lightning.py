@@ -19,25 +19,27 @@ Uses `lightning.pytorch`, or `pytorch_lightning` when only that is installed.
 from __future__ import annotations
 
 import os
+from typing import Any, Dict, List, Optional, Union
 
 try:
     import lightning.pytorch as pl
 except ImportError:  # the standalone package
-    import pytorch_lightning as pl
+    import pytorch_lightning as pl  # type: ignore[no-redef]
 
 from ..diagnostics import WARNING, Diagnostic, logger, make, report
 from ..run import Run
-from . import build_schedule, check_spec, describe, optimizer_steps_per_epoch
+from ..schedule import Schedule
+from . import ScheduleSpec, build_schedule, check_spec, describe, optimizer_steps_per_epoch
 
 __all__ = ["ScheduleCheckpoint", "lightning_run"]
 
 
-def _limit(value):
+def _limit(value: Optional[int]) -> Optional[int]:
     """A Lightning max_epochs / max_steps as an int, or None for 'no limit' (None, -1)."""
     return None if value is None or value == -1 else value
 
 
-def lightning_run(trainer) -> Run:
+def lightning_run(trainer: pl.Trainer) -> Run:
     """The Run of a Lightning Trainer whose train dataloader is set up (on_train_start)."""
     batches = trainer.num_training_batches
     max_epochs, max_steps = _limit(trainer.max_epochs), _limit(trainer.max_steps)
@@ -70,7 +72,16 @@ class ScheduleCheckpoint(pl.callbacks.Checkpoint):
     this process, in order) describe what happened.
     """
 
-    def __init__(self, save, *, dirpath=None, filename="step={step}", save_weights_only=False):
+    dirpath: Optional[str]
+    filename: str
+    save_weights_only: bool
+    run: Optional[Run]
+    schedule: Optional[Schedule]
+    diagnostics: tuple[Diagnostic, ...]
+    saved: List[str]
+
+    def __init__(self, save: ScheduleSpec, *, dirpath: Union[str, os.PathLike[str], None] = None,
+                 filename: str = "step={step}", save_weights_only: bool = False) -> None:
         if save is None:
             raise TypeError("ScheduleCheckpoint needs a rule: a dict of Schedule arguments, a "
                             "factory run -> Schedule, or a Schedule")
@@ -94,8 +105,8 @@ class ScheduleCheckpoint(pl.callbacks.Checkpoint):
         self.diagnostics = ()
         self.saved = []
         self._last_step = 0
-        self._last_saved = None
-        self._recorded = None
+        self._last_saved: Optional[int] = None
+        self._recorded: Optional[Dict[str, Any]] = None
 
     @property
     def state_key(self) -> str:
@@ -104,7 +115,7 @@ class ScheduleCheckpoint(pl.callbacks.Checkpoint):
 
     # ---- hooks ----------------------------------------------------------------------
 
-    def on_train_start(self, trainer, pl_module):
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         run = lightning_run(trainer)
         self.run, self.schedule = run, build_schedule(self._spec, run, "save")
         self.diagnostics = tuple(self.schedule.diagnostics)
@@ -132,7 +143,8 @@ class ScheduleCheckpoint(pl.callbacks.Checkpoint):
                     f"{now}; the steps after the resume follow the new schedule",
                     {"recorded": self._recorded, "current": now, "step": trainer.global_step}))
 
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
+                           outputs: Any, batch: Any, batch_idx: int) -> None:
         step = trainer.global_step  # optimizer steps, not batches
         if self.schedule is None or step <= self._last_step:
             return
@@ -143,32 +155,32 @@ class ScheduleCheckpoint(pl.callbacks.Checkpoint):
 
     # ---- state ----------------------------------------------------------------------
 
-    def state_dict(self):
+    def state_dict(self) -> Dict[str, Any]:
         return {"run": None if self.run is None else repr(self.run),
                 "schedule": None if self.schedule is None else repr(self.schedule),
                 "last_saved": self._last_saved}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
         self._recorded = {"run": state_dict.get("run"), "schedule": state_dict.get("schedule")}
         self._last_saved = state_dict.get("last_saved")
 
     # ---- helpers --------------------------------------------------------------------
 
-    def _fingerprint(self):
+    def _fingerprint(self) -> Dict[str, Any]:
         return {"run": repr(self.run), "schedule": repr(self.schedule)}
 
     @staticmethod
-    def _skip(trainer):
+    def _skip(trainer: pl.Trainer) -> bool:
         return (bool(trainer.fast_dev_run) or trainer.sanity_checking
                 or getattr(trainer.state.fn, "value", trainer.state.fn) != "fit")
 
-    def _save(self, trainer, step):
+    def _save(self, trainer: pl.Trainer, step: int) -> None:
         name = self.filename.format(step=step, epoch=trainer.current_epoch) + ".ckpt"
         path = os.path.join(self.dirpath, name)
         self._last_saved = step  # before saving, so the checkpoint records it
         trainer.save_checkpoint(path, self.save_weights_only)  # every rank: it may be collective
         self.saved.append(path)
 
-    def _add(self, diagnostic):
+    def _add(self, diagnostic: Diagnostic) -> None:
         self.diagnostics += (diagnostic,)
         report([diagnostic], strict=False)

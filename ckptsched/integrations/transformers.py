@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import json
 import os
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Tuple, Union
 
 import transformers
 from packaging.version import Version
@@ -36,7 +38,11 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from ..diagnostics import WARNING, Diagnostic, logger, make, report
 from ..run import Run
-from . import build_schedule, check_spec, describe, optimizer_steps_per_epoch
+from ..schedule import Schedule
+from . import ScheduleSpec, build_schedule, check_spec, describe, optimizer_steps_per_epoch
+
+if TYPE_CHECKING:
+    from transformers import TrainerControl, TrainerState, TrainingArguments
 
 __all__ = ["ScheduleCallback", "partial_accumulation", "trainer_run"]
 
@@ -51,7 +57,8 @@ def partial_accumulation(version: str = transformers.__version__) -> str:
     return "step" if Version(version).release >= (4, 52) else "drop"
 
 
-def trainer_run(args, state, train_dataloader):
+def trainer_run(args: TrainingArguments, state: TrainerState,
+                train_dataloader: Any) -> Tuple[Run, List[Diagnostic]]:
     """(Run, diagnostics) of a Trainer at `on_train_begin`: the geometry it will really run.
 
     Total steps are `state.max_steps` (the Trainer stops there).  Steps per epoch come from
@@ -75,7 +82,7 @@ def trainer_run(args, state, train_dataloader):
     epochs = None if args.max_steps > 0 else args.num_train_epochs
     samples = _samples_per_step(args, state, train_dataloader, per_epoch, mode)
     run = Run(per_epoch, epochs, max_steps=total, samples_per_step=samples)
-    diagnostics = []
+    diagnostics: List[Diagnostic] = []
     if epochs is not None:
         exact = Run(per_epoch, epochs).total_steps
         if exact != total:
@@ -89,7 +96,8 @@ def trainer_run(args, state, train_dataloader):
     return run, diagnostics
 
 
-def _samples_per_step(args, state, train_dataloader, per_epoch, mode):
+def _samples_per_step(args: TrainingArguments, state: TrainerState, train_dataloader: Any,
+                      per_epoch: int, mode: str) -> Union[int, Fraction, None]:
     try:
         examples = len(train_dataloader.dataset)
         batch = state.train_batch_size or args.per_device_train_batch_size
@@ -100,7 +108,8 @@ def _samples_per_step(args, state, train_dataloader, per_epoch, mode):
         return None
     if run.steps_per_epoch != per_epoch:
         return None
-    samples = run.samples_per_step
+    samples = run.samples_per_step  # from_dataset always sets it
+    assert samples is not None
     return int(samples) if samples.denominator == 1 else samples
 
 
@@ -114,7 +123,12 @@ class ScheduleCallback(TrainerCallback):
     resumed run can tell when its geometry changed.
     """
 
-    def __init__(self, save=None, eval=None, log=None, *, record=True):
+    run: Optional[Run]
+    schedules: Dict[str, Schedule]
+    diagnostics: Tuple[Diagnostic, ...]
+
+    def __init__(self, save: Optional[ScheduleSpec] = None, eval: Optional[ScheduleSpec] = None,
+                 log: Optional[ScheduleSpec] = None, *, record: bool = True) -> None:
         self._specs = {"save": check_spec(save, "save"), "eval": check_spec(eval, "eval"),
                        "log": check_spec(log, "log")}
         if all(spec is None for spec in self._specs.values()):
@@ -126,15 +140,17 @@ class ScheduleCallback(TrainerCallback):
         self.schedules = {}
         self.diagnostics = ()
         self._last_step = 0
-        self._fired = {}
+        self._fired: Dict[str, int] = {}
         self._warned_epoch = False
         self._training = False
         self._start_step = 0
-        self._warned_foreign = set()
+        self._warned_foreign: Set[str] = set()
 
     # ---- events ---------------------------------------------------------------------
 
-    def on_train_begin(self, args, state, control, train_dataloader=None, **kwargs):
+    def on_train_begin(self, args: TrainingArguments, state: TrainerState,
+                       control: TrainerControl, train_dataloader: Any = None,
+                       **kwargs: Any) -> TrainerControl:
         if self._specs["save"] is not None and str(getattr(args.save_strategy, "value",
                                                            args.save_strategy)) == "best":
             raise ValueError(
@@ -161,7 +177,8 @@ class ScheduleCallback(TrainerCallback):
             self._check_resume(args, state)
         return control
 
-    def on_step_end(self, args, state, control, **kwargs):
+    def on_step_end(self, args: TrainingArguments, state: TrainerState,
+                    control: TrainerControl, **kwargs: Any) -> TrainerControl:
         step = state.global_step
         for kind, flag in KINDS:
             schedule = self.schedules.get(kind)
@@ -175,7 +192,8 @@ class ScheduleCallback(TrainerCallback):
         self._last_step = max(self._last_step, step)
         return control
 
-    def on_epoch_end(self, args, state, control, **kwargs):
+    def on_epoch_end(self, args: TrainingArguments, state: TrainerState,
+                     control: TrainerControl, **kwargs: Any) -> TrainerControl:
         # The decisions for this step were taken at on_step_end; the Trainer's epoch
         # strategies must not add a second save / evaluation / log for the same step.
         for kind, flag in KINDS:
@@ -184,15 +202,18 @@ class ScheduleCallback(TrainerCallback):
         self._check_epoch_end(state, control)
         return control
 
-    def on_train_end(self, args, state, control, **kwargs):
+    def on_train_end(self, args: TrainingArguments, state: TrainerState,
+                     control: TrainerControl, **kwargs: Any) -> TrainerControl:
         self._training = False
         return control
 
-    def on_evaluate(self, args, state, control, **kwargs):
+    def on_evaluate(self, args: TrainingArguments, state: TrainerState,
+                    control: TrainerControl, **kwargs: Any) -> TrainerControl:
         self._check_foreign("eval", state)
         return control
 
-    def on_save(self, args, state, control, **kwargs):
+    def on_save(self, args: TrainingArguments, state: TrainerState,
+                control: TrainerControl, **kwargs: Any) -> TrainerControl:
         self._check_foreign("save", state)
         if not (self._record and self.run is not None and state.is_world_process_zero):
             return control
@@ -204,11 +225,11 @@ class ScheduleCallback(TrainerCallback):
 
     # ---- checks ---------------------------------------------------------------------
 
-    def _fingerprint(self):
+    def _fingerprint(self) -> Dict[str, Any]:
         return {"format": 1, "run": repr(self.run),
                 "schedules": {kind: repr(s) for kind, s in self.schedules.items()}}
 
-    def _check_resume(self, args, state):
+    def _check_resume(self, args: TrainingArguments, state: TrainerState) -> None:
         path = os.path.join(args.output_dir or "", f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}",
                             RECORD)
         try:
@@ -227,7 +248,7 @@ class ScheduleCallback(TrainerCallback):
             "the steps after the resume follow the new schedule",
             {"recorded": recorded, "current": now, "step": state.global_step}))
 
-    def _check_foreign(self, kind, state):
+    def _check_foreign(self, kind: str, state: TrainerState) -> None:
         """A save / evaluation during training that this callback did not decide."""
         step = state.global_step
         if (not self._training or kind not in self.schedules or step == self._start_step
@@ -242,7 +263,7 @@ class ScheduleCallback(TrainerCallback):
             "ScheduleCallback last so that its decisions stand",
             {"kind": kind, "step": step}))
 
-    def _check_epoch_end(self, state, control):
+    def _check_epoch_end(self, state: TrainerState, control: TrainerControl) -> None:
         run, step = self.run, state.global_step
         if (run is None or run.steps_per_epoch is None or self._warned_epoch or not step
                 or control.should_training_stop or step >= run.total_steps):
@@ -258,6 +279,6 @@ class ScheduleCallback(TrainerCallback):
                 "rules in steps (count=, every=) with this setup",
                 step=step, steps_per_epoch=run.steps_per_epoch))
 
-    def _add(self, diagnostic):
+    def _add(self, diagnostic: Diagnostic) -> None:
         self.diagnostics += (diagnostic,)
         report([diagnostic], strict=False)
