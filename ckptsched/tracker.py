@@ -49,7 +49,7 @@ from types import FrameType, ModuleType, TracebackType
 from typing import Any, Literal, Optional, SupportsIndex, TypedDict, TypeVar, Union
 
 from ._numbers import parse_every, to_bool, to_int, to_rational
-from .diagnostics import Diagnostic, WARNING, make, report
+from .diagnostics import Diagnostic, make, report
 from .schedule import Schedule
 
 __all__ = ["Decision", "Tracker", "TrackerState"]
@@ -207,13 +207,13 @@ class Tracker:
         lies ahead, so that step is saved again when the run reaches it."""
         if self._step is None or step >= self._step:
             return False
-        self._diagnose(Diagnostic(
-            "STEP_WENT_BACK", WARNING,
+        self._diagnose(make(
+            "STEP_WENT_BACK",
             f"update(step={step}) came after step {self._step}: the step counter went "
             "backwards (a restart without load_state_dict, or a counter that restarts "
             "each epoch?); pass the global optimizer step; decisions continue from "
             f"step {step}",
-            {"step": step, "previous_step": self._step}))
+            step=step, previous_step=self._step))
         if self._last_saved is not None and self._last_saved > step:
             self._last_saved = None  # those saves lie ahead again: redo them
         return True
