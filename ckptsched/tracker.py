@@ -440,8 +440,12 @@ def _amount(value: SupportsIndex, name: str) -> int:
     cumulative amounts are Python ints and never need to fit in int64."""
     try:
         return to_int(value, name, minimum=0)
-    except OverflowError:  # only raised after the type and sign checks passed
-        return operator.index(value)
+    except OverflowError:  # an integer (to_int checked the type) outside int64
+        amount = operator.index(value)
+        if amount < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got a negative integer "
+                             f"of {amount.bit_length()} bits") from None
+        return amount
 
 
 def _state_int(state: Mapping[str, object], key: str) -> SupportsIndex:

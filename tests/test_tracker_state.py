@@ -334,3 +334,24 @@ def test_a_refused_state_changes_nothing():
     with pytest.raises(TypeError):
         tracker.load_state_dict({**GOOD, "tokens": "many"})
     assert tracker.state_dict() == before
+
+
+def test_amounts_past_int64_are_never_negative_whatever_to_int_checks_first(monkeypatch):
+    """The Tracker takes amounts past int64 from to_int's OverflowError; a to_int that
+    checked the range before the sign must still not let a negative amount through."""
+    import operator
+
+    import ckptsched.tracker as tracker_module
+
+    original = tracker_module.to_int
+
+    def range_first(value, name, *, minimum=1):
+        if not -(2**63) <= operator.index(value) <= INT64_MAX:
+            raise OverflowError(f"{name} exceeds the int64 range")
+        return original(value, name, minimum=minimum)
+
+    monkeypatch.setattr(tracker_module, "to_int", range_first)
+    tracker = Tracker(every="10tok", sync=False)
+    with pytest.raises(ValueError, match="tokens must be a non-negative integer"):
+        tracker.update(1, tokens=-(2**70))
+    assert tracker.update(1, tokens=2**70).reasons == ("tokens",)
