@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import pytest
-from hypothesis import assume, given, strategies as st
+from hypothesis import given, strategies as st
 
 from ckptsched import Run, Schedule, Tracker
 from ckptsched.tracker import FORMAT, FORMAT_V1
