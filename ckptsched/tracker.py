@@ -5,8 +5,8 @@ loop knows:
 
 * progress that varies per step (packed sequences, batch-size ramps): `every="50000tok"`
   or `every="10000sp"` save at the first step whose cumulative tokens (samples) reach each
-  boundary, by exact boundary crossing on an integer axis (the crossing test is the
-  core's: a Schedule on that axis answers `due(before, after)`);
+  boundary: boundary i lies at i*n units, and a step saves when a boundary lies in
+  (total before it, total after it]; one save per step however many boundaries it crosses;
 * wall-clock rules (`every_seconds=`), decided on rank 0 alone;
 * requests: `request_save()`, and an opt-in SIGTERM handler for pre-emption.
 
@@ -20,6 +20,11 @@ loop knows:
             break                           # pre-empted: saved, now leave
     tracker.finish()                        # warns when the final save is missing
 
+Cumulative samples and tokens are Python ints, exact at any size: a run may count past
+2**63 - 1 tokens, and its `state_dict()` still loads.  Nothing the Tracker counts ever goes
+into a tensor (only the votes below are synced), so int64 is never needed for them.  Steps
+stay within int64 (an OverflowError naming `step` past it), like everywhere in ckptsched.
+
 Distributed runs: when `torch.distributed` is initialised (and has more than one rank),
 every `update` combines one small vote per rank through `sync` so that every rank takes
 the same decision at every step: rank 0 alone votes on the clock (ranks' clocks are never
@@ -30,28 +35,54 @@ int64 tensor, which for the clock is a broadcast from rank 0.  `sync=False` turn
 """
 from __future__ import annotations
 
+import importlib
+import operator
 import signal
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from types import FrameType, ModuleType, TracebackType
+from typing import Any, Literal, Optional, SupportsIndex, TypedDict, TypeVar, Union
 
-from ._common import INT64_MAX
 from ._numbers import parse_every, to_bool, to_int, to_rational
-from .diagnostics import Diagnostic, WARNING, make, report
-from .run import Run
+from .diagnostics import Diagnostic, make, report
 from .schedule import Schedule
 
-__all__ = ["Decision", "Tracker"]
+__all__ = ["Decision", "Tracker", "TrackerState"]
 
-FORMAT = "ckptsched.Tracker/1"
+#: The `format` tag of `Tracker.state_dict()`.  Version 2 stores "no step yet" and "never
+#: saved" as None; version 1 stored both as 0, which also meant step 0 (see load_state_dict).
+FORMAT = "ckptsched.Tracker/2"
+FORMAT_V1 = "ckptsched.Tracker/1"
 UNITS = ("samples", "tokens")
-# An axis on which one "step" is one sample (token): unit boundaries become step boundaries.
-_UNIT_RUN = Run(max_steps=INT64_MAX, samples_per_step=1, tokens_per_step=1)
+
+#: `sync`: every rank's vote in, the agreed vote (the same on every rank) out.
+SyncFunction = Callable[[int], int]
+#: `clock`: seconds as a float, from any fixed origin.
+Clock = Callable[[], float]
+
+# what signal.signal() returns: the handler to restore (None: not installed from Python)
+_SignalHandler = Union[Callable[[int, Optional[FrameType]], Any], int, signal.Handlers, None]
 
 # votes, combined with max() across ranks
 _NONE, _SAVE, _STOP = 0, 1, 2
+
+_TrackerT = TypeVar("_TrackerT", bound="Tracker")
+
+
+class TrackerState(TypedDict):
+    """What `Tracker.state_dict()` returns: plain Python values (ints, None, a str), so it
+    fits in any checkpoint format (torch.save with weights_only loading, JSON, pickle)."""
+
+    format: str
+    step: int | None          # the last step given to update(), None before the first
+    last_saved: int | None    # the last step whose decision was to save, None if none
+    samples: int              # cumulative samples (any size)
+    tokens: int               # cumulative tokens (any size)
 
 
 @dataclass(frozen=True)
@@ -63,10 +94,25 @@ class Decision:
     step: int
     save: bool
     stop: bool = False
-    reasons: tuple = ()
+    reasons: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
         return self.save
+
+
+@dataclass(frozen=True)
+class _UnitRule:
+    """A boundary every `interval` samples or tokens (boundary i at i * interval, i >= 1)."""
+
+    unit: str            # "samples" or "tokens"
+    given: str           # the user's spelling, for messages and repr
+    interval: Fraction   # > 0
+
+    def crossed(self, before: int, after: int) -> bool:
+        """Whether a boundary lies in (before, after], for cumulative totals 0 <= before <=
+        after of any size: the count of boundaries up to x is floor(x / interval), exactly."""
+        p, q = self.interval.numerator, self.interval.denominator
+        return after * q // p > before * q // p
 
 
 class Tracker:
@@ -85,8 +131,12 @@ class Tracker:
     strict         raise ScheduleError instead of logging runtime warnings
     """
 
-    def __init__(self, schedule=None, *, every=None, every_seconds=None, sync=None,
-                 rank=None, clock=None, handle_sigterm=False, strict=False):
+    def __init__(self, schedule: Schedule | None = None, *,
+                 every: str | list[str] | tuple[str, ...] | None = None,
+                 every_seconds: float | Fraction | Decimal | None = None,
+                 sync: SyncFunction | Literal[False] | None = None,
+                 rank: SupportsIndex | None = None, clock: Clock | None = None,
+                 handle_sigterm: bool = False, strict: bool = False) -> None:
         if schedule is not None and not isinstance(schedule, Schedule):
             raise TypeError(f"schedule must be a ckptsched.Schedule or None, got "
                             f"{type(schedule).__name__}")
@@ -100,70 +150,109 @@ class Tracker:
         self._rank_arg = None if rank is None else to_int(rank, "rank", minimum=0)
         if clock is not None and not callable(clock):
             raise TypeError(f"clock must be a callable returning seconds, got {clock!r}")
-        self._clock = time.monotonic if clock is None else clock
+        self._clock: Clock = time.monotonic if clock is None else clock
         self._strict = to_bool(strict, "strict")
         handle_sigterm = to_bool(handle_sigterm, "handle_sigterm")
 
-        self._step = None           # the last step given to update()
-        self._last_saved = None     # the last step whose decision was to save
-        self._totals = dict.fromkeys(UNITS, 0)
+        self._step: int | None = None        # the last step given to update()
+        self._last_saved: int | None = None  # the last step whose decision was to save
+        self._totals = dict.fromkeys(UNITS, 0)  # cumulative units: Python ints, any size
         self._since = self._clock()
         self._requested = _NONE     # set by request_save() and the signal handler
         self._sigterm = False
         self._stopped = False
-        self._diagnostics = []
-        self._resolved = None       # (sync callable or None, rank), fixed at the first update
-        self._previous_handler = None
+        self._diagnostics: list[Diagnostic] = []
+        # (sync callable or None, rank), fixed at the first update
+        self._resolved: tuple[SyncFunction | None, int] | None = None
+        self._previous_handler: _SignalHandler = None
         if handle_sigterm:
             self._install_sigterm()
 
     # ---- the decision ---------------------------------------------------------------
 
-    def update(self, step, *, samples=None, tokens=None) -> Decision:
+    def update(self, step: SupportsIndex, *, samples: SupportsIndex | None = None,
+               tokens: SupportsIndex | None = None) -> Decision:
         """The decision after optimizer step `step` (completed updates, 1-based), which
         processed `samples` samples and `tokens` tokens (this step's amounts: pass the
-        global amounts, summed over ranks).  Call it once per optimizer step, on every
-        rank, and save when the result is true."""
+        global amounts, summed over ranks; any non-negative int).  Call it once per
+        optimizer step, on every rank, and save when the result is true."""
         step = to_int(step, "step", minimum=0)
-        amounts = {"samples": None if samples is None else to_int(samples, "samples", minimum=0),
-                   "tokens": None if tokens is None else to_int(tokens, "tokens", minimum=0)}
-        for unit, given, _ in self._units:
-            if amounts[unit] is None:
-                raise ValueError(f"this Tracker saves every={given!r}: pass {unit}= to "
-                                 f"update() (the {unit} of this step)")
+        amounts = self._amounts(samples=samples, tokens=tokens)
         sync, rank = self._resolve()
-        reasons = []
-
-        if self._step is not None and step < self._step:
-            self._diagnose(Diagnostic(
-                "STEP_WENT_BACK", WARNING,
-                f"update(step={step}) came after step {self._step}: the step counter went "
-                "backwards (a restart without load_state_dict, or a counter that restarts "
-                "each epoch?); pass the global optimizer step; decisions continue from "
-                f"step {step}",
-                {"step": step, "previous_step": self._step}))
-            if self._last_saved is not None and self._last_saved > step:
-                self._last_saved = None  # those saves lie ahead again: redo them
-            scheduled = self._schedule is not None and self._schedule.should_save(step)
-        else:
-            scheduled = self._schedule is not None and self._schedule.due(self._step or 0, step)
-        if scheduled:
-            reasons.append("schedule")
-
-        for unit in UNITS:
-            if amounts[unit] is not None:
-                before = self._totals[unit]
-                self._totals[unit] = after = before + amounts[unit]
-                if any(u == unit and rule.due(before, after) for u, _, rule in self._units):
-                    reasons.append(unit)
-
-        if self._every_seconds is not None and rank == 0:
-            if self._clock() - self._since >= self._every_seconds:
-                reasons.append("time")
+        went_back = self._note_step_order(step)
+        reasons = ["schedule"] if self._schedule_due(step, went_back) else []
+        reasons += self._count_units(amounts)
+        if self._clock_due(rank):
+            reasons.append("time")
         requested = self._requested
         if requested:
             reasons.append("sigterm" if self._sigterm else "request")
+        return self._decide(step, reasons, requested, sync)
 
+    def _amounts(self, *, samples: SupportsIndex | None,
+                 tokens: SupportsIndex | None) -> dict[str, int | None]:
+        """This step's amounts by unit (None when not given), each a non-negative int of
+        any size; ValueError when a unit rule of this Tracker has no amount."""
+        amounts = {"samples": None if samples is None else _amount(samples, "samples"),
+                   "tokens": None if tokens is None else _amount(tokens, "tokens")}
+        for rule in self._units:
+            if amounts[rule.unit] is None:
+                raise ValueError(f"this Tracker saves every={rule.given!r}: pass {rule.unit}= "
+                                 f"to update() (the {rule.unit} of this step)")
+        return amounts
+
+    def _note_step_order(self, step: int) -> bool:
+        """True when `step` is below the previous update's step.  Then it reports
+        STEP_WENT_BACK (which raises under strict=True) and forgets a last save that now
+        lies ahead, so that step is saved again when the run reaches it."""
+        if self._step is None or step >= self._step:
+            return False
+        self._diagnose(make(
+            "STEP_WENT_BACK",
+            f"update(step={step}) came after step {self._step}: the step counter went "
+            "backwards (a restart without load_state_dict, or a counter that restarts "
+            "each epoch?); pass the global optimizer step; decisions continue from "
+            f"step {step}",
+            step=step, previous_step=self._step))
+        if self._last_saved is not None and self._last_saved > step:
+            self._last_saved = None  # those saves lie ahead again: redo them
+        return True
+
+    def _schedule_due(self, step: int, went_back: bool) -> bool:
+        """Whether the schedule has a step in (previous step, `step`] (the counter may
+        jump); after the counter went back, whether `step` itself is scheduled."""
+        if self._schedule is None:
+            return False
+        if went_back:
+            return self._schedule.should_save(step)
+        return self._schedule.due(self._step or 0, step)
+
+    def _count_units(self, amounts: Mapping[str, int | None]) -> list[str]:
+        """Add this step's amounts to the cumulative totals, and return the units (in
+        UNITS order) for which a rule's boundary lies in (total before, total after]."""
+        crossed = []
+        for unit in UNITS:
+            amount = amounts[unit]
+            if amount is not None:
+                before = self._totals[unit]
+                self._totals[unit] = after = before + amount
+                if any(r.unit == unit and r.crossed(before, after) for r in self._units):
+                    crossed.append(unit)
+        return crossed
+
+    def _clock_due(self, rank: int) -> bool:
+        """Whether every_seconds have passed since the last save (or since creation /
+        restore).  Only rank 0 reads its clock: other ranks learn it through sync."""
+        if self._every_seconds is None or rank != 0:
+            return False
+        return self._clock() - self._since >= self._every_seconds
+
+    def _decide(self, step: int, reasons: list[str], requested: int,
+                sync: SyncFunction | None) -> Decision:
+        """This rank's vote (the pending request, or save when there is any reason), agreed
+        through `sync`, then acted on: never two saves for one step (a request stays
+        pending then); a save restarts the clock and consumes the request that was voted
+        on (one that arrived during sync stays); a stop vote marks the Tracker stopped."""
         vote = max(requested, _SAVE if reasons else _NONE)
         agreed = vote if sync is None else _check_vote(sync(vote))
         save, stop = agreed >= _SAVE, agreed >= _STOP
@@ -194,21 +283,21 @@ class Tracker:
         return self._stopped
 
     @property
-    def step(self):
+    def step(self) -> int | None:
         """The last step given to update(), or None."""
         return self._step
 
     @property
-    def last_saved(self):
+    def last_saved(self) -> int | None:
         """The last step whose decision was to save, or None."""
         return self._last_saved
 
     @property
-    def diagnostics(self) -> tuple:
+    def diagnostics(self) -> tuple[Diagnostic, ...]:
         """The runtime diagnostics reported so far."""
         return tuple(self._diagnostics)
 
-    def finish(self, step=None) -> tuple:
+    def finish(self, step: SupportsIndex | None = None) -> tuple[Diagnostic, ...]:
         """Call when training ends: FINAL_NOT_SAVED when the last step (`step`, default the
         last one given to update) was not saved.  Returns the new diagnostics."""
         last = self._step if step is None else to_int(step, "step", minimum=0)
@@ -218,7 +307,7 @@ class Tracker:
             new.append(make(
                 "FINAL_NOT_SAVED",
                 f"training ended at step {last}, but the last save was "
-                + (f"at step {saved}" if saved else "never")
+                + (f"at step {saved}" if saved is not None else "never")
                 + f": the work of {last - (saved or 0)} step(s) is not saved; save after the "
                 "loop, or use a Schedule with final=True",
                 last_save=saved, total_steps=last))
@@ -228,39 +317,48 @@ class Tracker:
 
     # ---- resume ---------------------------------------------------------------------
 
-    def state_dict(self) -> dict:
-        """What a checkpoint needs to continue the same decisions (plain ints)."""
-        return {"format": FORMAT, "step": self._step or 0, "last_saved": self._last_saved or 0,
+    def state_dict(self) -> TrackerState:
+        """What a checkpoint needs to continue the same decisions: plain ints and None,
+        which `load_state_dict` restores exactly (None stays None, 0 stays 0)."""
+        return {"format": FORMAT, "step": self._step, "last_saved": self._last_saved,
                 "samples": self._totals["samples"], "tokens": self._totals["tokens"]}
 
-    def load_state_dict(self, state) -> None:
+    def load_state_dict(self, state: Mapping[str, object]) -> None:
         """Continue from `state_dict()`.  The clock restarts: the checkpoint being resumed
-        is the last save.  Pending requests are not part of the state."""
+        is the last save.  Pending requests are not part of the state.
+
+        States of format "ckptsched.Tracker/1" (ckptsched before None was stored) still
+        load, as they were read then: 0 means "none" for `step` and `last_saved`.  That
+        format cannot tell a save at step 0 from no save; such a save can happen again."""
         if not isinstance(state, Mapping):
             raise TypeError(f"state must be a mapping from Tracker.state_dict(), got "
                             f"{type(state).__name__}")
-        if state.get("format") != FORMAT:
-            raise ValueError(f"state['format'] must be {FORMAT!r}, got {state.get('format')!r}")
-        values = {}
+        version = state.get("format")
+        if version not in (FORMAT, FORMAT_V1):
+            raise ValueError(f"state['format'] must be {FORMAT!r} (or the older {FORMAT_V1!r}), "
+                             f"got {version!r}")
         for key in ("step", "last_saved", "samples", "tokens"):
             if key not in state:
                 raise ValueError(f"state is missing {key!r}")
-            values[key] = to_int(state[key], f"state[{key!r}]", minimum=0)
-        self._step = values["step"] or None
-        self._last_saved = values["last_saved"] or None
-        self._totals = {"samples": values["samples"], "tokens": values["tokens"]}
+        step, last_saved = (_state_step(state, key, zero_is_none=version == FORMAT_V1)
+                            for key in ("step", "last_saved"))
+        if last_saved is not None and (step is None or last_saved > step):
+            raise ValueError(f"state['last_saved']={last_saved} needs a state['step'] at or "
+                             f"after it, got {step}: not a state Tracker.state_dict() writes")
+        totals = {unit: _amount(_state_int(state, unit), f"state[{unit!r}]") for unit in UNITS}
+        self._step, self._last_saved, self._totals = step, last_saved, totals
         self._since = self._clock()
         self._stopped = False
 
     # ---- SIGTERM --------------------------------------------------------------------
 
-    def _install_sigterm(self):
+    def _install_sigterm(self) -> None:
         if threading.current_thread() is not threading.main_thread():
             raise ValueError("handle_sigterm=True must be set in the main thread "
                              "(Python runs signal handlers there)")
         self._previous_handler = signal.signal(signal.SIGTERM, self._on_sigterm)
 
-    def _on_sigterm(self, signum, frame):
+    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
         self._sigterm = True
         self._requested = _STOP
 
@@ -271,10 +369,11 @@ class Tracker:
                 signal.signal(signal.SIGTERM, self._previous_handler)
             self._previous_handler = None
 
-    def __enter__(self):
+    def __enter__(self: _TrackerT) -> _TrackerT:
         return self
 
-    def __exit__(self, exc_type, exc, tb):
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         try:
             if exc_type is None:
                 self.finish()
@@ -283,12 +382,14 @@ class Tracker:
 
     # ---- helpers --------------------------------------------------------------------
 
-    def _resolve(self):
+    def _resolve(self) -> tuple[SyncFunction | None, int]:
+        """(sync callable or None, this rank), decided at the first update and kept."""
         if self._resolved is None:
             dist = _torch_distributed()
             rank = self._rank_arg
             if rank is None:
-                rank = dist.get_rank() if dist is not None else 0
+                rank = int(dist.get_rank()) if dist is not None else 0
+            sync: SyncFunction | None
             if self._sync_arg is False:
                 sync = None
             elif self._sync_arg is not None:
@@ -298,21 +399,22 @@ class Tracker:
             self._resolved = (sync, rank)
         return self._resolved
 
-    def _diagnose(self, diagnostic):
+    def _diagnose(self, diagnostic: Diagnostic) -> None:
         self._diagnostics.append(diagnostic)
         report([diagnostic], strict=self._strict)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         parts = []
         if self._schedule is not None:
             parts.append(repr(self._schedule))
-        parts += [f"every={given!r}" for _, given, _ in self._units]
+        parts += [f"every={rule.given!r}" for rule in self._units]
         if self._every_seconds is not None:
             parts.append(f"every_seconds={self._every_seconds}")
         return f"Tracker({', '.join(parts)})"
 
 
-def _unit_rules(every):
+def _unit_rules(every: object) -> tuple[_UnitRule, ...]:
+    """The Tracker's `every` as unit rules; errors name `every` (or `every[i]`)."""
     if every is None:
         return ()
     values = [every] if isinstance(every, (str, int)) else every
@@ -322,23 +424,55 @@ def _unit_rules(every):
     rules = []
     for i, value in enumerate(values):
         name = "every" if values is not every else f"every[{i}]"
-        amount, unit = parse_every(value, name)
+        interval, unit = parse_every(value, name)
         if unit not in UNITS:
             raise ValueError(
                 f"{name}={value!r} counts {unit}, which are known before training starts: "
                 f"pass schedule=Schedule(run, every={value!r}) instead; a Tracker's every= "
                 "counts samples ('10000sp') or tokens ('1e9tok')")
-        rules.append((unit, value, Schedule(_UNIT_RUN, every=value)))
+        rules.append(_UnitRule(unit, value, interval))
     return tuple(rules)
 
 
-def _check_vote(value):
+def _amount(value: SupportsIndex, name: str) -> int:
+    """`value` as a non-negative Python int of any size: to_int's checks (TypeError for
+    bools, floats and non-integers, ValueError below 0) without its int64 ceiling, since
+    cumulative amounts are Python ints and never need to fit in int64."""
+    try:
+        return to_int(value, name, minimum=0)
+    except OverflowError:  # an integer (to_int checked the type) outside int64
+        amount = operator.index(value)
+        if amount < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got a negative integer "
+                             f"of {amount.bit_length()} bits") from None
+        return amount
+
+
+def _state_int(state: Mapping[str, object], key: str) -> SupportsIndex:
+    """state[key] when it can be an integer (to_int / _amount check the rest); a TypeError
+    naming it when not."""
+    value = state[key]
+    if not isinstance(value, SupportsIndex):
+        raise TypeError(f"state[{key!r}] must be an integer, got {value!r} "
+                        f"({type(value).__name__})")
+    return value
+
+
+def _state_step(state: Mapping[str, object], key: str, *, zero_is_none: bool) -> int | None:
+    """state[key] as a step (an int64 >= 0) or None; in format 1, 0 also meant None."""
+    if state[key] is None:
+        return None
+    step = to_int(_state_int(state, key), f"state[{key!r}]", minimum=0)
+    return None if zero_is_none and step == 0 else step
+
+
+def _check_vote(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value not in (_NONE, _SAVE, _STOP):
         raise ValueError(f"sync must return the agreed vote 0, 1 or 2, got {value!r}")
     return value
 
 
-def _torch_distributed():
+def _torch_distributed() -> ModuleType | None:
     """torch.distributed when it is initialised with more than one rank; never imports torch."""
     dist = sys.modules.get("torch.distributed")
     if dist is None or not dist.is_available() or not dist.is_initialized():
@@ -346,8 +480,9 @@ def _torch_distributed():
     return dist if dist.get_world_size() > 1 else None
 
 
-def _torch_sync(dist):
-    import torch
+def _torch_sync(dist: ModuleType) -> SyncFunction:
+    """The default sync: an all-reduce (max) of the vote as a one-element int64 tensor."""
+    torch = importlib.import_module("torch")  # by name: torch is optional, even to type checkers
 
     backend = str(dist.get_backend()).lower()
     if "gloo" in backend or "mpi" in backend or not torch.cuda.is_available():
@@ -355,7 +490,7 @@ def _torch_sync(dist):
     else:
         device = torch.device("cuda", torch.cuda.current_device())
 
-    def sync(vote):
+    def sync(vote: int) -> int:
         tensor = torch.tensor([vote], dtype=torch.int64, device=device)
         dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
         return int(tensor.item())

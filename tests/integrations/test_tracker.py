@@ -143,7 +143,7 @@ def test_resume_continues_the_same_decisions(backend):
     first = make()
     got = [s for s, n in enumerate(tokens[:57], 1) if first.update(s, tokens=n)]
     state = first.state_dict()
-    assert state == {"format": "ckptsched.Tracker/1", "step": 57, "last_saved": max(got),
+    assert state == {"format": "ckptsched.Tracker/2", "step": 57, "last_saved": max(got),
                      "samples": 0, "tokens": sum(tokens[:57])}
     second = make()
     second.load_state_dict(state)
