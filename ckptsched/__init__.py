@@ -12,9 +12,12 @@ from ._backend import NAME as BACKEND
 from ._version import __version__
 from .diagnostics import CODES, Diagnostic, ScheduleError
 from .run import Run
+from .plan import Plan
+from .retention import Retention
 from .schedule import Schedule
 from .tracker import Tracker
 from .sweeps import SweepResult, sweep
 
 __all__ = ["BACKEND", "CODES", "Diagnostic", "Run", "Schedule", "ScheduleError", "SweepResult",
            "Tracker", "__version__", "sweep"]
+__all__ += ["Plan", "Retention"]
