@@ -208,8 +208,8 @@ class Retention:
             return np.zeros(0, dtype=np.int64)
         if self.keep_schedule is None:
             raise ValueError(
-                f"keep_every={self.keep_every!r} needs the run's steps: use the Retention of a "
-                "Plan (plan.keep) or retention.bind(run) before to_delete")
+                f"keep_every={self.keep_every!r} needs the run's steps: use plan.keep (the "
+                "Retention of a Plan) or retention.bind(run) before to_delete")
         try:
             steps: Steps = self.keep_schedule.steps
         except ValueError as exc:
