@@ -221,7 +221,7 @@ class Plan:
         """The steps whose checkpoints are on disk once `step` is done: after the last save at
         or before `step` and its deletions (empty before the first save).  A sorted, read-only
         int64 array; keep_best's runtime choices are not included (see the class doc)."""
-        step = check_step(step)
+        step = min(check_step(step), INT64_MAX)  # past int64 is past every save
         saves = self.timeline.step
         done = int(np.searchsorted(saves, step, side="right"))
         last = self.keep.keep_last
@@ -293,9 +293,14 @@ def _schedule(spec: object, run: Run, role: str, log: bool) -> Optional[Schedule
                             f"{', '.join(SCHEDULE_ARGUMENTS)}")
     if "name" in SCHEDULE_ARGUMENTS:
         kwargs.setdefault("name", role)
-    if not log:
-        return Schedule._build(run, kwargs, log=False)
-    return _new_schedule(run, **kwargs)
+    try:
+        if not log:
+            return Schedule._build(run, kwargs, log=False)
+        return _new_schedule(run, **kwargs)
+    except (TypeError, ValueError, OverflowError) as exc:
+        if isinstance(exc, ScheduleError):  # strict=True in the dict: the schedule's own word
+            raise
+        raise type(exc)(f"{role}={dict(spec)!r}: {exc}") from None
 
 
 def _at_evals(eval_: Schedule, log: bool) -> Schedule:

@@ -17,17 +17,15 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union, cast
+from typing import Any, Callable, Optional, Union, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from ._numbers import INT64_MAX, parse_every, to_bool, to_int
+from .diagnostics import Diagnostic, make
 from .run import Run
 from .schedule import Schedule
-
-if TYPE_CHECKING:
-    from .diagnostics import Diagnostic
 
 Steps = npt.NDArray[np.int64]
 
@@ -221,7 +219,9 @@ class Retention:
         fires in the run: OUT_OF_RANGE), or () when unbound or without keep_every."""
         if self.keep_schedule is None:
             return ()
-        return tuple(d for d in self.keep_schedule.diagnostics if d.code == "OUT_OF_RANGE")
+        return tuple(make(d.code, f"keep_every={self.keep_every!r}: {d.message}",
+                          **{**d.data, "schedule": "keep"})
+                     for d in self.keep_schedule.diagnostics if d.code == "OUT_OF_RANGE")
 
     # ---- the decision -----------------------------------------------------------------------
 
