@@ -38,15 +38,6 @@ RUNTIME_CODES = {
     "EPOCH_END_MISSED": WARNING,      # an epoch ended off the schedule's assumed grid
 }
 
-#: Codes a Plan reports about its schedules together (ckptsched.plan), never a single Schedule.
-PLAN_CODES = {
-    "BEST_NOT_SAVED": WARNING,        # the best model (keep_best / load-best) may be an unsaved eval
-    "DISK_BUDGET": WARNING,           # the most checkpoints on disk at once exceed disk_budget
-    "KEEP_SHIFTED": INFO,             # a keep_every step is not a save: the next save is kept
-    "KEEP_NEVER": WARNING,            # a keep_every step after the last save keeps nothing
-    "HF_REFUSED": WARNING,            # transformers' TrainingArguments would refuse these settings
-}
-
 _LEVELS = {INFO: logging.INFO, WARNING: logging.WARNING}
 
 
@@ -64,9 +55,8 @@ class Diagnostic:
 
 
 def make(code: str, message: str, **data) -> Diagnostic:
-    """A diagnostic with the severity registered for `code` (CODES, PLAN_CODES or RUNTIME_CODES)."""
-    return Diagnostic(code, CODES.get(code) or PLAN_CODES.get(code) or RUNTIME_CODES[code],
-                      message, data)
+    """A diagnostic with the severity registered for `code` (CODES or RUNTIME_CODES)."""
+    return Diagnostic(code, CODES.get(code) or RUNTIME_CODES[code], message, data)
 
 
 class ScheduleError(ValueError):
@@ -85,3 +75,19 @@ def report(diagnostics, *, strict: bool) -> None:
         raise ScheduleError(warnings)
     for d in diagnostics:
         logger.log(_LEVELS[d.severity], "%s: %s", d.code, d.message)
+
+
+#: Codes a Plan reports about its schedules together (ckptsched.plan), never a single Schedule;
+#: `plan_diagnostic` makes them.
+PLAN_CODES: Mapping[str, Any] = {  # values: INFO or WARNING
+    "BEST_NOT_SAVED": WARNING,        # the best model (keep_best / load-best) may be an unsaved eval
+    "DISK_BUDGET": WARNING,           # the most checkpoints on disk at once exceed disk_budget
+    "KEEP_SHIFTED": INFO,             # a keep_every step is not a save: the next save is kept
+    "KEEP_NEVER": WARNING,            # a keep_every step after the last save keeps nothing
+    "HF_REFUSED": WARNING,            # transformers' TrainingArguments would refuse these settings
+}
+
+
+def plan_diagnostic(code: str, message: str, **data: Any) -> Diagnostic:
+    """A Plan's diagnostic with the severity registered for `code` in PLAN_CODES."""
+    return Diagnostic(code, PLAN_CODES[code], message, data)

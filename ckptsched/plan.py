@@ -25,7 +25,7 @@ from ._common import check_step
 from ._frameworks import StepsArgument, transformers_refusal, transformers_steps_argument
 from ._numbers import INT64_MAX, to_bool, to_int
 from ._rules import _preview
-from .diagnostics import Diagnostic, ScheduleError, make, report
+from .diagnostics import Diagnostic, ScheduleError, plan_diagnostic, report
 from .retention import Retention, Steps, _first_at_or_after
 from .run import Run
 from .schedule import Schedule
@@ -52,7 +52,7 @@ class Peak(NamedTuple):
 
     bytes is None without checkpoint_bytes; step is None when the plan saves nothing."""
 
-    count: int
+    count: int  # type: ignore[assignment]  # the field the issue names; shadows tuple.count
     bytes: Optional[int]
     step: Optional[int]
 
@@ -173,6 +173,7 @@ class Plan:
         keep = _retention(a["keep"], run, load_best)
         eval_ = _schedule(a["eval"], run, "eval", log)
         log_ = _schedule(a["log"], run, "log", log)
+        save: Optional[Schedule]
         if isinstance(a["save"], str):
             if a["save"] != "at_evals":
                 raise ValueError(f"save={a['save']!r} is not understood: pass 'at_evals' (save at "
@@ -394,7 +395,7 @@ def _keep_diagnostics(keep: Retention, saves: Steps) -> list[Diagnostic]:
     if len(shifted):
         kept_instead = saves[np.searchsorted(saves, shifted)]
         pairs = [f"{k} -> {s}" for k, s in zip(shifted[:8].tolist(), kept_instead[:8].tolist())]
-        out.append(make(
+        out.append(plan_diagnostic(
             "KEEP_SHIFTED",
             f"{label}: {len(shifted)} keep step(s) are not save steps; the first save after each "
             f"is kept instead: {_preview(pairs)}; save at the keep steps to keep them exactly",
@@ -402,7 +403,7 @@ def _keep_diagnostics(keep: Retention, saves: Steps) -> list[Diagnostic]:
             kept_saves=kept_instead[:100].tolist(), count=len(shifted)))
     if len(never):
         where = f"after the last save at step {last}" if last else "in a plan that saves nothing"
-        out.append(make(
+        out.append(plan_diagnostic(
             "KEEP_NEVER",
             f"{label}: {len(never)} keep step(s) come {where}, so nothing is kept for them: "
             f"{_preview(never.tolist())}; save at the end of the run (final=True) or at these steps",
@@ -420,7 +421,7 @@ def _best_diagnostics(keep_best: bool, load_best: bool, saves: Steps,
     if not len(unsaved):
         return []
     why = "load_best_model_at_end=True" if load_best else "keep_best"
-    return [make(
+    return [plan_diagnostic(
         "BEST_NOT_SAVED",
         f"{why} picks the best of the evaluations, but {len(unsaved)} of {len(evals)} eval "
         f"steps are not save steps ({_preview(unsaved.tolist())}): a model evaluated there is "
@@ -436,7 +437,7 @@ def _budget_diagnostics(peak: Peak, size: Optional[int],
         return []
     assert size is not None
     fits = budget // size
-    return [make(
+    return [plan_diagnostic(
         "DISK_BUDGET",
         f"up to {peak.count} checkpoints of {size} bytes are on disk at once ({peak.bytes} bytes, "
         f"during the save at step {peak.step}, before older ones are deleted), over "
@@ -472,7 +473,7 @@ def _refusal_diagnostics(run: Run, save: Optional[Schedule], eval_: Optional[Sch
                                    load_best_model_at_end=True)
     if refusal is None:
         return []
-    return [make(
+    return [plan_diagnostic(
         "HF_REFUSED",
         f"with load_best_model_at_end=True, transformers would refuse to start with "
         f"save_steps={save_steps!r} and eval_steps={eval_steps!r} (what these schedules are "
