@@ -121,13 +121,14 @@ def transformers_refusal(*, save_steps: StepsArgument, eval_steps: Optional[Step
       absolute steps is refused, two ratios are refused when `(save * 1e6) % (eval * 1e6)` is not
       0 (older releases refuse any two ratios whose `%` is not 0), two absolute intervals are refused.
     """
-    if eval_strategy == "steps" and not eval_steps:
+    evals: StepsArgument = eval_steps or 0  # read only when eval_strategy is "steps"
+    if eval_strategy == "steps" and not evals:
         if logging_steps > 0:
-            eval_steps = logging_steps
+            evals = logging_steps
         else:
             return ("evaluation strategy steps requires either non-zero --eval_steps or "
                     "--logging_steps")
-    for name, value, strategy in (("eval_steps", eval_steps, eval_strategy),
+    for name, value, strategy in (("eval_steps", evals, eval_strategy),
                                   ("save_steps", save_steps, save_strategy)):
         if strategy == "steps" and value > 1 and value != int(value):
             return f"--{name} must be an integer if bigger than 1: {value}"
@@ -136,19 +137,19 @@ def transformers_refusal(*, save_steps: StepsArgument, eval_steps: Optional[Step
     if eval_strategy != save_strategy:
         return ("--load_best_model_at_end requires the save and eval strategy to match, but found\n"
                 f"- Evaluation strategy: {eval_strategy}\n- Save strategy: {save_strategy}")
-    if eval_strategy != "steps" or save_steps % eval_steps == 0:
+    if eval_strategy != "steps" or save_steps % evals == 0:
         return None
-    if eval_steps < 1 or save_steps < 1:
-        if not (eval_steps < 1 and save_steps < 1):
+    if evals < 1 or save_steps < 1:
+        if not (evals < 1 and save_steps < 1):
             return ("--load_best_model_at_end requires the saving steps to be a multiple of the "
                     "evaluation steps, which cannot get guaranteed when mixing ratio and absolute "
-                    f"steps for save_steps {save_steps} and eval_steps {eval_steps}.")
+                    f"steps for save_steps {save_steps} and eval_steps {evals}.")
         scale = 1_000_000
-        if (save_steps * scale) % (eval_steps * scale) != 0:
+        if (save_steps * scale) % (evals * scale) != 0:
             return ("--load_best_model_at_end requires the saving steps to be a multiple of the "
                     f"evaluation steps, but found {save_steps}, which is not a multiple of "
-                    f"{eval_steps}.")
+                    f"{evals}.")
         return None
     return ("--load_best_model_at_end requires the saving steps to be a round multiple of the "
             f"evaluation steps, but found {save_steps}, which is not a round multiple of "
-            f"{eval_steps}.")
+            f"{evals}.")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, NamedTuple, Optional, Union, cast
 
@@ -24,7 +24,6 @@ import numpy.typing as npt
 from ._common import check_step
 from ._frameworks import StepsArgument, transformers_refusal, transformers_steps_argument
 from ._numbers import INT64_MAX, to_bool, to_int
-from ._rules import _preview
 from .diagnostics import Diagnostic, ScheduleError, plan_diagnostic, report
 from .retention import Retention, Steps, _first_at_or_after
 from .run import Run
@@ -71,6 +70,12 @@ class Timeline:
 
     def __len__(self) -> int:
         return len(self.step)
+
+
+def _preview(values: Sequence[object], shown: int = 8) -> str:
+    """The first `shown` values, and how many there are in all when there are more."""
+    text = ", ".join(str(v) for v in values[:shown])
+    return text + (f", ... ({len(values)} in all)" if len(values) > shown else "")
 
 
 def _read_only(array: npt.NDArray[Any]) -> Steps:
@@ -395,10 +400,11 @@ def _keep_diagnostics(keep: Retention, saves: Steps) -> list[Diagnostic]:
     if len(shifted):
         kept_instead = saves[np.searchsorted(saves, shifted)]
         pairs = [f"{k} -> {s}" for k, s in zip(shifted[:8].tolist(), kept_instead[:8].tolist())]
+        pairs += [f"... ({len(shifted)} in all)"] if len(shifted) > 8 else []
         out.append(plan_diagnostic(
             "KEEP_SHIFTED",
             f"{label}: {len(shifted)} keep step(s) are not save steps; the first save after each "
-            f"is kept instead: {_preview(pairs)}; save at the keep steps to keep them exactly",
+            f"is kept instead: {', '.join(pairs)}; save at the keep steps to keep them exactly",
             schedule="keep", keep_steps=shifted[:100].tolist(),
             kept_saves=kept_instead[:100].tolist(), count=len(shifted)))
     if len(never):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Mapping
-from typing import Any, Callable, Optional, Union, cast
+from typing import Any, Optional, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -35,10 +35,6 @@ KeepEvery = Union[int, str, Mapping[str, Any], None]
 
 #: The Schedule arguments a keep_every dict may use: the rules (not final / strict / ...).
 KEEP_EVERY_RULES = ("saves_per_epoch", "count", "every", "start", "until", "ratio", "at", "first")
-
-# Schedule() is called through a typed alias: its result is a Schedule whatever its annotations.
-_new_schedule = cast(Callable[..., Schedule], Schedule)
-
 
 def _rebuild(keep_last: Optional[int], keep_every: KeepEvery, keep_best: Optional[int],
              run: Optional[Run]) -> Retention:
