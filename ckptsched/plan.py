@@ -390,7 +390,7 @@ def _keep_diagnostics(keep: Retention, saves: Steps) -> list[Diagnostic]:
     if keep.keep_every is None:
         return []
     boundaries = keep.keep_steps
-    label = f"keep_every={keep.keep_every!r}"
+    label = f"keep_every={keep._keep_every_given()!r}"
     last = int(saves[-1]) if len(saves) else 0
     out = []
     never = boundaries[boundaries > last]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from types import MappingProxyType
 from collections.abc import Iterable, Mapping
 from typing import Any, Optional, Union
 
@@ -112,7 +113,15 @@ def steps_array(values: object, name: str) -> Steps:
     else:
         array = np.array([to_int(v, f"{name}[{i}]") for i, v in enumerate(values)],
                          dtype=np.int64)
-    return np.unique(array)
+    return _sorted_distinct(array)
+
+
+def _sorted_distinct(array: Steps) -> Steps:
+    """`array` sorted, repeats dropped (a sort and a comparison: no hashing)."""
+    if len(array) > 1 and not bool(np.all(array[1:] > array[:-1])):
+        array = np.sort(array)
+        array = array[np.concatenate(([True], array[1:] != array[:-1]))]
+    return array
 
 
 def _metric(value: object, step: int) -> float:
@@ -153,7 +162,8 @@ class Retention:
         last = None if keep_last is None else to_int(keep_last, "keep_last")
         best = None if keep_best is None else to_int(keep_best, "keep_best")
         rules = _keep_every_rules(keep_every)
-        given = dict(keep_every) if isinstance(keep_every, Mapping) else keep_every
+        # a dict is copied into a read-only view: the policy cannot change behind its back
+        given = MappingProxyType(dict(keep_every)) if isinstance(keep_every, Mapping) else keep_every
         self._set(last, given, best, None, None, rules)
 
     def _set(self, keep_last: Optional[int], keep_every: KeepEvery, keep_best: Optional[int],
@@ -181,7 +191,7 @@ class Retention:
             try:
                 schedule = Schedule._build(run, {**self._rules, "final": False}, log=False)
             except (TypeError, ValueError, OverflowError) as exc:
-                raise type(exc)(f"keep_every={self.keep_every!r}: {exc}") from None
+                raise type(exc)(f"keep_every={self._keep_every_given()!r}: {exc}") from None
         bound = Retention.__new__(Retention)
         bound._set(self.keep_last, self.keep_every, self.keep_best, run, schedule, self._rules)
         return bound
@@ -202,12 +212,12 @@ class Retention:
             return np.zeros(0, dtype=np.int64)
         if self.keep_schedule is None:
             raise ValueError(
-                f"keep_every={self.keep_every!r} needs the run's steps: use plan.keep (the "
+                f"keep_every={self._keep_every_given()!r} needs the run's steps: use plan.keep (the "
                 "Retention of a Plan) or retention.bind(run) before to_delete")
         try:
             steps: Steps = self.keep_schedule.steps
         except ValueError as exc:
-            raise ValueError(f"keep_every={self.keep_every!r}: {exc}") from None
+            raise ValueError(f"keep_every={self._keep_every_given()!r}: {exc}") from None
         return steps
 
     def keep_diagnostics(self) -> tuple[Diagnostic, ...]:
@@ -215,7 +225,7 @@ class Retention:
         fires in the run: OUT_OF_RANGE), or () when unbound or without keep_every."""
         if self.keep_schedule is None:
             return ()
-        return tuple(make(d.code, f"keep_every={self.keep_every!r}: {d.message}",
+        return tuple(make(d.code, f"keep_every={self._keep_every_given()!r}: {d.message}",
                           **{**d.data, "schedule": "keep"})
                      for d in self.keep_schedule.diagnostics if d.code == "OUT_OF_RANGE")
 
@@ -298,8 +308,12 @@ class Retention:
     def __delattr__(self, name: str) -> None:
         raise AttributeError("Retention is immutable; build a new one")
 
+    def _keep_every_given(self) -> KeepEvery:
+        """keep_every as given (a dict again, for repr and pickle)."""
+        return dict(self.keep_every) if isinstance(self.keep_every, Mapping) else self.keep_every
+
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (self.keep_last, self.keep_every, self.keep_best, self.run))
+        return (_rebuild, (self.keep_last, self._keep_every_given(), self.keep_best, self.run))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Retention) and self._key == other._key
@@ -309,7 +323,7 @@ class Retention:
 
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={value!r}" for name, value in (
-            ("keep_last", self.keep_last), ("keep_every", self.keep_every),
+            ("keep_last", self.keep_last), ("keep_every", self._keep_every_given()),
             ("keep_best", self.keep_best)) if value is not None)
         text = f"Retention({args})"
         return text if self.run is None else f"{text}.bind({self.run!r})"

@@ -394,3 +394,12 @@ def test_bad_to_delete_arguments(saved, kwargs, error, words):
         Retention(keep_last=1, keep_best=2).to_delete(saved, **kwargs)
     for word in words:
         assert word in str(info.value)
+
+
+def test_a_keep_every_dict_is_copied_and_read_only():
+    rules = dict(every=10)
+    keep = Retention(keep_every=rules)
+    rules["every"] = 3
+    assert dict(keep.keep_every) == {"every": 10}
+    with pytest.raises(TypeError):
+        keep.keep_every["every"] = 5
