@@ -97,6 +97,51 @@ def _whole_number(value: object, name: str) -> int:
     return to_int(value, name)
 
 
+class _Arguments(NamedTuple):
+    """A Plan's arguments, checked, with the schedules built and the retention bound."""
+
+    save: Optional[Schedule]
+    eval: Optional[Schedule]
+    log: Optional[Schedule]
+    keep: Retention
+    size: Optional[int]
+    budget: Optional[int]
+    load_best: bool
+    strict: bool
+
+    @classmethod
+    def check(cls, run: Run, arguments: dict[str, Any], log: bool) -> _Arguments:
+        """Errors name the argument and its value; `log`: let built schedules log theirs."""
+        a = arguments
+        strict = to_bool(a["strict"], "strict")
+        load_best = to_bool(a["load_best_model_at_end"], "load_best_model_at_end")
+        size = (None if a["checkpoint_bytes"] is None
+                else _whole_number(a["checkpoint_bytes"], "checkpoint_bytes"))
+        budget = None if a["disk_budget"] is None else _whole_number(a["disk_budget"],
+                                                                     "disk_budget")
+        if budget is not None and size is None:
+            raise ValueError(f"disk_budget={a['disk_budget']!r} needs checkpoint_bytes (the size "
+                             "of one checkpoint) to compare the peak on disk with it")
+        keep = _retention(a["keep"], run, load_best)
+        eval_ = _schedule(a["eval"], run, "eval", log)
+        log_ = _schedule(a["log"], run, "log", log)
+        save: Optional[Schedule]
+        if isinstance(a["save"], str):
+            if a["save"] != "at_evals":
+                raise ValueError(f"save={a['save']!r} is not understood: pass 'at_evals' (save at "
+                                 "every eval step), a Schedule, a dict of Schedule arguments or None")
+            if eval_ is None:
+                raise ValueError("save='at_evals' saves at the eval steps, but eval is None; "
+                                 "pass eval= as well")
+            save = _at_evals(eval_, log)
+        else:
+            save = _schedule(a["save"], run, "save", log)
+        if load_best and eval_ is None:
+            raise ValueError("load_best_model_at_end=True keeps the best evaluated model, but "
+                             "eval is None; pass eval= (the steps that evaluate)")
+        return cls(save, eval_, log_, keep, size, budget, load_best, strict)
+
+
 def _restore(run: Run, arguments: dict[str, Any]) -> Plan:
     return Plan._build(run, arguments, log=False)
 
@@ -165,59 +210,29 @@ class Plan:
     def _setup(self, run: Run, arguments: dict[str, Any], *, log: bool) -> None:
         if not isinstance(run, Run):
             raise TypeError(f"run must be a ckptsched.Run, got {type(run).__name__}")
-        a = arguments
-        strict = to_bool(a["strict"], "strict")
-        load_best = to_bool(a["load_best_model_at_end"], "load_best_model_at_end")
-        size = None if a["checkpoint_bytes"] is None else _whole_number(a["checkpoint_bytes"],
-                                                                        "checkpoint_bytes")
-        budget = None if a["disk_budget"] is None else _whole_number(a["disk_budget"],
-                                                                     "disk_budget")
-        if budget is not None and size is None:
-            raise ValueError(f"disk_budget={a['disk_budget']!r} needs checkpoint_bytes (the size "
-                             "of one checkpoint) to compare the peak on disk with it")
-        keep = _retention(a["keep"], run, load_best)
-        eval_ = _schedule(a["eval"], run, "eval", log)
-        log_ = _schedule(a["log"], run, "log", log)
-        save: Optional[Schedule]
-        if isinstance(a["save"], str):
-            if a["save"] != "at_evals":
-                raise ValueError(f"save={a['save']!r} is not understood: pass 'at_evals' (save at "
-                                 "every eval step), a Schedule, a dict of Schedule arguments or None")
-            if eval_ is None:
-                raise ValueError("save='at_evals' saves at the eval steps, but eval is None; "
-                                 "pass eval= as well")
-            save = _at_evals(eval_, log)
-        else:
-            save = _schedule(a["save"], run, "save", log)
-        if load_best and eval_ is None:
-            raise ValueError("load_best_model_at_end=True keeps the best evaluated model, but "
-                             "eval is None; pass eval= (the steps that evaluate)")
-
-        saves = _steps(save, "save")
-        permanent = _first_at_or_after(saves, keep.keep_steps)
-        timeline = _timeline(saves, permanent, keep, size)
-        peak = _peak(timeline, size)
-        own = (list(keep.keep_diagnostics())
-               + _keep_diagnostics(keep, saves)
-               + _best_diagnostics(a["keep"] is not None and a["keep"].keep_best is not None,
-                                   load_best, saves, eval_)
-               + _budget_diagnostics(peak, size, budget)
-               + _refusal_diagnostics(run, save, eval_, a["save"], load_best))
-        schedules = [d for s in (save, eval_, log_) if s is not None for d in s.diagnostics]
-        given = dict(a, save=a["save"] if isinstance(a["save"], str) else save,
-                     eval=eval_, log=log_, checkpoint_bytes=size, disk_budget=budget)
-        key = (run, save, eval_, log_, keep, size, budget, load_best, strict)
+        a = _Arguments.check(run, arguments, log)
+        saves = _steps(a.save, "save")
+        permanent = _first_at_or_after(saves, a.keep.keep_steps)
+        timeline = _timeline(saves, permanent, a.keep, a.size)
+        peak = _peak(timeline, a.size)
+        own = _plan_diagnostics(run, a, arguments, saves, peak)
+        schedules = [d for s in (a.save, a.eval, a.log) if s is not None for d in s.diagnostics]
+        given = dict(arguments, save=arguments["save"] if isinstance(arguments["save"], str)
+                     else a.save, eval=a.eval, log=a.log, checkpoint_bytes=a.size,
+                     disk_budget=a.budget)
+        key = (run, a.save, a.eval, a.log, a.keep, a.size, a.budget, a.load_best, a.strict)
         for name, value in (
-                ("run", run), ("save", save), ("eval", eval_), ("log", log_), ("keep", keep),
-                ("checkpoint_bytes", size), ("disk_budget", budget),
-                ("load_best_model_at_end", load_best), ("strict", strict),
+                ("run", run), ("save", a.save), ("eval", a.eval), ("log", a.log),
+                ("keep", a.keep), ("checkpoint_bytes", a.size), ("disk_budget", a.budget),
+                ("load_best_model_at_end", a.load_best), ("strict", a.strict),
                 ("diagnostics", tuple(schedules + own)), ("timeline", timeline),
                 ("peak", peak), ("_arguments", given), ("_permanent", permanent),
                 ("_key", key)):
             object.__setattr__(self, name, value)
         object.__setattr__(self, "survivors", self.on_disk_after(run.total_steps))
-        if strict and any(d.severity == "warning" for d in self.diagnostics):
-            raise ScheduleError([d for d in self.diagnostics if d.severity == "warning"])
+        warnings = [d for d in self.diagnostics if d.severity == "warning"]
+        if a.strict and warnings:
+            raise ScheduleError(warnings)
         if log:
             report(own, strict=False)
 
@@ -384,6 +399,17 @@ def _peak(timeline: Timeline, size: Optional[int]) -> Peak:
 
 
 # ---- diagnostics -------------------------------------------------------------------------------
+
+def _plan_diagnostics(run: Run, a: _Arguments, given: dict[str, Any], saves: Steps,
+                      peak: Peak) -> list[Diagnostic]:
+    """The plan's own diagnostics, about its schedules together."""
+    user_keep_best = given["keep"] is not None and given["keep"].keep_best is not None
+    return (list(a.keep.keep_diagnostics())
+            + _keep_diagnostics(a.keep, saves)
+            + _best_diagnostics(user_keep_best, a.load_best, saves, a.eval)
+            + _budget_diagnostics(peak, a.size, a.budget)
+            + _refusal_diagnostics(run, a.save, a.eval, given["save"], a.load_best))
+
 
 def _keep_diagnostics(keep: Retention, saves: Steps) -> list[Diagnostic]:
     """KEEP_SHIFTED (keep steps that are not saves) and KEEP_NEVER (keep steps after the last)."""

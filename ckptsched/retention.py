@@ -246,17 +246,19 @@ class Retention:
         and resume-safe -- called on what is on disk after a crash (even one in the middle of a
         deletion) it gives what the uninterrupted run would have deleted.  Why keep_every can be
         read from the disk alone: for a keep step k, the first save at or after k, f(k), is never
-        deleted once made, so f(k) is on disk whenever any save >= k is; and no save lies in
-        [k, f(k)).  Hence f(k) is exactly the smallest step on disk that is >= k, i.e. the step
+        deleted once made (this rule keeps it, and by induction it is on disk at every later
+        call), so f(k) is on disk whenever any save >= k is; and no save lies in [k, f(k)).  Hence f(k) is exactly the smallest step on disk that is >= k, i.e. the step
         d on disk with a keep step in (the step on disk before d, d].  keep_last keeps the N
         largest steps on disk, which are the N most recent saves; keep_best keeps the K best of
         the steps on disk that have a metric, which are the K best saved so far (a checkpoint
         once out of the K best never comes back).  Every rule is thus decided by the steps on
         disk, and a superset of them left by an interrupted deletion decides the same.
 
-        metrics={step: value} (keep_best): steps without a metric are not candidates, metrics
-        of steps not on disk are ignored; lower is better unless greater_is_better=True; NaN
-        ranks worst; among equal values the earlier step wins.
+        metrics={step: value} (keep_best): give the metric of every checkpoint on disk (after a
+        resume, read them back, e.g. from each checkpoint's saved state): a checkpoint without
+        one is no candidate and may be deleted.  Metrics of steps not on disk are ignored; lower
+        is better unless greater_is_better=True; NaN ranks worst (a diverged evaluation); among
+        equal values the earlier step wins.
         """
         steps = steps_array(saved_steps, "saved_steps")
         return steps[~self._kept_mask(steps, metrics, greater_is_better)]
