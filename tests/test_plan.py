@@ -299,3 +299,15 @@ def test_bad_run_and_steps(backend):
     with pytest.raises(ValueError, match="step must be >= 0"):
         plan.on_disk_after(-1)
     assert plan.on_disk_after(10**30).tolist() == [5, 10, 15, 20, 25, 30]
+
+
+def test_schedules_too_large_to_hold_name_what_to_change(backend):
+    """A plan reads every save and keep step: more than a schedule may hold in memory is a
+    clear ValueError naming the schedule, never a hang or a MemoryError."""
+    run = Run(max_steps=2**40)
+    with pytest.raises(ValueError, match=r"plan needs every save step: .*more than"):
+        Plan(run, save=dict(every=1))
+    with pytest.raises(ValueError, match=r"keep_every=1: .*more than"):
+        Plan(run, save=dict(count=3), keep=Retention(keep_every=1))
+    plan = Plan(run, save=dict(count=3), keep=Retention(keep_last=1, keep_every=2**38))
+    assert plan.survivors.tolist() == [2**40 // 3 + 1, 2 * 2**40 // 3 + 1, 2**40]
