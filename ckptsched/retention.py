@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from types import MappingProxyType
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any, Optional, Union
 
 import numpy as np
@@ -36,6 +36,7 @@ KeepEvery = Union[int, str, Mapping[str, Any], None]
 
 #: The Schedule arguments a keep_every dict may use: the rules (not final / strict / ...).
 KEEP_EVERY_RULES = ("saves_per_epoch", "count", "every", "start", "until", "ratio", "at", "first")
+
 
 def _rebuild(keep_last: Optional[int], keep_every: KeepEvery, keep_best: Optional[int],
              run: Optional[Run]) -> Retention:
@@ -247,8 +248,9 @@ class Retention:
         deletion) it gives what the uninterrupted run would have deleted.  Why keep_every can be
         read from the disk alone: for a keep step k, the first save at or after k, f(k), is never
         deleted once made (this rule keeps it, and by induction it is on disk at every later
-        call), so f(k) is on disk whenever any save >= k is; and no save lies in [k, f(k)).  Hence f(k) is exactly the smallest step on disk that is >= k, i.e. the step
-        d on disk with a keep step in (the step on disk before d, d].  keep_last keeps the N
+        call), so f(k) is on disk whenever any save >= k is; and no save lies in [k, f(k)).
+        Hence f(k) is exactly the smallest step on disk that is >= k, i.e. the step d on disk
+        with a keep step in (the step on disk before d, d].  keep_last keeps the N
         largest steps on disk, which are the N most recent saves; keep_best keeps the K best of
         the steps on disk that have a metric, which are the K best saved so far (a checkpoint
         once out of the K best never comes back).  Every rule is thus decided by the steps on
