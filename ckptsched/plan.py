@@ -215,7 +215,7 @@ class Plan:
         permanent = _first_at_or_after(saves, a.keep.keep_steps)
         timeline = _timeline(saves, permanent, a.keep, a.size)
         peak = _peak(timeline, a.size)
-        own = _plan_diagnostics(run, a, arguments, saves, peak)
+        own = _plan_diagnostics(a, arguments, saves, peak)
         schedules = [d for s in (a.save, a.eval, a.log) if s is not None for d in s.diagnostics]
         given = dict(arguments, save=arguments["save"] if isinstance(arguments["save"], str)
                      else a.save, eval=a.eval, log=a.log, checkpoint_bytes=a.size,
@@ -400,7 +400,7 @@ def _peak(timeline: Timeline, size: Optional[int]) -> Peak:
 
 # ---- diagnostics -------------------------------------------------------------------------------
 
-def _plan_diagnostics(run: Run, a: _Arguments, given: dict[str, Any], saves: Steps,
+def _plan_diagnostics(a: _Arguments, given: dict[str, Any], saves: Steps,
                       peak: Peak) -> list[Diagnostic]:
     """The plan's own diagnostics, about its schedules together."""
     user_keep_best = given["keep"] is not None and given["keep"].keep_best is not None
@@ -408,7 +408,7 @@ def _plan_diagnostics(run: Run, a: _Arguments, given: dict[str, Any], saves: Ste
             + _keep_diagnostics(a.keep, saves)
             + _best_diagnostics(user_keep_best, a.load_best, saves, a.eval)
             + _budget_diagnostics(peak, a.size, a.budget)
-            + _refusal_diagnostics(run, a.save, a.eval, given["save"], a.load_best))
+            + _refusal_diagnostics(a.save, a.eval, given["save"], a.load_best))
 
 
 def _keep_diagnostics(keep: Retention, saves: Steps) -> list[Diagnostic]:
@@ -492,7 +492,7 @@ def _transformers_value(schedule: Schedule) -> Optional[StepsArgument]:
         every=kwargs.get("every"), ratio=None if ratio is None else float(ratio))
 
 
-def _refusal_diagnostics(run: Run, save: Optional[Schedule], eval_: Optional[Schedule],
+def _refusal_diagnostics(save: Optional[Schedule], eval_: Optional[Schedule],
                          save_given: object, load_best: bool) -> list[Diagnostic]:
     """HF_REFUSED: the same settings given to transformers would stop it at start-up."""
     if not load_best or save is None or eval_ is None:
