@@ -17,12 +17,14 @@ from . import _backend
 from ._version import __version__
 from .diagnostics import CODES, Diagnostic, ScheduleError
 from .run import Run
+from .plan import Plan
+from .retention import Retention
 from .schedule import Schedule
 from .sweeps import SweepResult, sweep
 from .tracker import Tracker
 
 __all__ = ["BACKEND", "CODES", "Diagnostic", "Run", "Schedule", "ScheduleError", "SweepResult",
-           "Tracker", "__version__", "backend", "sweep"]
+           "Tracker", "__version__", "backend", "sweep", "Plan", "Retention"]
 
 
 def backend() -> str:

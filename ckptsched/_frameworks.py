@@ -64,3 +64,92 @@ def transformers_equivalent(run, *, saves_per_epoch=None, count=None, every=None
     if isinstance(every, int) and not isinstance(every, bool):
         return f"save_steps={every}", every
     return None
+
+
+# ---- transformers' start-up checks (TrainingArguments.__post_init__) ---------------------------
+
+from typing import TYPE_CHECKING, Optional, Union  # noqa: E402  (appended section)
+
+if TYPE_CHECKING:
+    from fractions import Fraction
+
+    from .run import Run
+
+#: A transformers `save_steps` / `eval_steps` value: an int interval or a float ratio below 1.
+StepsArgument = Union[int, float]
+
+
+def transformers_steps_argument(run: Run, *, saves_per_epoch: Optional[int] = None,
+                                count: Optional[int] = None, every: object = None,
+                                ratio: Union[float, Fraction, None] = None
+                                ) -> Optional[StepsArgument]:
+    """The `save_steps` / `eval_steps` value a user of transformers would write for one rule, as
+    `transformers_equivalent` reads it (Axolotl's ratio for saves_per_epoch, the float of a ratio,
+    1/count, an integer every), or None when transformers has no such value.
+
+    count=1 has none: 1/1 = 1.0 is not below 1, so transformers would read it as one step.
+    """
+    if saves_per_epoch is not None:
+        if run.epochs is None:
+            return None
+        ratio_f = axolotl_save_steps(saves_per_epoch, run._given.get("epochs", run.epochs))
+        return ratio_f if ratio_f < 1 else None
+    if ratio is not None:
+        return float(ratio)
+    if count is not None:
+        return 1.0 / count if count > 1 else None
+    if isinstance(every, int) and not isinstance(every, bool):
+        return every
+    return None
+
+
+def transformers_refusal(*, save_steps: StepsArgument, eval_steps: Optional[StepsArgument],
+                         load_best_model_at_end: bool, save_strategy: str = "steps",
+                         eval_strategy: str = "steps", logging_steps: StepsArgument = 500
+                         ) -> Optional[str]:
+    """The ValueError message transformers' `TrainingArguments` raises at start-up for these
+    save / eval arguments, or None when it accepts them.
+
+    `save_steps` / `eval_steps` are the values as a user gives them (an int interval, or a
+    float ratio below 1); `eval_steps=None` falls back to `logging_steps` (transformers' default
+    500) as transformers does.  The checks, in transformers' order (TrainingArguments.__post_init__
+    / _validate_args of current releases), with their float arithmetic kept on purpose:
+    - eval strategy "steps" without eval_steps or logging_steps;
+    - a steps value above 1 that is not a whole number;
+    - load_best_model_at_end (unless save_strategy="best"): the two strategies must match; with
+      "steps", `save_steps % eval_steps` must be 0, and when it is not: a ratio mixed with
+      absolute steps is refused, two ratios are refused when `(save * 1e6) % (eval * 1e6)` is not
+      0 (older releases refuse any two ratios whose `%` is not 0), two absolute intervals are refused.
+    """
+    evals: StepsArgument = eval_steps or 0  # read only when eval_strategy is "steps"
+    if eval_strategy == "steps" and not evals:
+        if logging_steps > 0:
+            evals = logging_steps
+        else:
+            return ("evaluation strategy steps requires either non-zero --eval_steps or "
+                    "--logging_steps")
+    for name, value, strategy in (("eval_steps", evals, eval_strategy),
+                                  ("save_steps", save_steps, save_strategy)):
+        if strategy == "steps" and value > 1 and value != int(value):
+            return f"--{name} must be an integer if bigger than 1: {value}"
+    if not load_best_model_at_end or save_strategy == "best":
+        return None
+    if eval_strategy != save_strategy:
+        return ("--load_best_model_at_end requires the save and eval strategy to match, but found\n"
+                f"- Evaluation strategy: {eval_strategy}\n- Save strategy: {save_strategy}")
+    if eval_strategy != "steps" or save_steps % evals == 0:
+        return None
+    if evals < 1 or save_steps < 1:
+        if not (evals < 1 and save_steps < 1):
+            return ("--load_best_model_at_end requires the saving steps to be a multiple of the "
+                    "evaluation steps, which cannot get guaranteed when mixing ratio and absolute "
+                    f"steps for save_steps {save_steps} and eval_steps {evals}.")
+        scale = 1_000_000
+        if (save_steps * scale) % (evals * scale) != 0:
+            return ("--load_best_model_at_end requires the saving steps to be a multiple of the "
+                    f"evaluation steps, but found {save_steps}, which is not a multiple of "
+                    f"{evals}.")
+        return None
+    return ("--load_best_model_at_end requires the saving steps to be a round multiple of the "
+            f"evaluation steps, but found {save_steps}, which is not a round multiple of "
+            f"{evals}.")

@@ -100,3 +100,19 @@ def report(diagnostics: Iterable[Diagnostic], *, strict: bool) -> None:
         raise ScheduleError(warnings)
     for d in diagnostics:
         logger.log(_LEVELS[d.severity], "%s: %s", d.code, d.message)
+
+
+#: Codes a Plan reports about its schedules together (ckptsched.plan), never a single Schedule;
+#: `plan_diagnostic` makes them.
+PLAN_CODES: Final[Mapping[str, Severity]] = {
+    "BEST_NOT_SAVED": WARNING,        # the best model (keep_best / load-best) may be an unsaved eval
+    "DISK_BUDGET": WARNING,           # the most checkpoints on disk at once exceed disk_budget
+    "KEEP_SHIFTED": INFO,             # a keep_every step is not a save: the next save is kept
+    "KEEP_NEVER": WARNING,            # a keep_every step after the last save keeps nothing
+    "HF_REFUSED": WARNING,            # transformers' TrainingArguments would refuse these settings
+}
+
+
+def plan_diagnostic(code: str, message: str, **data: Any) -> Diagnostic:
+    """A Plan's diagnostic with the severity registered for `code` in PLAN_CODES."""
+    return Diagnostic(code, PLAN_CODES[code], message, data)
