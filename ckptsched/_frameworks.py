@@ -42,6 +42,26 @@ def transformers_engine(total_steps: int, interval: int):
     return _backend.impl.Engine([(RULE_EVERY, interval, interval, total_steps)], [total_steps])
 
 
+def transformers_missed_epoch_ends(steps_per_epoch: int, total_steps: int, interval: int,
+                                   limit: int) -> tuple[int, list[int]]:
+    """The epoch ends S, 2S, ... before the last step that transformers, saving the steps
+    of `transformers_engine(total_steps, interval)`, does not save: (how many, the first
+    `limit` of them), in O(limit) whatever the number of epochs.
+
+    Epoch end e*S is a multiple of the interval h iff e is a multiple of
+    h / gcd(h, S); the last step is always saved."""
+    S, T = steps_per_epoch, total_steps
+    h = min(interval, T)
+    period = h // math.gcd(h, S)  # every period-th epoch end is saved
+    ends = (T - 1) // S           # epoch ends before T
+    if period == 1:
+        return 0, []
+    missed = ends - ends // period
+    # the first `limit` missed ends lie among the first limit * period / (period - 1) ends
+    scan = min(ends, -(-limit * period // (period - 1)))
+    return missed, [e * S for e in range(1, scan + 1) if e % period][:limit]
+
+
 def transformers_equivalent(run, *, saves_per_epoch=None, count=None, every=None, ratio=None):
     """(description, interval) of the save_steps transformers would use for the first
     rule it can express, or None.  transformers has a single `save_steps`: an integer

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from . import _backend
 from ._common import RULE_EVEN, RULE_EVERY, check_step
-from ._frameworks import axolotl_save_steps, transformers_engine, transformers_interval
+from ._frameworks import (axolotl_save_steps, transformers_engine, transformers_interval,
+                          transformers_missed_epoch_ends)
 from ._numbers import parse_every, to_bool, to_int, to_rational, to_step_list
 from ._rules import Request, _preview, compile_request
 from .diagnostics import make, report
@@ -229,7 +230,9 @@ def _schedule_diagnostics(run, req, engine):
 
 
 def _axolotl_diagnostics(run, req):
-    """HF_MISMATCH: what Axolotl's save_steps = 1/(saves_per_epoch * num_epochs) does."""
+    """HF_MISMATCH: what Axolotl's save_steps = 1/(saves_per_epoch * num_epochs) does.
+
+    O(1) in the number of epochs (plus the MAX_LISTED_EPOCH_ENDS missed ends it lists)."""
     if run.epochs is None:
         return []
     k, T, S = req.saves_per_epoch, run.total_steps, run.steps_per_epoch
@@ -240,9 +243,9 @@ def _axolotl_diagnostics(run, req):
     interval = transformers_interval(T, ratio)
     hf = transformers_engine(T, interval)
     exact = _backend.impl.Engine([(RULE_EVEN, S, k, T)], [T] if req.final else [])
-    missed = _missed_epoch_ends(S, T, hf)
+    n_missed, missed = transformers_missed_epoch_ends(S, T, interval, MAX_LISTED_EPOCH_ENDS)
     hf_count, count = hf.count(MAX_MATERIALIZED), exact.count(MAX_MATERIALIZED)
-    if hf_count == count and not missed:
+    if hf_count == count and not n_missed:
         return []
     return [make(
         "HF_MISMATCH",
@@ -250,28 +253,14 @@ def _axolotl_diagnostics(run, req):
         f"transformers saves every ceil({T} * {ratio!r}) = {interval} steps: "
         + (f"{hf_count} saves instead of {count}" if hf_count != count
            else f"{count} saves, but at other steps")
-        + (f", missing epoch ends {_preview(missed)}" if missed else ""),
+        + (f", missing epoch ends {_preview(missed[:8])}" if n_missed else "")
+        + (f", ... ({n_missed} in all)" if n_missed > 8 else ""),
         framework="axolotl", hf_interval=interval, hf_count=hf_count, count=count,
         missed_epoch_ends=missed)]
 
 
 #: The most epoch ends a diagnostic lists (runs may have billions of epochs).
 MAX_LISTED_EPOCH_ENDS = 100_000
-
-
-def _missed_epoch_ends(S, T, engine):
-    """The epoch ends (S, 2S, ..., and T) that `engine` does not save, walking at most
-    MAX_LISTED_EPOCH_ENDS of them.  Whether any is missed never depends on that cut: for
-    an interval schedule the first end S is missed whenever any end is."""
-    ends = _backend.impl.Engine([(RULE_EVERY, S, S, T)], [T])
-    missed, end = [], ends.next_after(0)
-    for _ in range(MAX_LISTED_EPOCH_ENDS):
-        if end is None:
-            break
-        if not engine.contains(end):
-            missed.append(end)
-        end = ends.next_after(end)
-    return missed
 
 
 def _min_interval_diagnostics(run, req, full, kept, min_interval):
@@ -297,9 +286,8 @@ def _min_interval_diagnostics(run, req, full, kept, min_interval):
     epoch_based = req.saves_per_epoch is not None or (
         req.every is not None and req.every[1] == "epochs" and req.every[0].denominator == 1)
     if epoch_based and dropped and run.steps_per_epoch is not None:
-        S, T = run.steps_per_epoch, run.total_steps
-        ends = _materialize(_backend.impl.Engine([(RULE_EVERY, S, S, T)], []), "epoch ends", None)
-        missed = [int(e) for e in ends if int(e) not in kept_set]
+        S = run.steps_per_epoch
+        missed = [s for s in dropped if s % S == 0]  # scheduled epoch ends that were dropped
         if missed:
             out.append(make("EPOCH_END_MISSED",
                             f"min_interval={min_interval} drops the saves at epoch ends "
