@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 from fractions import Fraction
-from typing import Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 import numpy.typing as npt
@@ -94,41 +94,55 @@ class _AsGiven(Fraction):
         return repr(self._as_float)
 
 
-Reader = Callable[[str, int, object], object]
+class _Columns:
+    """The kernel columns, read run by run as Python ints and floats."""
 
+    def __init__(self, columns: Mapping[str, Optional[npt.NDArray[np.generic]]], n_runs: int):
+        self._lists: Dict[str, Tuple[List[Any], int]] = {}
+        for name in COLUMNS:
+            col = columns.get(name)
+            if col is not None:
+                if len(col) not in (1, n_runs):
+                    raise ValueError(f"column {name} has {len(col)} values for {n_runs} runs")
+                self._lists[name] = (col.tolist(), 0 if len(col) == 1 else 1)
 
-def _column_reader(columns: Mapping[str, Optional[np.ndarray]], n_runs: int) -> Reader:
-    """read(name, i, default): run i's value of a column (Python ints and floats)."""
-    lists = {}
-    for name in COLUMNS:
-        col = columns.get(name)
-        if col is not None:
-            if len(col) not in (1, n_runs):
-                raise ValueError(f"column {name} has {len(col)} values for {n_runs} runs")
-            lists[name] = (col.tolist(), 0 if len(col) == 1 else 1)
+    def given(self, name: str) -> bool:
+        """Is the column there (for some runs at least)?"""
+        return name in self._lists
 
-    def read(name: str, i: int, default: object) -> object:
-        if name not in lists:
-            return default
-        values, step = lists[name]
+    def _value(self, name: str, i: int) -> Any:
+        values, step = self._lists[name]
         return values[i * step]
-    return read
+
+    def integer(self, name: str, i: int, default: int) -> int:
+        """Run i's value of an integer column (`default` when the column is absent)."""
+        return int(self._value(name, i)) if name in self._lists else default
+
+    def real(self, name: str, i: int) -> Optional[float]:
+        """Run i's value of a float64 column, None when the column is absent."""
+        return float(self._value(name, i)) if name in self._lists else None
 
 
 def _fail(i: int, arg: Optional[str], why: int, status: int = STATUS_DOMAIN) -> RowError:
     return RowError(status, i, -1 if arg is None else ARGS.index(arg), why)
 
 
-def _row(read: Reader, i: int) -> Tuple[Run, dict, Optional[int]]:
-    """Run i's Run, its Schedule arguments and its checkpoint bytes; RowError for a bad
-    row, checked in the order of the kernel (read_row, run_total, build_rules)."""
+def _as_given(num: int, den: int, given: Optional[float]) -> _AsGiven:
+    """epochs / ratio of a run; without a float column, the kernel's (double)num / (double)den."""
+    return _AsGiven(num, den, float(num) / float(den) if given is None else given)
+
+
+def _row(cols: _Columns, i: int) -> Tuple[Run, Dict[str, object], int]:
+    """Run i's Run, its Schedule arguments and its checkpoint bytes (0: none); RowError
+    for a bad row, checked in the order of the kernel (read_row, run_total, build_rules)."""
     A = ABSENT
-    S, max_steps = read("steps_per_epoch", i, A), read("max_steps", i, A)
-    e_num, e_den = read("epochs_num", i, A), read("epochs_den", i, 1)
-    k, every, count = read("saves_per_epoch", i, A), read("every", i, A), read("count", i, A)
-    r_num, r_den = read("ratio_num", i, A), read("ratio_den", i, 1)
-    final, min_interval = bool(read("final", i, 1)), read("min_interval", i, 0)
-    bytes_each = read("checkpoint_bytes", i, None)
+    S, max_steps = cols.integer("steps_per_epoch", i, A), cols.integer("max_steps", i, A)
+    e_num, e_den = cols.integer("epochs_num", i, A), cols.integer("epochs_den", i, 1)
+    k, every = cols.integer("saves_per_epoch", i, A), cols.integer("every", i, A)
+    count = cols.integer("count", i, A)
+    r_num, r_den = cols.integer("ratio_num", i, A), cols.integer("ratio_den", i, 1)
+    final, min_interval = bool(cols.integer("final", i, 1)), cols.integer("min_interval", i, 0)
+    bytes_each = cols.integer("checkpoint_bytes", i, 0)
 
     if S != A and S < 1:
         raise _fail(i, "steps_per_epoch", WHY_VALUE)
@@ -142,17 +156,14 @@ def _row(read: Reader, i: int) -> Tuple[Run, dict, Optional[int]]:
         raise _fail(i, "ratio", WHY_VALUE)
     if min_interval < 0:
         raise _fail(i, "min_interval", WHY_VALUE)
-    if bytes_each is not None and bytes_each < 1:
+    if cols.given("checkpoint_bytes") and bytes_each < 1:
         raise _fail(i, "checkpoint_bytes", WHY_VALUE)
 
     if max_steps == A and S == A:
         raise _fail(i, "steps_per_epoch", WHY_MISSING)
     if max_steps == A and e_num == A:
         raise _fail(i, "epochs", WHY_MISSING)
-    epochs = None
-    if e_num != A:
-        given = read("epochs_float", i, None)
-        epochs = _AsGiven(e_num, e_den, float(e_num) / float(e_den) if given is None else given)
+    epochs = None if e_num == A else _as_given(e_num, e_den, cols.real("epochs_float", i))
     try:
         run = Run(None if S == A else S, epochs, max_steps=None if max_steps == A else max_steps)
     except OverflowError:
@@ -160,22 +171,22 @@ def _row(read: Reader, i: int) -> Tuple[Run, dict, Optional[int]]:
     if k != A and S == A:
         raise _fail(i, "saves_per_epoch", WHY_NEEDS_SPE)
 
-    kwargs = dict(final=final, min_interval=min_interval)
+    kwargs: Dict[str, object] = dict(final=final, min_interval=min_interval)
     for name, value in (("saves_per_epoch", k), ("count", count), ("every", every)):
         if value != A:
             kwargs[name] = value
     if r_num != A:
-        given = read("ratio_float", i, None)
-        kwargs["ratio"] = _AsGiven(r_num, r_den, float(r_num) / float(r_den) if given is None else given)
+        kwargs["ratio"] = _as_given(r_num, r_den, cols.real("ratio_float", i))
     return run, kwargs, bytes_each
 
 
-def _schedule_of(run: Run, kwargs: dict, i: int) -> Tuple[_schedule.Schedule, int]:
+def _schedule_of(run: Run, kwargs: Dict[str, object], i: int) -> Tuple[_schedule.Schedule, int]:
     """Run i's Schedule (built without logging its diagnostics) and its number of steps.
 
     A Schedule walks at most MAX_MATERIALIZED steps to count several rules or to thin them
     with min_interval; a run that needs more is refused (RowError WHY_WALK), never walked."""
     m = kwargs.pop("min_interval")
+    assert isinstance(m, int)
     unthinned = _schedule.Schedule._build(run, kwargs, log=False)
     walk_error = _fail(i, "min_interval" if m > 1 else None, WHY_WALK, STATUS_CAPACITY)
     try:
@@ -191,13 +202,17 @@ def _schedule_of(run: Run, kwargs: dict, i: int) -> Tuple[_schedule.Schedule, in
 
 
 def _flags_of(sched: _schedule.Schedule) -> int:
-    return sum(FLAGS[code] for code in {d.code for d in sched.diagnostics})
+    """The flag bits of the schedule's diagnostic codes."""
+    flags = 0
+    for diagnostic in sched.diagnostics:
+        flags |= FLAGS[diagnostic.code]
+    return flags
 
 
 def _steps_of(sched: _schedule.Schedule, n: int) -> Int64Array:
     """The schedule's n steps; one too long to hold as Schedule.steps is iterated."""
     if n <= _schedule.MAX_MATERIALIZED:
-        return sched.steps
+        return np.asarray(sched.steps, dtype=np.int64)
     return np.fromiter(sched, dtype=np.int64, count=n)
 
 
@@ -226,13 +241,13 @@ def allocate_steps(total: int) -> Int64Array:
                      "flags and bytes without the steps, or split the sweep")
 
 
-def sweep(n_runs: int, columns: Mapping[str, Optional[np.ndarray]],
+def sweep(n_runs: int, columns: Mapping[str, Optional[npt.NDArray[np.generic]]],
           counts_only: bool) -> SweepArrays:
     """(counts, offsets, steps, flags, bytes) of every run; offsets and steps are None with
     counts_only, bytes None without a checkpoint_bytes column.  Raises RowError, and
     ValueError when the steps would not fit in memory."""
-    read = _column_reader(columns, n_runs)
-    with_bytes = columns.get("checkpoint_bytes") is not None
+    cols = _Columns(columns, n_runs)
+    with_bytes = cols.given("checkpoint_bytes")
     counts = np.zeros(n_runs, dtype=np.int64)
     flags = np.zeros(n_runs, dtype=np.uint32)
     nbytes = np.zeros(n_runs, dtype=np.int64) if with_bytes else None
@@ -240,7 +255,7 @@ def sweep(n_runs: int, columns: Mapping[str, Optional[np.ndarray]],
     total = 0
     # pass 1, as ckpt_sweep_count: every run's count, flags and bytes; stop at a bad run
     for i in range(n_runs):
-        run, kwargs, bytes_each = _row(read, i)
+        run, kwargs, bytes_each = _row(cols, i)
         sched, n = _schedule_of(run, kwargs, i)
         if nbytes is not None:
             if n * bytes_each > INT64_MAX:

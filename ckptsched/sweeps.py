@@ -66,7 +66,8 @@ def sweep(steps_per_epoch: Optional[Integers] = None, epochs: Optional[Numbers] 
           max_steps: Optional[Integers] = None, saves_per_epoch: Optional[Integers] = None,
           every: Optional[Integers] = None, count: Optional[Integers] = None,
           ratio: Optional[Numbers] = None, final: Flags = True, min_interval: Integers = 0,
-          checkpoint_bytes: Optional[Integers] = None, counts_only: bool = False) -> SweepResult:
+          checkpoint_bytes: Optional[Integers] = None,
+          counts_only: bool = False) -> SweepResult:
     """The schedules of R runs: run i is Schedule(Run(steps_per_epoch[i], epochs[i],
     max_steps=max_steps[i]), saves_per_epoch=saves_per_epoch[i], every=every[i], ...).
 
@@ -90,9 +91,10 @@ def sweep(steps_per_epoch: Optional[Integers] = None, epochs: Optional[Numbers] 
     never rounded (a longdouble or uint64 array is converted exactly or refused).  Nothing
     is returned half-done.
     """
-    given: Dict[str, Any] = dict(steps_per_epoch=steps_per_epoch, epochs=epochs, max_steps=max_steps,
-                 saves_per_epoch=saves_per_epoch, every=every, count=count, ratio=ratio,
-                 final=final, min_interval=min_interval, checkpoint_bytes=checkpoint_bytes)
+    given: Dict[str, Any] = dict(
+        steps_per_epoch=steps_per_epoch, epochs=epochs, max_steps=max_steps,
+        saves_per_epoch=saves_per_epoch, every=every, count=count, ratio=ratio, final=final,
+        min_interval=min_interval, checkpoint_bytes=checkpoint_bytes)
     counts_only = to_bool(counts_only, "counts_only")
     n_runs = _n_runs(given)
     columns: Dict[str, Column] = {}
@@ -303,8 +305,8 @@ def _int_column(value: Any, name: str, minimum: int, optional: bool) -> Column:
                             "units (ep, sp, tok) are for Schedule")
         return np.array([_int_scalar(value, name, minimum)], dtype=np.int64)
     if isinstance(value, (list, tuple)) and not all(type(v) is int for v in value):
-        out = [_int_item(v, f"{name}[{i}]", minimum, optional) for i, v in enumerate(value)]
-        return _absent_as_default(np.array(out, dtype=np.int64), name)
+        items = [_int_item(v, f"{name}[{i}]", minimum, optional) for i, v in enumerate(value)]
+        return _absent_as_default(np.array(items, dtype=np.int64), name)
     if isinstance(value, (list, tuple, range)):
         arr, mask = _python_ints_array(value, name, minimum, optional), None
     else:
@@ -321,7 +323,8 @@ def _int_column(value: Any, name: str, minimum: int, optional: bool) -> Column:
         raise TypeError(f"{name} must be integers, got a bool array (bools are not counts)")
     else:
         raise TypeError(f"{name} must be an integer array (or integral floats), got dtype "
-                        f"{arr.dtype}" + ("; object arrays are not accepted" if kind == "O" else ""))
+                        f"{arr.dtype}"
+                        + ("; object arrays are not accepted" if kind == "O" else ""))
     return _absent_as_default(out, name)
 
 
@@ -345,9 +348,10 @@ def _int_item(value: Any, label: str, minimum: int, optional: bool) -> int:
             raise ValueError(f"{label} must be a finite number, got {_show(value)}")
         if not _is_whole(value):
             raise TypeError(f"{label} must be an integer, got {_show(value)}")
-        if abs(value) >= 2.0**63:
+        whole = int(value)  # exact for every float type
+        if abs(whole) > INT64_MAX:
             raise OverflowError(f"{label}={_show(value)} exceeds the int64 range (max {INT64_MAX})")
-        value = int(value)  # exact for every float type
+        value = whole
     return to_int(value, label, minimum=minimum)
 
 
@@ -404,7 +408,7 @@ def _from_float_array(arr: npt.NDArray[Any], mask: Optional[npt.NDArray[np.bool_
         i = _first(bad)
         raise ValueError(f"{name}[{i}] must be {_words(minimum)}, got {_show(arr[i])}")
     reaches_2_63 = float(np.finfo(arr.dtype).max) >= 2.0**63  # float16 never does
-    bad = data >= arr.dtype.type(2.0**63) if reaches_2_63 else np.zeros(data.shape, dtype=bool)
+    bad = (data >= arr.dtype.type(2.0**63)) if reaches_2_63 else np.zeros(data.shape, bool)
     if bad.any():
         i = _first(bad)
         raise OverflowError(f"{name}[{i}]={_show(arr[i])} exceeds the int64 range (max {INT64_MAX})")
@@ -537,7 +541,7 @@ def _row_error(exc: RowError, given: Dict[str, Any]) -> Exception:
                                 given["ratio"][i] if _per_run(given["ratio"]) else given["ratio"])
         need = "> 0" if name == "epochs" else (
             "a non-negative integer" if name == "min_interval" else "a positive integer")
-        return ValueError(f"{show(name)}: {name} must be {need}")
+        return ValueError(f"{show(str(name))}: {name} must be {need}")
     if exc.why == WHY_MISSING:
         return ValueError(f"run {i} needs max_steps, or both steps_per_epoch and epochs; "
                           f"it has {show('steps_per_epoch')}, {show('epochs')}, "

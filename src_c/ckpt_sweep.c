@@ -376,7 +376,8 @@ ckpt_status ckpt_sweep_count(const ckpt_sweep_in *in, int64_t begin, int64_t end
         work += 1 + (row_walks(&r) ? n : 0);
         if (r.min_interval > 1) {
             status = thin_walk(&r, NULL, n, &n, &last, &f);  /* it keeps at most n */
-            if (status != CKPT_OK) return row_fail(err, i, CKPT_ARG_NONE, CKPT_WHY_INTERNAL, status);
+            if (status != CKPT_OK)
+                return row_fail(err, i, CKPT_ARG_NONE, CKPT_WHY_INTERNAL, status);
         } else {
             last = union_last(&r);
         }

@@ -73,8 +73,8 @@ typedef struct {
     ckpt_col_u8 final;
     ckpt_col_i64 min_interval;
     ckpt_col_i64 checkpoint_bytes;
-    int64_t walk_limit;   /* >= 0: the most steps the union of a row with several rules, or
-                             with min_interval > 1, may have (ckptsched.schedule.MAX_MATERIALIZED) */
+    int64_t walk_limit;   /* >= 0: the most steps the union of a row with several rules,
+                             or with min_interval > 1, may have (schedule.MAX_MATERIALIZED) */
     int64_t work_budget;  /* a call stops after the row that takes its work (rows, plus steps
                              walked or written) past this; 0: no budget, every row at once */
 } ckpt_sweep_in;
@@ -105,7 +105,8 @@ typedef enum {
     CKPT_WHY_TOTAL = 5,     /* the running total of saves leaves int64 at this row            */
     CKPT_WHY_INTERNAL = 6,  /* offsets disagree with the row's count (CKPT_CAPACITY)          */
     CKPT_WHY_WALK = 7,      /* the row's union must be walked (several rules, or arg
-                               min_interval > 1) and has more than walk_limit steps (CKPT_CAPACITY) */
+                               min_interval > 1) and has more than walk_limit steps
+                               (CKPT_CAPACITY)                                              */
 } ckpt_sweep_why;
 
 typedef struct {
