@@ -376,8 +376,9 @@ def _python_ints_array(values: Sequence[int] | range, name: str, minimum: int,
 def _from_integer_array(arr: npt.NDArray[Any], mask: Optional[npt.NDArray[np.bool_]],
                         name: str, minimum: int) -> npt.NDArray[np.int64]:
     """An array of any integer dtype as int64 (uint64 values past int64: OverflowError)."""
-    if arr.dtype.kind == "u" and arr.size and arr.itemsize == 8 and int(arr.max()) > INT64_MAX:
-        i = _first(arr > INT64_MAX)
+    given = arr if mask is None else np.where(mask, 0, arr)  # masked values do not count
+    if arr.dtype.kind == "u" and given.size and arr.itemsize == 8 and int(given.max()) > INT64_MAX:
+        i = _first(given > INT64_MAX)
         raise OverflowError(f"{name}[{i}]={int(arr[i])} exceeds the int64 range (max {INT64_MAX})")
     out = np.ascontiguousarray(arr, dtype=np.int64)
     if mask is not None:

@@ -2,7 +2,8 @@
  *
  * Every step comes from the rule functions of ckpt.c (or from ckpt_sweep_rule_fill,
  * which produces the same steps as ckpt_rule_nth without a division per step).
- * The diagnostic flags follow ckptsched/_rules.py and ckptsched/schedule.py exactly;
+ * The diagnostic flags follow ckptsched/_rules.py and ckptsched/_diagnose.py exactly
+ * (tests/test_sweep.py holds them equal to the pure-Python sweep, run by run);
  * where those compute in float on purpose (what transformers / Axolotl would do),
  * so does this file, with the same IEEE double operations in the same order.
  */
@@ -186,7 +187,7 @@ static ckpt_status build_rules(const ckpt_sweep_in *in, int64_t i, const row_arg
     return CKPT_OK;
 }
 
-/* HF_MISMATCH of saves_per_epoch (schedule._axolotl_diagnostics): Axolotl's
+/* HF_MISMATCH of saves_per_epoch (_diagnose._axolotl_diagnostics): Axolotl's
  * save_steps = 1.0 / (saves_per_epoch * float(epochs)), then transformers' interval
  * ceil(T * save_steps), its count and the epoch ends it misses. */
 static int axolotl_mismatch(const ckpt_sweep_in *in, int64_t i, const row_args *a,
@@ -266,7 +267,7 @@ static ckpt_status thin_walk(const sweep_row *r, int64_t *out, int64_t cap, int6
         if (kept >= cap) return CKPT_CAPACITY;
         if (out != NULL) out[kept] = s;
         /* the forced final step kept closer than m to the save before it
-         * (UNEVEN_TAIL in schedule._min_interval_diagnostics) */
+         * (UNEVEN_TAIL in _diagnose._min_interval_diagnostics) */
         if (kept > 0 && s == forced && s - last < m) forced_closer = 1;
         kept++;
         last = s;
