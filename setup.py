@@ -44,7 +44,8 @@ def extensions():
         "ckptsched._sweep_c",
         sources=["ckptsched/_sweep_c.pyx", "src_c/ckpt.c", "src_c/ckpt_sweep.c"],
         include_dirs=["src_c"],
-        depends=["src_c/ckpt.h", "src_c/ckpt_arith.h", "src_c/ckpt_sweep.h", "ckptsched/_ckpt.pxd"],
+        depends=["src_c/ckpt.h", "src_c/ckpt_arith.h", "src_c/ckpt_sweep.h", "ckptsched/_ckpt.pxd",
+                 "ckptsched/_ckpt_sweep.pxd"],
         # -O3: the fill loops are vectorized (they write at memory bandwidth)
         extra_compile_args=["-std=c11", "-O3"] if os.name != "nt" else [],
     )

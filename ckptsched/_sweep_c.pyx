@@ -1,10 +1,11 @@
 # cython: language_level=3, embedsignature=True
-"""The C sweep backend: bindings over src_c/ckpt_sweep.c.
+"""The C sweep backend: bindings over src_c/ckpt_sweep.c (declared in _ckpt_sweep.pxd).
 
 Same `sweep(n_runs, columns, counts_only)` and same `RowError`s as `_sweep_py.py`
 (the pure-Python twin it is tested against).  The columns are read in place (typed
-memoryviews, no copies); the kernels run without the GIL, in blocks of rows so that
-Ctrl-C is noticed between blocks.  Outputs are allocated once, at their exact size.
+memoryviews, no copies); the kernels run without the GIL, a bounded amount of work at a
+time (WORK_BUDGET), so that Ctrl-C is noticed between calls.  Outputs are allocated once,
+at their exact size, after checking that they fit.
 """
 cimport cython
 from cpython.exc cimport PyErr_CheckSignals
@@ -13,65 +14,19 @@ from libc.stdint cimport int64_t, uint8_t, uint32_t
 import numpy as np
 
 from ._ckpt cimport ckpt_rule, ckpt_rule_count, ckpt_status, CKPT_OK
+from ._ckpt_sweep cimport (
+    CKPT_FLAG_EPOCH_END_MISSED, CKPT_FLAG_FEWER_THAN_REQUESTED, CKPT_FLAG_FINAL_NOT_SAVED,
+    CKPT_FLAG_HF_MISMATCH, CKPT_FLAG_LONG_GAP, CKPT_FLAG_MIN_INTERVAL_DROPPED, CKPT_FLAG_NO_SAVES,
+    CKPT_FLAG_OUT_OF_RANGE, CKPT_FLAG_UNEVEN_TAIL, CKPT_SWEEP_ABSENT, CKPT_WHY_INTERNAL,
+    CKPT_WHY_MISSING, CKPT_WHY_NEEDS_SPE, CKPT_WHY_OVERFLOW, CKPT_WHY_TOTAL, CKPT_WHY_VALUE,
+    CKPT_WHY_WALK, ckpt_col_f64, ckpt_col_i64, ckpt_col_u8, ckpt_sweep_count, ckpt_sweep_error,
+    ckpt_sweep_fill, ckpt_sweep_in, ckpt_sweep_rule_fill,
+)
+from . import schedule as _schedule
 from ._common import check_rule
-from ._sweep_py import COLUMNS, RowError
+from ._sweep_py import COLUMNS, RowError, allocate_steps
 
 NAME = "c"
-
-
-cdef extern from "ckpt_sweep.h" nogil:
-    ctypedef struct ckpt_col_i64:
-        const int64_t *data
-        int64_t step
-
-    ctypedef struct ckpt_col_f64:
-        const double *data
-        int64_t step
-
-    ctypedef struct ckpt_col_u8:
-        const uint8_t *data
-        int64_t step
-
-    ctypedef struct ckpt_sweep_in:
-        int64_t n_runs
-        ckpt_col_i64 steps_per_epoch
-        ckpt_col_i64 epochs_num
-        ckpt_col_i64 epochs_den
-        ckpt_col_f64 epochs_float
-        ckpt_col_i64 max_steps
-        ckpt_col_i64 saves_per_epoch
-        ckpt_col_i64 every
-        ckpt_col_i64 count
-        ckpt_col_i64 ratio_num
-        ckpt_col_i64 ratio_den
-        ckpt_col_f64 ratio_float
-        ckpt_col_u8 final
-        ckpt_col_i64 min_interval
-        ckpt_col_i64 checkpoint_bytes
-
-    ctypedef struct ckpt_sweep_error:
-        int64_t row
-        int arg
-        int why
-
-    ckpt_status ckpt_sweep_count(const ckpt_sweep_in *sweep, int64_t begin, int64_t end,
-                                 int64_t *counts, uint32_t *flags, int64_t *nbytes,
-                                 int64_t *offsets, ckpt_sweep_error *err)
-    ckpt_status ckpt_sweep_fill(const ckpt_sweep_in *sweep, int64_t begin, int64_t end,
-                                const int64_t *offsets, int64_t *steps, ckpt_sweep_error *err)
-    void ckpt_sweep_rule_fill(const ckpt_rule *rule, int64_t *out, int64_t n)
-
-    int64_t CKPT_SWEEP_ABSENT
-    uint32_t CKPT_FLAG_NO_SAVES
-    uint32_t CKPT_FLAG_FEWER_THAN_REQUESTED
-    uint32_t CKPT_FLAG_FINAL_NOT_SAVED
-    uint32_t CKPT_FLAG_HF_MISMATCH
-    uint32_t CKPT_FLAG_UNEVEN_TAIL
-    uint32_t CKPT_FLAG_OUT_OF_RANGE
-    uint32_t CKPT_FLAG_MIN_INTERVAL_DROPPED
-    uint32_t CKPT_FLAG_LONG_GAP
-    uint32_t CKPT_FLAG_EPOCH_END_MISSED
-
 
 #: The C header's constants, for the tests that hold them equal to the Python twin's.
 ABSENT = CKPT_SWEEP_ABSENT
@@ -86,11 +41,19 @@ FLAGS = {
     "LONG_GAP": CKPT_FLAG_LONG_GAP,
     "EPOCH_END_MISSED": CKPT_FLAG_EPOCH_END_MISSED,
 }
+WHYS = {
+    "WHY_VALUE": CKPT_WHY_VALUE,
+    "WHY_MISSING": CKPT_WHY_MISSING,
+    "WHY_NEEDS_SPE": CKPT_WHY_NEEDS_SPE,
+    "WHY_OVERFLOW": CKPT_WHY_OVERFLOW,
+    "WHY_TOTAL": CKPT_WHY_TOTAL,
+    "WHY_INTERNAL": CKPT_WHY_INTERNAL,
+    "WHY_WALK": CKPT_WHY_WALK,
+}
 
-
-# Rows per nogil block: large enough that the GIL round trip is noise, small enough
-# that Ctrl-C is answered quickly.
-cdef int64_t BLOCK = 1 << 16
+# Work per nogil call (rows, plus steps walked or written): large enough that the GIL
+# round trip is noise, small enough that Ctrl-C is answered within milliseconds.
+cdef int64_t WORK_BUDGET = 1 << 22
 
 
 cdef Py_ssize_t _column_length(object array, int64_t n_runs) except -1:
@@ -103,8 +66,8 @@ cdef Py_ssize_t _column_length(object array, int64_t n_runs) except -1:
     return length if n_runs else 0
 
 
-# Point a kernel column at an array's data: step 0 broadcasts its one value.
-cdef int _i64(ckpt_col_i64 *col, object array, int64_t n_runs) except -1:
+# Point a kernel column at an array's data (no copy): step 0 broadcasts its one value.
+cdef int _bind_int64_column(ckpt_col_i64 *col, object array, int64_t n_runs) except -1:
     cdef const int64_t[::1] view
     col.data, col.step = NULL, 0
     if _column_length(array, n_runs):
@@ -113,7 +76,7 @@ cdef int _i64(ckpt_col_i64 *col, object array, int64_t n_runs) except -1:
     return 0
 
 
-cdef int _f64(ckpt_col_f64 *col, object array, int64_t n_runs) except -1:
+cdef int _bind_float64_column(ckpt_col_f64 *col, object array, int64_t n_runs) except -1:
     cdef const double[::1] view
     col.data, col.step = NULL, 0
     if _column_length(array, n_runs):
@@ -122,7 +85,7 @@ cdef int _f64(ckpt_col_f64 *col, object array, int64_t n_runs) except -1:
     return 0
 
 
-cdef int _u8(ckpt_col_u8 *col, object array, int64_t n_runs) except -1:
+cdef int _bind_uint8_column(ckpt_col_u8 *col, object array, int64_t n_runs) except -1:
     cdef const uint8_t[::1] view
     col.data, col.step = NULL, 0
     if _column_length(array, n_runs):
@@ -148,11 +111,12 @@ cdef inline int64_t *_ptr(object array):
 
 def sweep(int64_t n_runs, dict columns, bint counts_only):
     """(counts, offsets, steps, flags, bytes) of every run; offsets and steps are None with
-    counts_only, bytes None without a checkpoint_bytes column.  Raises RowError."""
+    counts_only, bytes None without a checkpoint_bytes column.  Raises RowError, and
+    ValueError when the steps would not fit in memory."""
     cdef ckpt_sweep_in sw
     cdef ckpt_sweep_error err
     cdef ckpt_status status = CKPT_OK
-    cdef int64_t begin, end, total
+    cdef int64_t begin, done = 0
     cdef int64_t *counts_p
     cdef int64_t *offsets_p = NULL
     cdef int64_t *bytes_p = NULL
@@ -164,20 +128,23 @@ def sweep(int64_t n_runs, dict columns, bint counts_only):
     if unknown or n_runs < 0:
         raise ValueError(f"bad sweep columns {sorted(unknown)} or n_runs {n_runs}")
     sw.n_runs = n_runs
-    _i64(&sw.steps_per_epoch, columns.get("steps_per_epoch"), n_runs)
-    _i64(&sw.epochs_num, columns.get("epochs_num"), n_runs)
-    _i64(&sw.epochs_den, columns.get("epochs_den"), n_runs)
-    _f64(&sw.epochs_float, columns.get("epochs_float"), n_runs)
-    _i64(&sw.max_steps, columns.get("max_steps"), n_runs)
-    _i64(&sw.saves_per_epoch, columns.get("saves_per_epoch"), n_runs)
-    _i64(&sw.every, columns.get("every"), n_runs)
-    _i64(&sw.count, columns.get("count"), n_runs)
-    _i64(&sw.ratio_num, columns.get("ratio_num"), n_runs)
-    _i64(&sw.ratio_den, columns.get("ratio_den"), n_runs)
-    _f64(&sw.ratio_float, columns.get("ratio_float"), n_runs)
-    _u8(&sw.final, columns.get("final"), n_runs)
-    _i64(&sw.min_interval, columns.get("min_interval"), n_runs)
-    _i64(&sw.checkpoint_bytes, columns.get("checkpoint_bytes"), n_runs)
+    _bind_int64_column(&sw.steps_per_epoch, columns.get("steps_per_epoch"), n_runs)
+    _bind_int64_column(&sw.epochs_num, columns.get("epochs_num"), n_runs)
+    _bind_int64_column(&sw.epochs_den, columns.get("epochs_den"), n_runs)
+    _bind_float64_column(&sw.epochs_float, columns.get("epochs_float"), n_runs)
+    _bind_int64_column(&sw.max_steps, columns.get("max_steps"), n_runs)
+    _bind_int64_column(&sw.saves_per_epoch, columns.get("saves_per_epoch"), n_runs)
+    _bind_int64_column(&sw.every, columns.get("every"), n_runs)
+    _bind_int64_column(&sw.count, columns.get("count"), n_runs)
+    _bind_int64_column(&sw.ratio_num, columns.get("ratio_num"), n_runs)
+    _bind_int64_column(&sw.ratio_den, columns.get("ratio_den"), n_runs)
+    _bind_float64_column(&sw.ratio_float, columns.get("ratio_float"), n_runs)
+    _bind_uint8_column(&sw.final, columns.get("final"), n_runs)
+    _bind_int64_column(&sw.min_interval, columns.get("min_interval"), n_runs)
+    _bind_int64_column(&sw.checkpoint_bytes, columns.get("checkpoint_bytes"), n_runs)
+    # a run is Schedule(...) exactly: it walks no more steps than a Schedule holds
+    sw.walk_limit = _schedule.MAX_MATERIALIZED
+    sw.work_budget = WORK_BUDGET
 
     counts = np.empty(n_runs, dtype=np.int64)
     flags = np.empty(n_runs, dtype=np.uint32)
@@ -193,30 +160,24 @@ def sweep(int64_t n_runs, dict columns, bint counts_only):
 
     begin = 0
     while begin < n_runs:
-        end = begin + BLOCK if n_runs - begin > BLOCK else n_runs
         with nogil:
-            status = ckpt_sweep_count(&sw, begin, end, counts_p, flags_p, bytes_p, offsets_p, &err)
+            status = ckpt_sweep_count(&sw, begin, n_runs, counts_p, flags_p, bytes_p, offsets_p,
+                                      &done, &err)
         _check(status, &err)
         PyErr_CheckSignals()
-        begin = end
+        begin = done
     if counts_only:
         return counts, None, None, flags, nbytes
 
-    total = offsets_p[n_runs]
-    try:
-        steps = np.empty(total, dtype=np.int64)
-    except MemoryError:
-        raise MemoryError(f"the sweep has {total} checkpoints in all ({8 * total} bytes of "
-                          "steps); pass counts_only=True for counts, flags and bytes only") from None
+    steps = allocate_steps(offsets_p[n_runs])
     steps_p = _ptr(steps)
     begin = 0
     while begin < n_runs:
-        end = begin + BLOCK if n_runs - begin > BLOCK else n_runs
         with nogil:
-            status = ckpt_sweep_fill(&sw, begin, end, offsets_p, steps_p, &err)
+            status = ckpt_sweep_fill(&sw, begin, n_runs, offsets_p, steps_p, &done, &err)
         _check(status, &err)
         PyErr_CheckSignals()
-        begin = end
+        begin = done
     return counts, offsets, steps, flags, nbytes
 
 

@@ -1,24 +1,36 @@
-"""The pure-Python sweep backend: one run at a time, exact integers, no C.
+"""The pure-Python sweep backend: a loop over Schedule, one run at a time.
 
-It is the fallback when the `_sweep_c` extension is missing (or CKPTSCHED_NO_EXTENSIONS=1)
-and the oracle the C kernels (src_c/ckpt_sweep.c) are tested against.  Both backends
-expose `sweep(n_runs, columns, counts_only)` with the same columns, results and
-`RowError`s; the facade (`ckptsched.sweep`) turns a RowError into a message naming the
-argument, the row and the value.
+Run i of a sweep *is* `Schedule(Run(...row i...), ...)`: its count is that schedule's
+length, its steps are that schedule's steps, and its flags are the codes of that
+schedule's diagnostics.  Nothing here decides what a diagnostic means; this module reads
+the kernel columns, checks each row against the kernel's domains in the kernel's order (so
+that a bad row raises the same `RowError` as the C kernels, src_c/ckpt_sweep.c), builds the
+row's Schedule and reads it.  It is the fallback when the `_sweep_c` extension is missing
+(or CKPTSCHED_NO_EXTENSIONS=1) and the oracle the C kernels are tested against.  Both
+backends expose `sweep(n_runs, columns, counts_only)` with the same columns, results and
+errors; the facade (`ckptsched.sweep`) turns a RowError into a message naming the
+argument, the run and the value.
 
 Columns (what `ckptsched.sweep` prepares; see src_c/ckpt_sweep.h for their domains):
 a name of COLUMNS -> None (absent in every run) or a 1-D C-contiguous numpy array of
 length 1 (one value for every run) or n_runs.  int64 columns hold ABSENT where a run
-does not give that argument; "final" is uint8; "epochs_float" / "ratio_float" are float64.
+does not give that argument; "final" is uint8; "epochs_float" / "ratio_float" are float64:
+the values as the user gave them, which transformers' and Axolotl's float arithmetic
+(HF_MISMATCH) starts from.
 """
 from __future__ import annotations
 
-import numpy as np
+import os
+from fractions import Fraction
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from . import _schedule_py
-from ._common import INT64_MAX, RULE_EVEN, RULE_EVERY, STATUS_CAPACITY, STATUS_DOMAIN, STATUS_OVERFLOW
-from ._frameworks import axolotl_save_steps, transformers_interval
+import numpy as np
+import numpy.typing as npt
+
+from . import schedule as _schedule
+from ._common import INT64_MAX, STATUS_CAPACITY, STATUS_DOMAIN, STATUS_OVERFLOW
 from .diagnostics import CODES
+from .run import Run
 
 NAME = "python"
 
@@ -41,9 +53,15 @@ WHY_NEEDS_SPE = 3  # saves_per_epoch without steps_per_epoch
 WHY_OVERFLOW = 4   # epochs * steps_per_epoch, or count * checkpoint_bytes, leaves int64
 WHY_TOTAL = 5      # the running total of saves leaves int64 at this run
 WHY_INTERNAL = 6   # a run's slice does not match its count (a bug)
+WHY_WALK = 7       # the run's union must be walked (several rules, or min_interval > 1)
+                   # and has more steps than a Schedule walks (schedule.MAX_MATERIALIZED)
 
 #: Diagnostic flag bits: bit i is the i-th code of ckptsched.CODES.
-FLAGS = {code: 1 << i for i, code in enumerate(CODES)}
+FLAGS: Dict[str, int] = {code: 1 << i for i, code in enumerate(CODES)}
+
+Int64Array = npt.NDArray[np.int64]
+SweepArrays = Tuple[Int64Array, Optional[Int64Array], Optional[Int64Array],
+                    npt.NDArray[np.uint32], Optional[Int64Array]]
 
 
 class RowError(Exception):
@@ -54,157 +72,210 @@ class RowError(Exception):
         self.status, self.row, self.arg, self.why = status, row, arg, why
 
 
-def _getter(columns, n_runs):
-    lists = {}
-    for name in COLUMNS:
-        col = columns.get(name)
-        if col is not None:
-            if len(col) not in (1, n_runs):
-                raise ValueError(f"column {name} has {len(col)} values for {n_runs} runs")
-            lists[name] = (col.tolist(), 0 if len(col) == 1 else 1)
+class _AsGiven(Fraction):
+    """A run's epochs or ratio: exactly the rational num/den, and, as a float, the value
+    the user gave (the kernel's epochs_float / ratio_float column).
 
-    def get(name, i, default):
-        if name not in lists:
-            return default
-        values, step = lists[name]
+    Run and Schedule compute steps from the exact rational and emulate transformers and
+    Axolotl from float(value), as they do for a user's float; a sweep column carries the
+    two apart, and this puts them back together."""
+
+    _as_float: float
+
+    def __new__(cls, num: int, den: int, as_float: float) -> "_AsGiven":
+        self = super().__new__(cls, num, den)
+        self._as_float = as_float
+        return self
+
+    def __float__(self) -> float:
+        return self._as_float
+
+    def __repr__(self) -> str:
+        return repr(self._as_float)
+
+
+class _Columns:
+    """The kernel columns, read run by run as Python ints and floats."""
+
+    def __init__(self, columns: Mapping[str, Optional[npt.NDArray[np.generic]]], n_runs: int):
+        self._lists: Dict[str, Tuple[List[Any], int]] = {}
+        for name in COLUMNS:
+            col = columns.get(name)
+            if col is not None:
+                if len(col) not in (1, n_runs):
+                    raise ValueError(f"column {name} has {len(col)} values for {n_runs} runs")
+                self._lists[name] = (col.tolist(), 0 if len(col) == 1 else 1)
+
+    def given(self, name: str) -> bool:
+        """Is the column there (for some runs at least)?"""
+        return name in self._lists
+
+    def _value(self, name: str, i: int) -> Any:
+        values, step = self._lists[name]
         return values[i * step]
-    return get
+
+    def integer(self, name: str, i: int, default: int) -> int:
+        """Run i's value of an integer column (`default` when the column is absent)."""
+        return int(self._value(name, i)) if name in self._lists else default
+
+    def real(self, name: str, i: int) -> Optional[float]:
+        """Run i's value of a float64 column, None when the column is absent."""
+        return float(self._value(name, i)) if name in self._lists else None
 
 
-def _row(get, i):
-    """Validate run i and return (T, S, k, final, min_interval, bytes_each, rules, flags),
-    checking in the order of row_setup in ckpt_sweep.c."""
+def _fail(i: int, arg: Optional[str], why: int, status: int = STATUS_DOMAIN) -> RowError:
+    return RowError(status, i, -1 if arg is None else ARGS.index(arg), why)
+
+
+def _as_given(num: int, den: int, given: Optional[float]) -> _AsGiven:
+    """epochs / ratio of a run; without a float column, the kernel's (double)num / (double)den."""
+    return _AsGiven(num, den, float(num) / float(den) if given is None else given)
+
+
+def _row(cols: _Columns, i: int) -> Tuple[Run, Dict[str, object], int]:
+    """Run i's Run, its Schedule arguments and its checkpoint bytes (0: none); RowError
+    for a bad row, checked in the order of the kernel (read_row, run_total, build_rules)."""
     A = ABSENT
-    S, max_steps = get("steps_per_epoch", i, A), get("max_steps", i, A)
-    e_num, e_den = get("epochs_num", i, A), get("epochs_den", i, 1)
-    k, every, count = get("saves_per_epoch", i, A), get("every", i, A), get("count", i, A)
-    r_num, r_den = get("ratio_num", i, A), get("ratio_den", i, 1)
-
-    def fail(arg, why, status=STATUS_DOMAIN):
-        raise RowError(status, i, ARGS.index(arg), why)
+    S, max_steps = cols.integer("steps_per_epoch", i, A), cols.integer("max_steps", i, A)
+    e_num, e_den = cols.integer("epochs_num", i, A), cols.integer("epochs_den", i, 1)
+    k, every = cols.integer("saves_per_epoch", i, A), cols.integer("every", i, A)
+    count = cols.integer("count", i, A)
+    r_num, r_den = cols.integer("ratio_num", i, A), cols.integer("ratio_den", i, 1)
+    final, min_interval = bool(cols.integer("final", i, 1)), cols.integer("min_interval", i, 0)
+    bytes_each = cols.integer("checkpoint_bytes", i, 0)
 
     if S != A and S < 1:
-        fail("steps_per_epoch", WHY_VALUE)
+        raise _fail(i, "steps_per_epoch", WHY_VALUE)
     if e_num != A and (e_num < 1 or e_den < 1):
-        fail("epochs", WHY_VALUE)
+        raise _fail(i, "epochs", WHY_VALUE)
     for name, value in (("max_steps", max_steps), ("saves_per_epoch", k), ("every", every),
                         ("count", count)):
         if value != A and value < 1:
-            fail(name, WHY_VALUE)
+            raise _fail(i, name, WHY_VALUE)
     if r_num != A and not 0 < r_num < r_den:
-        fail("ratio", WHY_VALUE)
-    final = bool(get("final", i, 1))
-    min_interval = get("min_interval", i, 0)
+        raise _fail(i, "ratio", WHY_VALUE)
     if min_interval < 0:
-        fail("min_interval", WHY_VALUE)
-    bytes_each = get("checkpoint_bytes", i, None)
-    if bytes_each is not None and bytes_each < 1:
-        fail("checkpoint_bytes", WHY_VALUE)
+        raise _fail(i, "min_interval", WHY_VALUE)
+    if cols.given("checkpoint_bytes") and bytes_each < 1:
+        raise _fail(i, "checkpoint_bytes", WHY_VALUE)
 
-    if max_steps != A:
-        T = max_steps
-    elif S == A:
-        fail("steps_per_epoch", WHY_MISSING)
-    elif e_num == A:
-        fail("epochs", WHY_MISSING)
-    else:
-        T = -(-e_num * S // e_den)
-        if T > INT64_MAX:
-            fail("epochs", WHY_OVERFLOW, STATUS_OVERFLOW)
+    if max_steps == A and S == A:
+        raise _fail(i, "steps_per_epoch", WHY_MISSING)
+    if max_steps == A and e_num == A:
+        raise _fail(i, "epochs", WHY_MISSING)
+    epochs = None if e_num == A else _as_given(e_num, e_den, cols.real("epochs_float", i))
+    try:
+        run = Run(None if S == A else S, epochs, max_steps=None if max_steps == A else max_steps)
+    except OverflowError:
+        raise _fail(i, "epochs", WHY_OVERFLOW, STATUS_OVERFLOW) from None
+    if k != A and S == A:
+        raise _fail(i, "saves_per_epoch", WHY_NEEDS_SPE)
 
-    rules, flags = [], 0
-    if k != A:
-        if S == A:
-            fail("saves_per_epoch", WHY_NEEDS_SPE)
-        rules.append((RULE_EVEN, S, k, T))
-        if k > S:
-            flags |= FLAGS["FEWER_THAN_REQUESTED"]
-    if count != A:
-        rules.append((RULE_EVEN, T, count, T))
-        if count > T:
-            flags |= FLAGS["FEWER_THAN_REQUESTED"]
-    if every != A:
-        rules.append((RULE_EVERY, every, every, T))
-        if every > T:
-            flags |= FLAGS["OUT_OF_RANGE"]
-        elif final and T % every:
-            flags |= FLAGS["UNEVEN_TAIL"]
+    kwargs: Dict[str, object] = dict(final=final, min_interval=min_interval)
+    for name, value in (("saves_per_epoch", k), ("count", count), ("every", every)):
+        if value != A:
+            kwargs[name] = value
     if r_num != A:
-        interval = -(-T * r_num // r_den)
-        rules.append((RULE_EVERY, interval, interval, T))
-        given = get("ratio_float", i, None)
-        if transformers_interval(T, r_num / r_den if given is None else given) != interval:
-            flags |= FLAGS["HF_MISMATCH"]
-        if final and T % interval:
-            flags |= FLAGS["UNEVEN_TAIL"]
-    if any(_schedule_py.rule_count(rule, T) == 0 for rule in rules):
-        flags |= FLAGS["OUT_OF_RANGE"]  # a rule that never fires
-    if k != A and e_num != A:
-        epochs = get("epochs_float", i, None)
-        ratio = axolotl_save_steps(k, e_num / e_den if epochs is None else epochs)
-        if ratio < 1:
-            hf_interval = transformers_interval(T, ratio)
-            exact = _schedule_py.Engine(rules[:1], [T] if final else [])
-            hf = _schedule_py.Engine([(RULE_EVERY, hf_interval, hf_interval, T)], [T])
-            missed = any(not hf.contains(e) for e in range(S, T + 1, S))
-            if hf.count(INT64_MAX) != exact.count(INT64_MAX) or missed:
-                flags |= FLAGS["HF_MISMATCH"]
-    return T, S, k, final, min_interval, bytes_each, rules, flags
+        kwargs["ratio"] = _as_given(r_num, r_den, cols.real("ratio_float", i))
+    return run, kwargs, bytes_each
 
 
-def sweep(n_runs: int, columns: dict, counts_only: bool):
+def _schedule_of(run: Run, kwargs: Dict[str, object], i: int) -> Tuple[_schedule.Schedule, int]:
+    """Run i's Schedule (built without logging its diagnostics) and its number of steps.
+
+    A Schedule walks at most MAX_MATERIALIZED steps to count several rules or to thin them
+    with min_interval; a run that needs more is refused (RowError WHY_WALK), never walked."""
+    m = kwargs.pop("min_interval")
+    assert isinstance(m, int)
+    unthinned = _schedule.Schedule._build(run, kwargs, log=False)
+    walk_error = _fail(i, "min_interval" if m > 1 else None, WHY_WALK, STATUS_CAPACITY)
+    try:
+        n = len(unthinned)  # O(1) for one rule; several are walked, up to the limit
+    except ValueError:
+        raise walk_error from None
+    if m <= 1:  # thinning distinct steps by 1 keeps them all: the same steps and diagnostics
+        return unthinned, n
+    if n > _schedule.MAX_MATERIALIZED:
+        raise walk_error
+    thinned = _schedule.Schedule._build(run, {**kwargs, "min_interval": m}, log=False)
+    return thinned, len(thinned)
+
+
+def _flags_of(sched: _schedule.Schedule) -> int:
+    """The flag bits of the schedule's diagnostic codes."""
+    flags = 0
+    for diagnostic in sched.diagnostics:
+        flags |= FLAGS[diagnostic.code]
+    return flags
+
+
+def _steps_of(sched: _schedule.Schedule, n: int) -> Int64Array:
+    """The schedule's n steps; one too long to hold as Schedule.steps is iterated."""
+    if n <= _schedule.MAX_MATERIALIZED:
+        return np.asarray(sched.steps, dtype=np.int64)
+    return np.fromiter(sched, dtype=np.int64, count=n)
+
+
+def _physical_memory() -> Optional[int]:
+    """This machine's memory in bytes, or None where the OS does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def allocate_steps(total: int) -> Int64Array:
+    """An uninitialized int64 array for a sweep's `total` steps; a ValueError with the
+    numbers and what to do instead when they cannot fit in memory, checked before
+    allocating (both backends use this)."""
+    need, memory = 8 * total, _physical_memory()
+    if memory is None or need <= memory:
+        try:
+            return np.empty(total, dtype=np.int64)
+        except MemoryError:
+            pass
+    where = f"more than this machine's {memory} bytes of memory" if memory is not None and \
+        need > memory else "more than can be allocated now"
+    raise ValueError(f"the sweep has {total} checkpoints in all: their steps need {need} bytes "
+                     f"({need / 2**30:.1f} GiB), {where}; pass counts_only=True for the counts, "
+                     "flags and bytes without the steps, or split the sweep")
+
+
+def sweep(n_runs: int, columns: Mapping[str, Optional[npt.NDArray[np.generic]]],
+          counts_only: bool) -> SweepArrays:
     """(counts, offsets, steps, flags, bytes) of every run; offsets and steps are None with
-    counts_only, bytes None without a checkpoint_bytes column.  Raises RowError."""
-    get = _getter(columns, n_runs)
-    with_bytes = columns.get("checkpoint_bytes") is not None
+    counts_only, bytes None without a checkpoint_bytes column.  Raises RowError, and
+    ValueError when the steps would not fit in memory."""
+    cols = _Columns(columns, n_runs)
+    with_bytes = cols.given("checkpoint_bytes")
     counts = np.zeros(n_runs, dtype=np.int64)
     flags = np.zeros(n_runs, dtype=np.uint32)
     nbytes = np.zeros(n_runs, dtype=np.int64) if with_bytes else None
-    engines, total = [], 0
+    schedules: List[_schedule.Schedule] = []
+    total = 0
     # pass 1, as ckpt_sweep_count: every run's count, flags and bytes; stop at a bad run
     for i in range(n_runs):
-        T, S, k, final, m, bytes_each, rules, f = _row(get, i)
-        engine = _schedule_py.Engine(rules, [T] if final else [])
-        if m > 1:
-            full = engine.fill(INT64_MAX)
-            kept = _schedule_py.min_interval(full, m, T if final else 0)
-            n, last = len(kept), int(kept[-1]) if len(kept) else 0
-            kept_set = set(kept.tolist())
-            dropped = [s for s in full.tolist() if s not in kept_set]
-            if dropped:
-                f |= FLAGS["MIN_INTERVAL_DROPPED"]
-            # the forced final step, kept although thinning would drop it
-            if final and T not in _schedule_py.min_interval(full, m, 0).tolist():
-                f |= FLAGS["UNEVEN_TAIL"]
-            if dropped and k != ABSENT and any(s % S == 0 for s in dropped):
-                f |= FLAGS["EPOCH_END_MISSED"]
-            engine = _schedule_py.Engine([], kept)
-        else:
-            n, last = engine.count(INT64_MAX), engine.last()
-        if last == 0:
-            f |= FLAGS["NO_SAVES"]
-        elif not final and last < T:
-            f |= FLAGS["FINAL_NOT_SAVED"]
-        if with_bytes:
+        run, kwargs, bytes_each = _row(cols, i)
+        sched, n = _schedule_of(run, kwargs, i)
+        if nbytes is not None:
             if n * bytes_each > INT64_MAX:
-                raise RowError(STATUS_OVERFLOW, i, ARGS.index("checkpoint_bytes"), WHY_OVERFLOW)
+                raise _fail(i, "checkpoint_bytes", WHY_OVERFLOW, STATUS_OVERFLOW)
             nbytes[i] = n * bytes_each
         if not counts_only:
             total += n
             if total > INT64_MAX:
-                raise RowError(STATUS_OVERFLOW, i, -1, WHY_TOTAL)
-            engines.append(engine)
-        counts[i], flags[i] = n, f
+                raise _fail(i, None, WHY_TOTAL, STATUS_OVERFLOW)
+            schedules.append(sched)
+        counts[i], flags[i] = n, _flags_of(sched)
     if counts_only:
         return counts, None, None, flags, nbytes
     # pass 2, as ckpt_sweep_fill
-    parts = []
-    for i, engine in enumerate(engines):
-        steps = engine.fill(INT64_MAX)
-        if len(steps) != counts[i]:
-            raise RowError(STATUS_CAPACITY, i, -1, WHY_INTERNAL)
-        parts.append(steps)
     offsets = np.zeros(n_runs + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    steps = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-    return counts, offsets, steps.astype(np.int64, copy=False), flags, nbytes
+    steps = allocate_steps(total)
+    for i, sched in enumerate(schedules):
+        run_steps = _steps_of(sched, int(counts[i]))
+        if len(run_steps) != counts[i]:
+            raise _fail(i, None, WHY_INTERNAL, STATUS_CAPACITY)
+        steps[offsets[i]:offsets[i + 1]] = run_steps
+    return counts, offsets, steps, flags, nbytes

@@ -9,11 +9,11 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _backend
-from ._common import RULE_EVEN, RULE_EVERY, check_step
-from ._frameworks import axolotl_save_steps, transformers_engine, transformers_interval
+from ._common import check_step
+from ._diagnose import _gap_diagnostics, _min_interval_diagnostics, _schedule_diagnostics
 from ._numbers import parse_every, show, step_range, to_bool, to_int, to_rational, to_step_list
-from ._rules import Listed, Request, _preview, compile_request
-from .diagnostics import Diagnostic, make, report
+from ._rules import Listed, Request, compile_request
+from .diagnostics import Diagnostic, report
 from .run import IntLike, Run
 
 if TYPE_CHECKING:
@@ -271,113 +271,3 @@ def _read_only(steps: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     view = steps.view()
     view.flags.writeable = False
     return view
-
-
-def _schedule_diagnostics(run, req, engine):
-    T = run.total_steps
-    out = []
-    last = engine.last()
-    if last == 0:
-        out.append(make("NO_SAVES", f"this schedule saves nothing: all {T} steps of work would "
-                        "be lost; add a rule or keep final=True", total_steps=T))
-    elif not req.final and last < T:
-        lost = T - last  # a count for the message, not a schedule step
-        out.append(make("FINAL_NOT_SAVED",
-                        f"the last save is at step {last} of {T}: the final {lost} steps of work "
-                        "are never saved; pass final=True or end the run on a scheduled step",
-                        last_save=last, total_steps=T, steps_lost=lost))
-    if req.saves_per_epoch is not None:
-        out += _axolotl_diagnostics(run, req)
-    return out
-
-
-def _axolotl_diagnostics(run, req):
-    """HF_MISMATCH: what Axolotl's save_steps = 1/(saves_per_epoch * num_epochs) does."""
-    if run.epochs is None:
-        return []
-    k, T, S = req.saves_per_epoch, run.total_steps, run.steps_per_epoch
-    epochs = run._given.get("epochs", run.epochs)
-    ratio = axolotl_save_steps(k, epochs)
-    if ratio >= 1:
-        return []
-    interval = transformers_interval(T, ratio)
-    hf = transformers_engine(T, interval)
-    exact = _backend.impl.Engine([(RULE_EVEN, S, k, T)], [T] if req.final else [])
-    missed = _missed_epoch_ends(S, T, hf)
-    hf_count, count = hf.count(MAX_MATERIALIZED), exact.count(MAX_MATERIALIZED)
-    if hf_count == count and not missed:
-        return []
-    return [make(
-        "HF_MISMATCH",
-        f"saves_per_epoch={k}: Axolotl sets save_steps = 1/({k}*{epochs!r}) = {ratio!r}, and "
-        f"transformers saves every ceil({T} * {ratio!r}) = {interval} steps: "
-        + (f"{hf_count} saves instead of {count}" if hf_count != count
-           else f"{count} saves, but at other steps")
-        + (f", missing epoch ends {_preview(missed)}" if missed else ""),
-        framework="axolotl", hf_interval=interval, hf_count=hf_count, count=count,
-        missed_epoch_ends=missed)]
-
-
-#: The most epoch ends a diagnostic lists (runs may have billions of epochs).
-MAX_LISTED_EPOCH_ENDS = 100_000
-
-
-def _missed_epoch_ends(S, T, engine):
-    """The epoch ends (S, 2S, ..., and T) that `engine` does not save, walking at most
-    MAX_LISTED_EPOCH_ENDS of them.  Whether any is missed never depends on that cut: for
-    an interval schedule the first end S is missed whenever any end is."""
-    ends = _backend.impl.Engine([(RULE_EVERY, S, S, T)], [T])
-    missed, end = [], ends.next_after(0)
-    for _ in range(MAX_LISTED_EPOCH_ENDS):
-        if end is None:
-            break
-        if not engine.contains(end):
-            missed.append(end)
-        end = ends.next_after(end)
-    return missed
-
-
-def _min_interval_diagnostics(run, req, full, kept, min_interval):
-    out = []
-    T = run.total_steps
-    kept_set = set(kept.tolist())
-    dropped = [int(s) for s in full if int(s) not in kept_set]
-    # T survives only because it is forced when thinning without the force would drop it
-    forced_closer = req.final and not _backend.impl.Engine(
-        [], _backend.impl.min_interval(full, min_interval, 0)).contains(T)
-    if dropped:
-        out.append(make("MIN_INTERVAL_DROPPED",
-                        f"min_interval={min_interval} dropped {len(dropped)} of {len(full)} "
-                        f"scheduled steps: {_preview(dropped)}",
-                        dropped=dropped, min_interval=min_interval))
-    if forced_closer:
-        before = int(kept[-2]) if len(kept) > 1 else None
-        out.append(make("UNEVEN_TAIL",
-                        f"the final save at {T} is kept although it comes less than "
-                        f"min_interval={min_interval} steps after the save at {before} "
-                        "(a forced final save is never dropped)",
-                        min_interval=min_interval, previous_save=before, total_steps=T))
-    epoch_based = req.saves_per_epoch is not None or (
-        req.every is not None and req.every[1] == "epochs" and req.every[0].denominator == 1)
-    if epoch_based and dropped and run.steps_per_epoch is not None:
-        S, T = run.steps_per_epoch, run.total_steps
-        ends = _materialize(_backend.impl.Engine([(RULE_EVERY, S, S, T)], []), "epoch ends", None)
-        missed = [int(e) for e in ends if int(e) not in kept_set]
-        if missed:
-            out.append(make("EPOCH_END_MISSED",
-                            f"min_interval={min_interval} drops the saves at epoch ends "
-                            f"{_preview(missed)}; lower min_interval to keep every epoch end",
-                            missed_epoch_ends=missed))
-    return out
-
-
-def _gap_diagnostics(run, engine, steps, max_gap):
-    if steps is None:
-        steps = _materialize(engine, "max_gap", max_gap)
-    gap, end = _backend.impl.longest_gap(steps, run.total_steps)
-    if gap <= max_gap:
-        return []
-    return [make("LONG_GAP",
-                 f"up to {gap} steps of work go unsaved (the stretch ending at step {end}), more "
-                 f"than max_gap={max_gap}; add every={max_gap} or more saves",
-                 longest_gap=gap, ends_at=end, max_gap=max_gap)]

@@ -17,17 +17,37 @@ from __future__ import annotations
 
 import math
 import numbers
+from decimal import Decimal
 from fractions import Fraction
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, SupportsIndex, \
+    Tuple, TypedDict, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _backend
+from . import schedule as _schedule
 from ._numbers import INT64_MAX, to_bool, to_int, to_rational
 from ._sweep_py import ABSENT, ARGS, FLAGS, WHY_MISSING, WHY_NEEDS_SPE, WHY_OVERFLOW, \
-    WHY_TOTAL, WHY_VALUE, RowError
+    WHY_TOTAL, WHY_VALUE, WHY_WALK, RowError
 from .diagnostics import CODES
 
-__all__ = ["sweep", "SweepResult", "FLAGS"]
+__all__ = ["sweep", "SweepResult", "SweepSummary", "FLAGS", "Integers", "Numbers", "Flags"]
+
+#: An integer argument: one value for every run, or one per run (a list, tuple, range or
+#: 1-D array of any integer dtype or integral floats; None or a masked entry leaves it out).
+Integers = Union[int, np.integer[Any], range,
+                 Sequence[Union[int, float, np.integer[Any], np.floating[Any], None]],
+                 npt.NDArray[np.integer[Any]], npt.NDArray[np.floating[Any]]]
+#: epochs / ratio: as Integers, and any floats, Fractions or Decimals (exact rationals).
+Number = Union[int, float, Fraction, Decimal, np.integer[Any], np.floating[Any]]
+Numbers = Union[Number, range, Sequence[Optional[Number]],
+                npt.NDArray[np.integer[Any]], npt.NDArray[np.floating[Any]]]
+#: final: True / False for every run, or one per run (None: True).
+Flags = Union[bool, np.bool_, Sequence[Union[bool, np.bool_, None]], npt.NDArray[np.bool_]]
+
+Int64Array = npt.NDArray[np.int64]
+Column = Optional[npt.NDArray[Any]]
 
 # Integer arguments: (smallest value, may a run leave it out (None / masked)?).
 _INTEGERS = {
@@ -42,9 +62,12 @@ _INTEGERS = {
 _RATIONALS = ("epochs", "ratio")
 
 
-def sweep(steps_per_epoch=None, epochs=None, *, max_steps=None, saves_per_epoch=None,
-          every=None, count=None, ratio=None, final=True, min_interval=0,
-          checkpoint_bytes=None, counts_only=False) -> "SweepResult":
+def sweep(steps_per_epoch: Optional[Integers] = None, epochs: Optional[Numbers] = None, *,
+          max_steps: Optional[Integers] = None, saves_per_epoch: Optional[Integers] = None,
+          every: Optional[Integers] = None, count: Optional[Integers] = None,
+          ratio: Optional[Numbers] = None, final: Flags = True, min_interval: Integers = 0,
+          checkpoint_bytes: Optional[Integers] = None,
+          counts_only: bool = False) -> SweepResult:
     """The schedules of R runs: run i is Schedule(Run(steps_per_epoch[i], epochs[i],
     max_steps=max_steps[i]), saves_per_epoch=saves_per_epoch[i], every=every[i], ...).
 
@@ -57,19 +80,24 @@ def sweep(steps_per_epoch=None, epochs=None, *, max_steps=None, saves_per_epoch=
     checkpoint_bytes: the size of one checkpoint (scalar or per run): `bytes` is then
     counts * checkpoint_bytes.  counts_only=True: counts, flags and bytes without the
     steps (O(1) per run, unless a run combines rules or has min_interval > 1, which
-    walks its schedule).
+    walks its schedule, as Schedule does: a run that would walk more than
+    schedule.MAX_MATERIALIZED steps is refused with a ValueError, never walked).
 
     Errors name the argument, the run and the value: TypeError for non-integers, bools,
-    strings and object arrays; ValueError for values out of range, missing arguments
-    and mismatched lengths; OverflowError when a run's total steps, its bytes or the
-    sweep's number of checkpoints would leave int64.  Nothing is returned half-done.
+    strings, object, complex and datetime arrays and numpy longdouble epochs / ratios;
+    ValueError for values out of range, missing arguments, mismatched lengths, runs too
+    long to walk and steps that would not fit in memory; OverflowError when a run's total
+    steps, its bytes or the sweep's number of checkpoints would leave int64.  Integers are
+    never rounded (a longdouble or uint64 array is converted exactly or refused).  Nothing
+    is returned half-done.
     """
-    given = dict(steps_per_epoch=steps_per_epoch, epochs=epochs, max_steps=max_steps,
-                 saves_per_epoch=saves_per_epoch, every=every, count=count, ratio=ratio,
-                 final=final, min_interval=min_interval, checkpoint_bytes=checkpoint_bytes)
+    given: Dict[str, Any] = dict(
+        steps_per_epoch=steps_per_epoch, epochs=epochs, max_steps=max_steps,
+        saves_per_epoch=saves_per_epoch, every=every, count=count, ratio=ratio, final=final,
+        min_interval=min_interval, checkpoint_bytes=checkpoint_bytes)
     counts_only = to_bool(counts_only, "counts_only")
     n_runs = _n_runs(given)
-    columns = {}
+    columns: Dict[str, Column] = {}
     for name, (minimum, optional) in _INTEGERS.items():
         columns[name] = _int_column(given[name], name, minimum, optional)
     for name in _RATIONALS:
@@ -82,6 +110,15 @@ def sweep(steps_per_epoch=None, epochs=None, *, max_steps=None, saves_per_epoch=
     except RowError as exc:
         raise _row_error(exc, given) from None
     return SweepResult(counts, offsets, steps, flags, nbytes, backend=impl.NAME)
+
+
+class SweepSummary(TypedDict):
+    """What `SweepResult.summary()` returns."""
+
+    runs: int
+    total_checkpoints: int
+    total_bytes: Optional[int]     # None without checkpoint_bytes
+    runs_per_code: Dict[str, int]  # every code of CODES -> the runs that have it
 
 
 class SweepResult:
@@ -97,18 +134,27 @@ class SweepResult:
 
     __slots__ = ("counts", "offsets", "steps", "flags", "bytes", "backend")
 
-    def __init__(self, counts, offsets, steps, flags, nbytes, *, backend):
+    counts: Int64Array
+    offsets: Optional[Int64Array]
+    steps: Optional[Int64Array]
+    flags: npt.NDArray[np.uint32]
+    bytes: Optional[Int64Array]
+    backend: str
+
+    def __init__(self, counts: Int64Array, offsets: Optional[Int64Array],
+                 steps: Optional[Int64Array], flags: npt.NDArray[np.uint32],
+                 nbytes: Optional[Int64Array], *, backend: str) -> None:
         for array in (counts, offsets, steps, flags, nbytes):
             if array is not None:
                 array.flags.writeable = False
         self.counts, self.offsets, self.steps = counts, offsets, steps
         self.flags, self.bytes, self.backend = flags, nbytes, backend
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.counts)
 
-    def __getitem__(self, i):
-        if self.steps is None:
+    def __getitem__(self, i: SupportsIndex) -> Int64Array:
+        if self.steps is None or self.offsets is None:
             raise ValueError("this sweep was computed with counts_only=True: it has no steps")
         if isinstance(i, bool) or not isinstance(i, numbers.Integral):
             raise TypeError(f"runs are indexed by integers, got {type(i).__name__}")
@@ -118,7 +164,7 @@ class SweepResult:
             raise IndexError(f"run {int(i)} is out of range for a sweep of {n} runs")
         return self.steps[self.offsets[j]:self.offsets[j + 1]]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Int64Array]:
         for i in range(len(self)):
             yield self[i]
 
@@ -130,44 +176,46 @@ class SweepResult:
         return _exact_sum(self.counts)
 
     @property
-    def total_bytes(self):
+    def total_bytes(self) -> Optional[int]:
         """The bytes of all runs' checkpoints (an exact int), or None without checkpoint_bytes."""
         return None if self.bytes is None else _exact_sum(self.bytes)
 
-    def runs_with(self, *codes) -> np.ndarray:
-        """Indices of the runs whose schedules have any of the diagnostic `codes`."""
+    def runs_with(self, *codes: Union[str, Iterable[str]]) -> npt.NDArray[np.intp]:
+        """Indices of the runs whose schedules have any of the diagnostic `codes`
+        (given as arguments, or as one list)."""
         return np.flatnonzero(self.flags & _mask(codes))
 
-    def codes(self, i) -> tuple:
+    def codes(self, i: SupportsIndex) -> Tuple[str, ...]:
         """The diagnostic codes of run i, in CODES order."""
         f = int(self.flags[i])
         return tuple(code for code, bit in FLAGS.items() if f & bit)
 
-    def summary(self) -> dict:
-        """{"runs", "total_checkpoints", "total_bytes" (None without checkpoint_bytes),
-        "runs_per_code": {code: runs with it, for every code in CODES}}."""
+    def summary(self) -> SweepSummary:
+        """Runs, total checkpoints, total bytes (None without checkpoint_bytes) and, for
+        every code in CODES, how many runs have it."""
         return {"runs": len(self), "total_checkpoints": self.total,
                 "total_bytes": self.total_bytes,
                 "runs_per_code": {code: int(np.count_nonzero(self.flags & bit))
                                   for code, bit in FLAGS.items()}}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         what = "counts only" if self.steps is None else f"{self.total} steps"
         return f"<SweepResult of {len(self)} runs, {what}, backend {self.backend!r}>"
 
 
-def _mask(codes) -> int:
-    if len(codes) == 1 and isinstance(codes[0], (list, tuple, set, frozenset)):
-        codes = tuple(codes[0])
-    mask = 0
+def _mask(codes: Tuple[Union[str, Iterable[str]], ...]) -> int:
+    names: List[Any] = []
     for code in codes:
+        names += list(code) if isinstance(code, (list, tuple, set, frozenset)) else [code]
+    mask = 0
+    for code in names:
         if code not in FLAGS:
             raise ValueError(f"unknown diagnostic code {code!r}; the codes are {', '.join(CODES)}")
         mask |= FLAGS[code]
     return mask
 
 
-def _exact_sum(values) -> int:
+def _exact_sum(values: Int64Array) -> int:
     """Sum of an int64 array as a Python int, without int64 wraparound."""
     n = len(values)
     if n == 0:
@@ -179,7 +227,7 @@ def _exact_sum(values) -> int:
 
 # ---- arguments -> kernel columns ----------------------------------------------------
 
-def _per_run(value) -> bool:
+def _per_run(value: object) -> bool:
     """Is `value` one value per run (rather than a scalar for every run)?"""
     if isinstance(value, (list, tuple, range)):
         return True
@@ -188,17 +236,17 @@ def _per_run(value) -> bool:
     return hasattr(value, "__array__") and np.ndim(value) != 0
 
 
-def _length(value, name) -> int:
+def _length(value: Any, name: str) -> int:
     if isinstance(value, (list, tuple, range)):
         return len(value)
     shape = np.shape(value)
     if len(shape) != 1:
         raise ValueError(f"{name} must be a scalar or a 1-D sequence of values per run, "
                          f"got shape {shape}")
-    return shape[0]
+    return int(shape[0])
 
 
-def _n_runs(given) -> int:
+def _n_runs(given: Dict[str, Any]) -> int:
     lengths = {name: _length(v, name) for name, v in given.items()
                if v is not None and _per_run(v)}
     if not lengths:
@@ -210,7 +258,7 @@ def _n_runs(given) -> int:
     return next(iter(lengths.values()))
 
 
-def _show(value):
+def _show(value: object) -> str:
     if isinstance(value, np.generic):
         value = value.item()
     try:
@@ -219,7 +267,7 @@ def _show(value):
         return f"<{type(value).__name__} too large to print>"
 
 
-def _label(name, row, value):
+def _label(name: str, row: int, value: Any) -> str:
     """How a message names argument `name` of run `row`: "count[3]=0" or "count=0"."""
     if value is not None and _per_run(value):
         plain = isinstance(value, (list, tuple, range, np.ma.MaskedArray))
@@ -230,11 +278,11 @@ def _label(name, row, value):
     return f"{name}={_show(value)}"
 
 
-def _words(minimum) -> str:
+def _words(minimum: int) -> str:
     return "a positive integer" if minimum == 1 else "a non-negative integer"
 
 
-def _as_array(value, name):
+def _as_array(value: Any) -> Tuple[npt.NDArray[Any], Optional[npt.NDArray[np.bool_]]]:
     """(data, mask or None) of an array-like argument."""
     if isinstance(value, np.ma.MaskedArray):
         mask = np.ma.getmaskarray(value)
@@ -242,35 +290,13 @@ def _as_array(value, name):
     return np.asarray(value), None
 
 
-def _first(bad) -> int:
+def _first(bad: npt.NDArray[np.bool_]) -> int:
     return int(np.argmax(bad))
 
 
-def _int_scalar(value, name, minimum):
-    if name == "checkpoint_bytes" and isinstance(value, (float, np.floating)) \
-            and math.isfinite(value) and float(value).is_integer():
-        value = int(value)  # 7e9 bytes
-    return to_int(value, name, minimum=minimum)
-
-
-def _int_item(value, label, minimum, optional):
-    if value is None or np.ma.is_masked(value):
-        if optional:
-            return ABSENT
-        raise TypeError(f"{label} must be an integer, got None")
-    if isinstance(value, (float, np.floating)):
-        if not math.isfinite(value):
-            raise ValueError(f"{label} must be a finite number, got {_show(value)}")
-        if not float(value).is_integer():
-            raise TypeError(f"{label} must be an integer, got {_show(value)}")
-        if abs(value) > 2.0**63:
-            raise OverflowError(f"{label}={_show(value)} exceeds the int64 range (max {INT64_MAX})")
-        value = int(value)
-    return to_int(value, label, minimum=minimum)
-
-
-def _int_column(value, name, minimum, optional):
-    """An int64 column of length 1 (a scalar) or R; None when absent everywhere."""
+def _int_column(value: Any, name: str, minimum: int, optional: bool) -> Column:
+    """An int64 column of length 1 (a scalar) or R, ABSENT where a run leaves the argument
+    out; None when it is absent everywhere.  Exact: a value is never rounded."""
     if value is None:
         return None
     if not _per_run(value):
@@ -279,69 +305,127 @@ def _int_column(value, name, minimum, optional):
                             "units (ep, sp, tok) are for Schedule")
         return np.array([_int_scalar(value, name, minimum)], dtype=np.int64)
     if isinstance(value, (list, tuple)) and not all(type(v) is int for v in value):
-        out = [_int_item(v, f"{name}[{i}]", minimum, optional) for i, v in enumerate(value)]
-        return _absent_as_default(np.array(out, dtype=np.int64), name)
+        items = [_int_item(v, f"{name}[{i}]", minimum, optional) for i, v in enumerate(value)]
+        return _absent_as_default(np.array(items, dtype=np.int64), name)
     if isinstance(value, (list, tuple, range)):
-        try:
-            arr, mask = np.array(value, dtype=np.int64), None
-        except OverflowError:  # a Python int past int64: find it and name it
-            for i, v in enumerate(value):
-                _int_item(v, f"{name}[{i}]", minimum, optional)
-            raise
+        arr, mask = _python_ints_array(value, name, minimum, optional), None
     else:
-        arr, mask = _as_array(value, name)
+        arr, mask = _as_array(value)
     if mask is not None and not optional:
         i = _first(mask)
         raise TypeError(f"{name}[{i}] is missing (masked): every run needs a {name}")
     kind = arr.dtype.kind
     if kind in "iu":
-        if kind == "u" and arr.size and arr.itemsize == 8 and int(arr.max()) > INT64_MAX:
-            i = _first(arr > INT64_MAX)
-            raise OverflowError(f"{name}[{i}]={int(arr[i])} exceeds the int64 range (max {INT64_MAX})")
-        out = np.ascontiguousarray(arr, dtype=np.int64)
-        if mask is not None:
-            out = out.copy() if out is arr or np.shares_memory(out, arr) else out
-            out[mask] = ABSENT
-        check = out if mask is None else out[~mask]
-        if check.size and int(check.min()) < minimum:
-            i = _first((out < minimum) & (out != ABSENT) if mask is not None else out < minimum)
-            raise ValueError(f"{name}[{i}] must be {_words(minimum)}, got {_show(arr[i])}")
+        out = _from_integer_array(arr, mask, name, minimum)
     elif kind == "f":
-        data = (arr if mask is None else np.where(mask, minimum, arr)).astype(np.float64, copy=False)
-        bad = ~np.isfinite(data)
-        if bad.any():
-            i = _first(bad)
-            raise ValueError(f"{name}[{i}] must be a finite number, got {_show(arr[i])}")
-        bad = data != np.trunc(data)
-        if bad.any():
-            i = _first(bad)
-            raise TypeError(f"{name}[{i}] must be an integer, got {_show(arr[i])}")
-        bad = data < minimum
-        if bad.any():
-            i = _first(bad)
-            raise ValueError(f"{name}[{i}] must be {_words(minimum)}, got {_show(arr[i])}")
-        bad = data >= 2.0**63
-        if bad.any():
-            i = _first(bad)
-            raise OverflowError(f"{name}[{i}]={_show(arr[i])} exceeds the int64 range (max {INT64_MAX})")
-        out = data.astype(np.int64)
-        if mask is not None:
-            out[mask] = ABSENT
+        out = _from_float_array(arr, mask, name, minimum)
     elif kind == "b":
         raise TypeError(f"{name} must be integers, got a bool array (bools are not counts)")
     else:
         raise TypeError(f"{name} must be an integer array (or integral floats), got dtype "
-                        f"{arr.dtype}" + ("; object arrays are not accepted" if kind == "O" else ""))
+                        f"{arr.dtype}"
+                        + ("; object arrays are not accepted" if kind == "O" else ""))
     return _absent_as_default(out, name)
 
 
-def _absent_as_default(out, name):
+def _int_scalar(value: Any, name: str, minimum: int) -> int:
+    """One integer for every run (checkpoint_bytes may be an integral float: 7e9 bytes)."""
+    if name == "checkpoint_bytes" and isinstance(value, (float, np.floating)) \
+            and math.isfinite(value) and _is_whole(value):
+        return _int_item(value, name, minimum, optional=False)
+    return to_int(value, name, minimum=minimum)
+
+
+def _int_item(value: Any, label: str, minimum: int, optional: bool) -> int:
+    """One run's integer from a list (None: ABSENT when optional); integral floats of
+    any precision are taken exactly."""
+    if value is None or np.ma.is_masked(value):
+        if optional:
+            return ABSENT
+        raise TypeError(f"{label} must be an integer, got None")
+    if isinstance(value, (float, np.floating)):
+        if not math.isfinite(value):
+            raise ValueError(f"{label} must be a finite number, got {_show(value)}")
+        if not _is_whole(value):
+            raise TypeError(f"{label} must be an integer, got {_show(value)}")
+        whole = int(value)  # exact for every float type
+        if abs(whole) > INT64_MAX:
+            raise OverflowError(f"{label}={_show(value)} exceeds the int64 range (max {INT64_MAX})")
+        value = whole
+    return to_int(value, label, minimum=minimum)
+
+
+def _is_whole(value: Any) -> bool:
+    """Is the finite float `value` a whole number, judged in its own precision
+    (a numpy longdouble is never rounded to float64 first)?"""
+    return bool(np.floor(value) == value)
+
+
+def _python_ints_array(values: Sequence[int] | range, name: str, minimum: int,
+                       optional: bool) -> npt.NDArray[np.int64]:
+    """A list, tuple or range of Python ints as int64; OverflowError naming the first
+    one past int64."""
+    try:
+        return np.array(values, dtype=np.int64)
+    except OverflowError:  # a Python int past int64: find it and name it
+        for i, v in enumerate(values):
+            _int_item(v, f"{name}[{i}]", minimum, optional)
+        raise
+
+
+def _from_integer_array(arr: npt.NDArray[Any], mask: Optional[npt.NDArray[np.bool_]],
+                        name: str, minimum: int) -> npt.NDArray[np.int64]:
+    """An array of any integer dtype as int64 (uint64 values past int64: OverflowError)."""
+    given = arr if mask is None else np.where(mask, 0, arr)  # masked values do not count
+    if arr.dtype.kind == "u" and given.size and arr.itemsize == 8 and int(given.max()) > INT64_MAX:
+        i = _first(given > INT64_MAX)
+        raise OverflowError(f"{name}[{i}]={int(arr[i])} exceeds the int64 range (max {INT64_MAX})")
+    out = np.ascontiguousarray(arr, dtype=np.int64)
+    if mask is not None:
+        out = out.copy() if out is arr or np.shares_memory(out, arr) else out
+        out[mask] = ABSENT
+    check = out if mask is None else out[~mask]
+    if check.size and int(check.min()) < minimum:
+        i = _first((out < minimum) & (out != ABSENT) if mask is not None else out < minimum)
+        raise ValueError(f"{name}[{i}] must be {_words(minimum)}, got {_show(arr[i])}")
+    return out
+
+
+def _from_float_array(arr: npt.NDArray[Any], mask: Optional[npt.NDArray[np.bool_]],
+                      name: str, minimum: int) -> npt.NDArray[np.int64]:
+    """Integral floats as int64, checked in the array's own precision (float16 to
+    longdouble: never through float64, which would round a longdouble)."""
+    data = arr if mask is None else np.where(mask, arr.dtype.type(minimum), arr)
+    bad = ~np.isfinite(data)
+    if bad.any():
+        i = _first(bad)
+        raise ValueError(f"{name}[{i}] must be a finite number, got {_show(arr[i])}")
+    bad = data != np.floor(data)
+    if bad.any():
+        i = _first(bad)
+        raise TypeError(f"{name}[{i}] must be an integer, got {_show(arr[i])}")
+    bad = data < minimum
+    if bad.any():
+        i = _first(bad)
+        raise ValueError(f"{name}[{i}] must be {_words(minimum)}, got {_show(arr[i])}")
+    reaches_2_63 = float(np.finfo(arr.dtype).max) >= 2.0**63  # float16 never does
+    bad = (data >= arr.dtype.type(2.0**63)) if reaches_2_63 else np.zeros(data.shape, bool)
+    if bad.any():
+        i = _first(bad)
+        raise OverflowError(f"{name}[{i}]={_show(arr[i])} exceeds the int64 range (max {INT64_MAX})")
+    out = data.astype(np.int64)  # whole numbers below 2**63: exact
+    if mask is not None:
+        out[mask] = ABSENT
+    return out
+
+
+def _absent_as_default(out: npt.NDArray[np.int64], name: str) -> npt.NDArray[np.int64]:
     if name == "min_interval" and out.size and int(out.min()) == ABSENT:
         out = np.where(out == ABSENT, 0, out)
     return out
 
 
-def _rational_column(value, name):
+def _rational_column(value: Any, name: str) -> Tuple[Column, Column, Column]:
     """(num, den, float) columns of epochs / ratio: exact fractions, and the values as
     given in double (the float arithmetic of HF_MISMATCH starts from them)."""
     if value is None:
@@ -362,14 +446,16 @@ def _rational_column(value, name):
             return _rational_items(value, name)
     if isinstance(value, range):
         return _int_column(value, name, 1, True), None, None
-    arr, mask = _as_array(value, name)
+    arr, mask = _as_array(value)
     kind = arr.dtype.kind
     if kind in "iu":
         return _int_column(value, name, 1, True), None, None
     if kind != "f" or arr.dtype not in (np.float64, np.float32, np.float16):
         raise TypeError(f"{name} must be numbers: an integer or float array (float16/32/64), "
                         f"got dtype {arr.dtype}"
-                        + ("; object arrays are not accepted" if kind == "O" else ""))
+                        + ("; object arrays are not accepted" if kind == "O" else "")
+                        + ("; a longdouble would be rounded: pass float64 or Fractions"
+                           if kind == "f" else ""))
     filler = arr.dtype.type(0.5 if name == "ratio" else 1)
     data = arr if mask is None else np.where(mask, filler, arr)
     bad = ~np.isfinite(data)
@@ -399,7 +485,7 @@ def _rational_column(value, name):
     return num, den, np.ascontiguousarray(floats)
 
 
-def _rational_scalar(value, name) -> Fraction:
+def _rational_scalar(value: Any, name: str) -> Fraction:
     if isinstance(value, str):
         raise TypeError(f"{name} must be a number, not a string: got {value!r}")
     exact = to_rational(value, name)
@@ -408,7 +494,7 @@ def _rational_scalar(value, name) -> Fraction:
     return exact
 
 
-def _rational_items(values, name):
+def _rational_items(values: Sequence[Any], name: str) -> Tuple[Column, Column, Column]:
     n = len(values)
     num = np.empty(n, dtype=np.int64)
     den = np.ones(n, dtype=np.int64)
@@ -422,18 +508,18 @@ def _rational_items(values, name):
     return num, den, flt
 
 
-def _ratio_error(label, value):
+def _ratio_error(label: str, value: object) -> ValueError:
     return ValueError(f"{label} must be a fraction of the run between 0 and 1 (exclusive), "
                       f"got {_show(value)}; use every= for an interval in steps")
 
 
-def _final_column(value):
+def _final_column(value: Any) -> npt.NDArray[np.uint8]:
     if not _per_run(value):
         return np.array([to_bool(value, "final")], dtype=np.uint8)
     if isinstance(value, (list, tuple)):
         return np.array([True if v is None else to_bool(v, f"final[{i}]")
                          for i, v in enumerate(value)], dtype=np.uint8)
-    arr, mask = _as_array(value, "final")
+    arr, mask = _as_array(value)
     if arr.dtype.kind != "b":
         raise TypeError(f"final must be True or False for each run: a bool array, got dtype "
                         f"{arr.dtype}")
@@ -442,18 +528,21 @@ def _final_column(value):
     return np.ascontiguousarray(arr).view(np.uint8)
 
 
-def _row_error(exc: RowError, given) -> Exception:
+def _row_error(exc: RowError, given: Dict[str, Any]) -> Exception:
     """The user's exception for a row the kernel stopped at."""
     i = exc.row
     name = ARGS[exc.arg] if exc.arg >= 0 else None
-    show = lambda n: _label(n, i, given[n])  # noqa: E731
+
+    def show(n: str) -> str:
+        return _label(n, i, given[n])
+
     if exc.why == WHY_VALUE:
         if name == "ratio":
             return _ratio_error(f"ratio[{i}]" if _per_run(given["ratio"]) else "ratio",
                                 given["ratio"][i] if _per_run(given["ratio"]) else given["ratio"])
         need = "> 0" if name == "epochs" else (
             "a non-negative integer" if name == "min_interval" else "a positive integer")
-        return ValueError(f"{show(name)}: {name} must be {need}")
+        return ValueError(f"{show(str(name))}: {name} must be {need}")
     if exc.why == WHY_MISSING:
         return ValueError(f"run {i} needs max_steps, or both steps_per_epoch and epochs; "
                           f"it has {show('steps_per_epoch')}, {show('epochs')}, "
@@ -471,5 +560,13 @@ def _row_error(exc: RowError, given) -> Exception:
         return OverflowError(f"the sweep's total number of checkpoints exceeds the int64 range "
                              f"(2**63 - 1) at run {i}; split the sweep, or pass "
                              "counts_only=True")
+    if exc.why == WHY_WALK:
+        limit = _schedule.MAX_MATERIALIZED
+        what = (f"thin its steps with {show('min_interval')}" if name == "min_interval"
+                else "count the union of its rules")
+        return ValueError(f"run {i} has more than {limit} scheduled steps, and to {what} a "
+                          f"sweep would have to walk them all (Schedule walks at most {limit}); "
+                          "give that run fewer steps, a single rule or no min_interval, or "
+                          "query its Schedule with should_save / next_after, which never walk")
     return RuntimeError(f"sweep kernel error at run {i} (status {exc.status}, "
                         f"argument {name}, reason {exc.why}): please report this")

@@ -2,7 +2,8 @@
  *
  * Every step comes from the rule functions of ckpt.c (or from ckpt_sweep_rule_fill,
  * which produces the same steps as ckpt_rule_nth without a division per step).
- * The diagnostic flags follow ckptsched/_rules.py and ckptsched/schedule.py exactly;
+ * The diagnostic flags follow ckptsched/_rules.py and ckptsched/_diagnose.py exactly
+ * (tests/test_sweep.py holds them equal to the pure-Python sweep, run by run);
  * where those compute in float on purpose (what transformers / Axolotl would do),
  * so does this file, with the same IEEE double operations in the same order.
  */
@@ -84,115 +85,160 @@ static inline void add_rule(sweep_row *r, int64_t kind, int64_t a, int64_t b)
     rule->stop = r->T;
 }
 
-/* Validate row i and build its rules; with_flags also computes request flags. */
-static ckpt_status row_setup(const ckpt_sweep_in *in, int64_t i, int with_flags,
-                             sweep_row *r, ckpt_sweep_error *err)
+/* One row's arguments, read from the columns; CKPT_SWEEP_ABSENT where the row does
+ * not give them. */
+typedef struct {
+    int64_t S, e_num, e_den, max_steps, k, every, count, r_num, r_den;
+    int final;
+    int64_t min_interval;  /* 0 when absent */
+    int64_t bytes_each;    /* 0 when absent */
+} row_args;
+
+/* Read row i and check each argument against its domain (ckpt_sweep.h), in order. */
+static ckpt_status read_row(const ckpt_sweep_in *in, int64_t i, row_args *a, ckpt_sweep_error *err)
 {
     const int64_t A = CKPT_SWEEP_ABSENT;
-    int64_t S = get_i64(in->steps_per_epoch, i, A);
-    int64_t e_num = get_i64(in->epochs_num, i, A);
-    int64_t e_den = get_i64(in->epochs_den, i, 1);
-    int64_t max_steps = get_i64(in->max_steps, i, A);
-    int64_t k = get_i64(in->saves_per_epoch, i, A);
-    int64_t every = get_i64(in->every, i, A);
-    int64_t count = get_i64(in->count, i, A);
-    int64_t r_num = get_i64(in->ratio_num, i, A);
-    int64_t r_den = get_i64(in->ratio_den, i, 1);
-    int64_t T;
+    a->S = get_i64(in->steps_per_epoch, i, A);
+    a->e_num = get_i64(in->epochs_num, i, A);
+    a->e_den = get_i64(in->epochs_den, i, 1);
+    a->max_steps = get_i64(in->max_steps, i, A);
+    a->k = get_i64(in->saves_per_epoch, i, A);
+    a->every = get_i64(in->every, i, A);
+    a->count = get_i64(in->count, i, A);
+    a->r_num = get_i64(in->ratio_num, i, A);
+    a->r_den = get_i64(in->ratio_den, i, 1);
+    a->final = in->final.data == NULL ? 1 : in->final.data[i * in->final.step] != 0;
+    a->min_interval = get_i64(in->min_interval, i, 0);
+    a->bytes_each = get_i64(in->checkpoint_bytes, i, 0);
 
-    if (S != A && S < 1) return row_fail(err, i, CKPT_ARG_STEPS_PER_EPOCH, CKPT_WHY_VALUE, CKPT_DOMAIN);
-    if (e_num != A && (e_num < 1 || e_den < 1))
+    if (a->S != A && a->S < 1)
+        return row_fail(err, i, CKPT_ARG_STEPS_PER_EPOCH, CKPT_WHY_VALUE, CKPT_DOMAIN);
+    if (a->e_num != A && (a->e_num < 1 || a->e_den < 1))
         return row_fail(err, i, CKPT_ARG_EPOCHS, CKPT_WHY_VALUE, CKPT_DOMAIN);
-    if (max_steps != A && max_steps < 1)
+    if (a->max_steps != A && a->max_steps < 1)
         return row_fail(err, i, CKPT_ARG_MAX_STEPS, CKPT_WHY_VALUE, CKPT_DOMAIN);
-    if (k != A && k < 1) return row_fail(err, i, CKPT_ARG_SAVES_PER_EPOCH, CKPT_WHY_VALUE, CKPT_DOMAIN);
-    if (every != A && every < 1) return row_fail(err, i, CKPT_ARG_EVERY, CKPT_WHY_VALUE, CKPT_DOMAIN);
-    if (count != A && count < 1) return row_fail(err, i, CKPT_ARG_COUNT, CKPT_WHY_VALUE, CKPT_DOMAIN);
-    if (r_num != A && (r_num < 1 || r_den < 1 || r_num >= r_den))
+    if (a->k != A && a->k < 1)
+        return row_fail(err, i, CKPT_ARG_SAVES_PER_EPOCH, CKPT_WHY_VALUE, CKPT_DOMAIN);
+    if (a->every != A && a->every < 1)
+        return row_fail(err, i, CKPT_ARG_EVERY, CKPT_WHY_VALUE, CKPT_DOMAIN);
+    if (a->count != A && a->count < 1)
+        return row_fail(err, i, CKPT_ARG_COUNT, CKPT_WHY_VALUE, CKPT_DOMAIN);
+    if (a->r_num != A && (a->r_num < 1 || a->r_den < 1 || a->r_num >= a->r_den))
         return row_fail(err, i, CKPT_ARG_RATIO, CKPT_WHY_VALUE, CKPT_DOMAIN);
-    r->final = in->final.data == NULL ? 1 : in->final.data[i * in->final.step] != 0;
-    r->min_interval = get_i64(in->min_interval, i, 0);
-    if (r->min_interval < 0)
+    if (a->min_interval < 0)
         return row_fail(err, i, CKPT_ARG_MIN_INTERVAL, CKPT_WHY_VALUE, CKPT_DOMAIN);
-    r->bytes_each = get_i64(in->checkpoint_bytes, i, 0);
-    if (in->checkpoint_bytes.data != NULL && r->bytes_each < 1)
+    if (in->checkpoint_bytes.data != NULL && a->bytes_each < 1)
         return row_fail(err, i, CKPT_ARG_CHECKPOINT_BYTES, CKPT_WHY_VALUE, CKPT_DOMAIN);
+    return CKPT_OK;
+}
 
-    /* the run: T = max_steps, else ceil(epochs * steps_per_epoch) */
-    if (max_steps != A) {
-        T = max_steps;
-    } else if (S == A) {
-        return row_fail(err, i, CKPT_ARG_STEPS_PER_EPOCH, CKPT_WHY_MISSING, CKPT_DOMAIN);
-    } else if (e_num == A) {
-        return row_fail(err, i, CKPT_ARG_EPOCHS, CKPT_WHY_MISSING, CKPT_DOMAIN);
-    } else if ((e_den == 1 ? ckpt_mul(e_num, S, &T) : ckpt_total_steps(S, e_num, e_den, &T))
-               != CKPT_OK) {
-        return row_fail(err, i, CKPT_ARG_EPOCHS, CKPT_WHY_OVERFLOW, CKPT_OVERFLOW);
+/* The run's total steps: max_steps, else ceil(epochs * steps_per_epoch). */
+static ckpt_status run_total(const row_args *a, int64_t i, int64_t *T, ckpt_sweep_error *err)
+{
+    const int64_t A = CKPT_SWEEP_ABSENT;
+    if (a->max_steps != A) {
+        *T = a->max_steps;
+        return CKPT_OK;
     }
-    r->S = S == A ? 0 : S;
-    r->T = T;
-    r->k = 0;
-    r->n_rules = 0;
-    r->flags = 0;
-    r->extra = T;
+    if (a->S == A) return row_fail(err, i, CKPT_ARG_STEPS_PER_EPOCH, CKPT_WHY_MISSING, CKPT_DOMAIN);
+    if (a->e_num == A) return row_fail(err, i, CKPT_ARG_EPOCHS, CKPT_WHY_MISSING, CKPT_DOMAIN);
+    ckpt_status status = a->e_den == 1 ? ckpt_mul(a->e_num, a->S, T)
+                                       : ckpt_total_steps(a->S, a->e_num, a->e_den, T);
+    if (status != CKPT_OK) return row_fail(err, i, CKPT_ARG_EPOCHS, CKPT_WHY_OVERFLOW, CKPT_OVERFLOW);
+    return CKPT_OK;
+}
 
-    /* the rules, in the order of _rules.compile_request */
-    if (k != A) {
-        if (S == A)
+/* The row's rules, in the order of _rules.compile_request, and the flags the request
+ * decides alone (the float ones, HF_MISMATCH of a ratio, only with_flags). */
+static ckpt_status build_rules(const ckpt_sweep_in *in, int64_t i, const row_args *a,
+                               int with_flags, sweep_row *r, ckpt_sweep_error *err)
+{
+    const int64_t A = CKPT_SWEEP_ABSENT, T = r->T;
+    if (a->k != A) {
+        if (a->S == A)
             return row_fail(err, i, CKPT_ARG_SAVES_PER_EPOCH, CKPT_WHY_NEEDS_SPE, CKPT_DOMAIN);
-        r->k = k;
-        add_rule(r, CKPT_RULE_EVEN, S, k);
-        if (k > S) r->flags |= CKPT_FLAG_FEWER_THAN_REQUESTED;
+        r->k = a->k;
+        add_rule(r, CKPT_RULE_EVEN, a->S, a->k);
+        if (a->k > a->S) r->flags |= CKPT_FLAG_FEWER_THAN_REQUESTED;
     }
-    if (count != A) {
-        add_rule(r, CKPT_RULE_EVEN, T, count);
-        if (count > T) r->flags |= CKPT_FLAG_FEWER_THAN_REQUESTED;
+    if (a->count != A) {
+        add_rule(r, CKPT_RULE_EVEN, T, a->count);
+        if (a->count > T) r->flags |= CKPT_FLAG_FEWER_THAN_REQUESTED;
     }
-    if (every != A) {
-        add_rule(r, CKPT_RULE_EVERY, every, every);
-        if (every > T) r->flags |= CKPT_FLAG_OUT_OF_RANGE;
-        else if (r->final && T % every != 0) r->flags |= CKPT_FLAG_UNEVEN_TAIL;
+    if (a->every != A) {
+        add_rule(r, CKPT_RULE_EVERY, a->every, a->every);
+        if (a->every > T) r->flags |= CKPT_FLAG_OUT_OF_RANGE;
+        else if (r->final && T % a->every != 0) r->flags |= CKPT_FLAG_UNEVEN_TAIL;
     }
-    if (r_num != A) {
+    if (a->r_num != A) {
         int64_t interval;
         /* ratio < 1, so the interval is at most T: no overflow */
-        if (ckpt_muldiv_ceil(T, r_num, r_den, &interval) != CKPT_OK)
+        if (ckpt_muldiv_ceil(T, a->r_num, a->r_den, &interval) != CKPT_OK)
             return row_fail(err, i, CKPT_ARG_RATIO, CKPT_WHY_VALUE, CKPT_DOMAIN);
         add_rule(r, CKPT_RULE_EVERY, interval, interval);
         if (with_flags) {
             double given = in->ratio_float.data != NULL
                                ? in->ratio_float.data[i * in->ratio_float.step]
-                               : (double)r_num / (double)r_den;
+                               : (double)a->r_num / (double)a->r_den;
             if (float_interval(T, given) != interval) r->flags |= CKPT_FLAG_HF_MISMATCH;
             if (r->final && T % interval != 0) r->flags |= CKPT_FLAG_UNEVEN_TAIL;
         }
     }
+    return CKPT_OK;
+}
+
+/* HF_MISMATCH of saves_per_epoch (_diagnose._axolotl_diagnostics): Axolotl's
+ * save_steps = 1.0 / (saves_per_epoch * float(epochs)), then transformers' interval
+ * ceil(T * save_steps), its count and the epoch ends it misses. */
+static int axolotl_mismatch(const ckpt_sweep_in *in, int64_t i, const row_args *a,
+                            const sweep_row *r)
+{
+    double epochs = in->epochs_float.data != NULL
+                        ? in->epochs_float.data[i * in->epochs_float.step]
+                        : (double)a->e_num / (double)a->e_den;
+    double ratio = 1.0 / ((double)a->k * epochs);
+    if (!(ratio < 1.0)) return 0;
+    const int64_t S = a->S, T = r->T;
+    int64_t hf = float_interval(T, ratio);  /* 0: past int64, past T */
+    int64_t hf_count = hf == 0 ? 1 : T / hf + (T % hf != 0);
+    int64_t exact = r->count0 + (r->final && !r->has_T0);  /* rules[0] is saves_per_epoch's */
+    /* every epoch end S, 2S, ... < T is a step of the rule; transformers keeps them
+     * all iff the interval divides S (and the first one, S, is one of them) */
+    int missed = S < T && (hf == 0 || S % hf != 0);
+    return hf_count != exact || missed;
+}
+
+/* Read and validate row i and build its rules; with_flags also computes the flags the
+ * request decides (those of the steps come from the passes). */
+static ckpt_status row_setup(const ckpt_sweep_in *in, int64_t i, int with_flags,
+                             sweep_row *r, ckpt_sweep_error *err)
+{
+    const int64_t A = CKPT_SWEEP_ABSENT;
+    row_args a;
+    int64_t T;
+    ckpt_status status = read_row(in, i, &a, err);
+    if (status == CKPT_OK) status = run_total(&a, i, &T, err);
+    if (status != CKPT_OK) return status;
+    r->S = a.S == A ? 0 : a.S;
+    r->T = T;
+    r->k = 0;
+    r->final = a.final;
+    r->min_interval = a.min_interval;
+    r->bytes_each = a.bytes_each;
+    r->n_rules = 0;
+    r->flags = 0;
+    r->extra = T;
+    status = build_rules(in, i, &a, with_flags, r, err);
+    if (status != CKPT_OK) return status;
 
     r->count0 = 0;
     r->has_T0 = 0;
     if (r->n_rules > 0) rule_count_end(&r->rules[0], &r->count0, &r->has_T0);
     /* a rule that never fires (_rules._never_fires): saves_per_epoch when T*k < S,
      * every when every > T (flagged above); count and ratio always fire */
-    if (k != A && r->count0 == 0) r->flags |= CKPT_FLAG_OUT_OF_RANGE;
-
-    /* Axolotl: save_steps = 1.0 / (saves_per_epoch * float(epochs)), then transformers'
-     * interval ceil(T * save_steps) and the last step (schedule._axolotl_diagnostics) */
-    if (with_flags && k != A && e_num != A) {
-        double epochs = in->epochs_float.data != NULL
-                            ? in->epochs_float.data[i * in->epochs_float.step]
-                            : (double)e_num / (double)e_den;
-        double ratio = 1.0 / ((double)k * epochs);
-        if (ratio < 1.0) {
-            /* rules[0] is saves_per_epoch's */
-            int64_t hf = float_interval(T, ratio);  /* 0: past int64, past T */
-            int64_t hf_count = hf == 0 ? 1 : T / hf + (T % hf != 0);
-            int64_t exact = r->count0 + (r->final && !r->has_T0);
-            /* every epoch end S, 2S, ... < T is a step of the rule; transformers keeps them
-             * all iff the interval divides S (and the first one, S, is one of them) */
-            int missed = S < T && (hf == 0 || S % hf != 0);
-            if (hf_count != exact || missed) r->flags |= CKPT_FLAG_HF_MISMATCH;
-        }
-    }
+    if (a.k != A && r->count0 == 0) r->flags |= CKPT_FLAG_OUT_OF_RANGE;
+    if (with_flags && a.k != A && a.e_num != A && axolotl_mismatch(in, i, &a, r))
+        r->flags |= CKPT_FLAG_HF_MISMATCH;
     return CKPT_OK;
 }
 
@@ -208,7 +254,8 @@ static inline ckpt_sched row_sched(const sweep_row *r)
 
 /* Greedy min_interval thinning over the union, as ckpt_min_interval does on the
  * materialized schedule, but visiting only the kept steps (via next_after).
- * Writes the kept steps to out when out != NULL (at most cap of them). */
+ * Writes the kept steps to out when out != NULL; CKPT_CAPACITY when there are more
+ * than cap of them (cap bounds the walk with or without out). */
 static ckpt_status thin_walk(const sweep_row *r, int64_t *out, int64_t cap, int64_t *n_kept,
                              int64_t *last_kept, uint32_t *flags)
 {
@@ -217,12 +264,10 @@ static ckpt_status thin_walk(const sweep_row *r, int64_t *out, int64_t cap, int6
     int64_t kept = 0, s = ckpt_sched_next_after(&sched, 0), last = 0;
     int dropped = 0, forced_closer = 0, end_missed = 0;
     while (s != 0) {
-        if (out != NULL) {
-            if (kept >= cap) return CKPT_CAPACITY;
-            out[kept] = s;
-        }
+        if (kept >= cap) return CKPT_CAPACITY;
+        if (out != NULL) out[kept] = s;
         /* the forced final step kept closer than m to the save before it
-         * (UNEVEN_TAIL in schedule._min_interval_diagnostics) */
+         * (UNEVEN_TAIL in _diagnose._min_interval_diagnostics) */
         if (kept > 0 && s == forced && s - last < m) forced_closer = 1;
         kept++;
         last = s;
@@ -232,9 +277,10 @@ static ckpt_status thin_walk(const sweep_row *r, int64_t *out, int64_t cap, int6
             s = next;
             continue;
         }
-        /* `next` is dropped: keep the first step >= s + m, else the forced final step */
+        /* `next` is dropped: keep the first step >= s + m, else the forced final step.
+         * s + (m - 1) may be exactly INT64_MAX: never form s + m. */
         dropped = 1;
-        next = m - 1 > INT64_MAX - s ? 0 : ckpt_sched_next_after(&sched, s + m - 1);
+        next = m - 1 > INT64_MAX - s ? 0 : ckpt_sched_next_after(&sched, s + (m - 1));
         if (next == 0 && forced > s) next = forced;
         /* every epoch end is a step of saves_per_epoch: one strictly inside the gap
          * (s, next), or in (s, T] when nothing follows, was dropped */
@@ -254,39 +300,68 @@ static ckpt_status thin_walk(const sweep_row *r, int64_t *out, int64_t cap, int6
     return CKPT_OK;
 }
 
-/* The number of steps of the row (before min_interval) and its last step. */
-static void row_count(const sweep_row *r, int64_t *count, int64_t *last)
+/* Whether counting the row walks its union: several rules, or min_interval > 1. */
+static inline int row_walks(const sweep_row *r)
 {
-    int64_t n = 0, top = r->final ? r->T : 0;
-    if (r->n_rules <= 1) {  /* O(1) */
-        n = r->count0 + (r->final && !r->has_T0);
-    } else {
-        ckpt_sched sched = row_sched(r);
-        if (ckpt_sched_count(&sched, INT64_MAX, &n) != CKPT_OK)
-            n = 0;  /* unreachable: no limit, and the steps are distinct int64 values */
+    return r->n_rules > 1 || r->min_interval > 1;
+}
+
+/* The number of steps of the row's union (before min_interval): O(1) with at most one
+ * rule, else a walk.  CKPT_CAPACITY when the row walks (row_walks) and its union has
+ * more than `limit` steps; a rule with more steps than that is refused before walking. */
+static ckpt_status union_count(const sweep_row *r, int64_t limit, int64_t *n)
+{
+    if (r->n_rules <= 1) {
+        *n = r->count0 + (r->final && !r->has_T0);
+        return row_walks(r) && *n > limit ? CKPT_CAPACITY : CKPT_OK;
     }
-    if (!r->final) {
-        for (int64_t j = 0; j < r->n_rules; j++) {
-            const ckpt_rule *rule = &r->rules[j];
-            int64_t c = j == 0 ? r->count0 : ckpt_rule_count(rule, rule->stop);
-            if (c > 0) {
-                int64_t step = ckpt_rule_nth(rule, c);
-                if (step > top) top = step;
-            }
+    for (int64_t j = 0; j < r->n_rules; j++) {
+        const ckpt_rule *rule = &r->rules[j];
+        if (ckpt_rule_count(rule, rule->stop) > limit) return CKPT_CAPACITY;
+    }
+    ckpt_sched sched = row_sched(r);
+    return ckpt_sched_count(&sched, limit, n) == CKPT_OK ? CKPT_OK : CKPT_CAPACITY;
+}
+
+/* The last step of the row's union (before min_interval), 0 when it has none. */
+static int64_t union_last(const sweep_row *r)
+{
+    if (r->final) return r->T;
+    int64_t top = 0;
+    for (int64_t j = 0; j < r->n_rules; j++) {
+        const ckpt_rule *rule = &r->rules[j];
+        int64_t c = j == 0 ? r->count0 : ckpt_rule_count(rule, rule->stop);
+        if (c > 0) {
+            int64_t step = ckpt_rule_nth(rule, c);
+            if (step > top) top = step;
         }
     }
-    *count = n;
-    *last = top;
+    return top;
+}
+
+/* A pass starts with no row done and no error. */
+static inline void start_pass(int64_t begin, int64_t *done, ckpt_sweep_error *err)
+{
+    *done = begin;
+    err->row = -1;
+    err->arg = CKPT_ARG_NONE;
+    err->why = CKPT_WHY_NONE;
+}
+
+/* Has a pass that did `work` so far used up the sweep's budget? */
+static inline int budget_spent(const ckpt_sweep_in *in, int64_t work)
+{
+    return in->work_budget > 0 && work > in->work_budget;
 }
 
 ckpt_status ckpt_sweep_count(const ckpt_sweep_in *in, int64_t begin, int64_t end,
                              int64_t *counts, uint32_t *flags, int64_t *bytes,
-                             int64_t *offsets, ckpt_sweep_error *err)
+                             int64_t *offsets, int64_t *done, ckpt_sweep_error *err)
 {
     sweep_row r;
-    err->row = -1;
-    err->arg = CKPT_ARG_NONE;
-    err->why = CKPT_WHY_NONE;
+    int64_t work = 0;
+    if (done == NULL || err == NULL) return CKPT_DOMAIN;
+    start_pass(begin, done, err);
     if (begin < 0 || end > in->n_runs || begin > end || counts == NULL || flags == NULL)
         return CKPT_DOMAIN;
     if (bytes != NULL && in->checkpoint_bytes.data == NULL) return CKPT_DOMAIN;
@@ -296,11 +371,16 @@ ckpt_status ckpt_sweep_count(const ckpt_sweep_in *in, int64_t begin, int64_t end
         uint32_t f;
         if (status != CKPT_OK) return status;
         f = r.flags;
+        if (union_count(&r, in->walk_limit, &n) != CKPT_OK)
+            return row_fail(err, i, r.min_interval > 1 ? CKPT_ARG_MIN_INTERVAL : CKPT_ARG_NONE,
+                            CKPT_WHY_WALK, CKPT_CAPACITY);
+        work += 1 + (row_walks(&r) ? n : 0);
         if (r.min_interval > 1) {
-            status = thin_walk(&r, NULL, 0, &n, &last, &f);
-            if (status != CKPT_OK) return row_fail(err, i, CKPT_ARG_MIN_INTERVAL, CKPT_WHY_INTERNAL, status);
+            status = thin_walk(&r, NULL, n, &n, &last, &f);  /* it keeps at most n */
+            if (status != CKPT_OK)
+                return row_fail(err, i, CKPT_ARG_NONE, CKPT_WHY_INTERNAL, status);
         } else {
-            row_count(&r, &n, &last);
+            last = union_last(&r);
         }
         if (last == 0) f |= CKPT_FLAG_NO_SAVES;
         else if (!r.final && last < r.T) f |= CKPT_FLAG_FINAL_NOT_SAVED;
@@ -310,6 +390,8 @@ ckpt_status ckpt_sweep_count(const ckpt_sweep_in *in, int64_t begin, int64_t end
             return row_fail(err, i, CKPT_ARG_NONE, CKPT_WHY_TOTAL, CKPT_OVERFLOW);
         counts[i] = n;
         flags[i] = f;
+        *done = i + 1;
+        if (budget_spent(in, work)) break;
     }
     return CKPT_OK;
 }
@@ -390,20 +472,23 @@ void ckpt_sweep_rule_fill(const ckpt_rule *rule, int64_t *out, int64_t n)
 }
 
 ckpt_status ckpt_sweep_fill(const ckpt_sweep_in *in, int64_t begin, int64_t end,
-                            const int64_t *offsets, int64_t *steps, ckpt_sweep_error *err)
+                            const int64_t *offsets, int64_t *steps, int64_t *done,
+                            ckpt_sweep_error *err)
 {
     sweep_row r;
-    err->row = -1;
-    err->arg = CKPT_ARG_NONE;
-    err->why = CKPT_WHY_NONE;
+    int64_t work = 0, nowhere = 0;
+    if (done == NULL || err == NULL) return CKPT_DOMAIN;
+    start_pass(begin, done, err);
     if (begin < 0 || end > in->n_runs || begin > end || offsets == NULL) return CKPT_DOMAIN;
     for (int64_t i = begin; i < end; i++) {
         ckpt_status status = row_setup(in, i, 0, &r, err);
         int64_t cap = offsets[i + 1] - offsets[i], n = 0, last;
-        int64_t *out = steps + offsets[i];
         if (status != CKPT_OK) return status;
         if (cap < 0 || (cap > 0 && steps == NULL))
             return row_fail(err, i, CKPT_ARG_NONE, CKPT_WHY_INTERNAL, CKPT_CAPACITY);
+        /* a run without steps (cap 0) may have no buffer at all: it gets a place that
+         * nothing is written to (every path below writes at most cap steps) */
+        int64_t *out = cap > 0 ? steps + offsets[i] : &nowhere;
         if (r.min_interval > 1) {
             status = thin_walk(&r, out, cap, &n, &last, NULL);
         } else if (r.n_rules <= 1) {
@@ -419,6 +504,9 @@ ckpt_status ckpt_sweep_fill(const ckpt_sweep_in *in, int64_t begin, int64_t end,
         }
         if (status != CKPT_OK || n != cap)
             return row_fail(err, i, CKPT_ARG_NONE, CKPT_WHY_INTERNAL, CKPT_CAPACITY);
+        work += 1 + cap;
+        *done = i + 1;
+        if (budget_spent(in, work)) break;
     }
     return CKPT_OK;
 }

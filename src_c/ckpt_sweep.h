@@ -11,7 +11,12 @@
  *                     steps[offsets[i] .. offsets[i+1]).
  *
  * Inputs are columns: a pointer and a step of 0 (one value for every row) or
- * 1 (one value per row).  A NULL pointer means the argument is absent in every
+ * 1 (one value per row).  Counting a row is O(1) when it has at most one rule and
+ * no min_interval; otherwise its union is walked, and a row whose union has more
+ * than walk_limit steps is refused (CKPT_WHY_WALK) instead of walked: no call ever
+ * hangs.  Each call returns after about work_budget steps of walking or writing,
+ * with *done the first row it did not do, so that a caller can notice Ctrl-C
+ * between calls.  A NULL pointer means the argument is absent in every
  * row; CKPT_SWEEP_ABSENT in an int64 column means absent in that row.  Each
  * kernel stops at the first bad row and describes it in a ckpt_sweep_error:
  * the row, the argument at fault and why.  Kernels never write outside the
@@ -68,6 +73,10 @@ typedef struct {
     ckpt_col_u8 final;
     ckpt_col_i64 min_interval;
     ckpt_col_i64 checkpoint_bytes;
+    int64_t walk_limit;   /* >= 0: the most steps the union of a row with several rules,
+                             or with min_interval > 1, may have (schedule.MAX_MATERIALIZED) */
+    int64_t work_budget;  /* a call stops after the row that takes its work (rows, plus steps
+                             walked or written) past this; 0: no budget, every row at once */
 } ckpt_sweep_in;
 
 /* The argument a row error is about. */
@@ -95,6 +104,9 @@ typedef enum {
                                epochs: epochs * steps_per_epoch; checkpoint_bytes: count * bytes */
     CKPT_WHY_TOTAL = 5,     /* the running total of saves leaves int64 at this row            */
     CKPT_WHY_INTERNAL = 6,  /* offsets disagree with the row's count (CKPT_CAPACITY)          */
+    CKPT_WHY_WALK = 7,      /* the row's union must be walked (several rules, or arg
+                               min_interval > 1) and has more than walk_limit steps
+                               (CKPT_CAPACITY)                                              */
 } ckpt_sweep_why;
 
 typedef struct {
@@ -114,21 +126,25 @@ typedef struct {
 #define CKPT_FLAG_LONG_GAP             (1u << 7) /* needs max_gap: never set by a sweep */
 #define CKPT_FLAG_EPOCH_END_MISSED     (1u << 8)
 
-/* Pass 1 over rows [begin, end): counts[i] (saves of run i), flags[i], and, when
+/* Pass 1 over rows [begin, *done): counts[i] (saves of run i), flags[i], and, when
  * not NULL, bytes[i] = counts[i] * checkpoint_bytes and offsets[i + 1] =
  * offsets[i] + counts[i] (the caller sets offsets[begin]; the sum is checked).
+ * *done is end, or less when the work budget ran out first (call again from *done).
  * O(1) per run with at most one rule and no min_interval; otherwise the run's
- * union is walked.  Stops at the first bad row (*err says which and why). */
+ * union is walked, up to walk_limit steps.  Stops at the first bad row (*err says
+ * which and why). */
 ckpt_status ckpt_sweep_count(const ckpt_sweep_in *in, int64_t begin, int64_t end,
                              int64_t *counts, uint32_t *flags, int64_t *bytes,
-                             int64_t *offsets, ckpt_sweep_error *err);
+                             int64_t *offsets, int64_t *done, ckpt_sweep_error *err);
 
-/* Pass 2 over rows [begin, end): run i's sorted steps into
- * steps[offsets[i] .. offsets[i + 1]), offsets as ckpt_sweep_count made them.
+/* Pass 2 over rows [begin, *done): run i's sorted steps into
+ * steps[offsets[i] .. offsets[i + 1]), offsets as ckpt_sweep_count made them
+ * (steps may be NULL when no run has a step).  *done as for ckpt_sweep_count.
  * CKPT_CAPACITY (CKPT_WHY_INTERNAL) if a run's slice does not match its count;
  * that run's slice is then left unwritten. */
 ckpt_status ckpt_sweep_fill(const ckpt_sweep_in *in, int64_t begin, int64_t end,
-                            const int64_t *offsets, int64_t *steps, ckpt_sweep_error *err);
+                            const int64_t *offsets, int64_t *steps, int64_t *done,
+                            ckpt_sweep_error *err);
 
 /* The first n steps of a valid rule, in order, into out (n <= the rule's count).
  * Linear time without division per step: EVEN rules repeat every b steps shifted by a. */

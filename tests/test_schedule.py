@@ -408,10 +408,10 @@ def test_huge_schedule_steps_raises_a_clear_value_error(backend, T, rules):
                                                                     os.environ.get("PYTHONPATH")]))}
     try:
         out = subprocess.run([sys.executable, "-c", _HUGE_STEPS_SCRIPT, backend.NAME, str(T), rules],
-                             env=env, capture_output=True, text=True, timeout=15,
+                             env=env, capture_output=True, text=True, timeout=300,
                              cwd=PACKAGE_ROOT)
     except subprocess.TimeoutExpired:
-        pytest.fail(f".steps of Schedule(Run(max_steps={T}), **{rules}) did not raise within 15 s")
+        pytest.fail(f".steps of Schedule(Run(max_steps={T}), **{rules}) did not raise within 300 s (a hang)")
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.startswith("ValueError:"), out.stdout + out.stderr[-2000:]
     message = out.stdout

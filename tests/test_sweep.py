@@ -14,7 +14,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 import ckptsched
 from ckptsched import CODES, Run, Schedule, _backend, sweep
@@ -81,16 +81,15 @@ def assert_matches_schedules(res, args: dict, n_runs: int, bytes_each=None):
         assert res.offsets[-1] == len(res.steps)
     for i in range(n_runs):
         sched = schedule_of(row_of(args, i))
-        expected = sched.steps
         if res.steps is not None:
-            got = res[i]
+            got, expected = res[i], sched.steps
             assert np.array_equal(got, expected), (i, row_of(args, i), got, expected)
             assert len(got) == res.counts[i]
-        assert res.counts[i] == len(expected), (i, row_of(args, i))
+        assert res.counts[i] == len(sched), (i, row_of(args, i))
         assert res.flags[i] == flags_of(sched), (
             i, row_of(args, i), res.codes(i), [d.code for d in sched.diagnostics])
         if bytes_each is not None:
-            assert res.bytes[i] == len(expected) * bytes_each
+            assert res.bytes[i] == len(sched) * bytes_each
 
 
 # ---- random sweeps --------------------------------------------------------------------
@@ -251,6 +250,8 @@ def test_flag_bits_follow_codes_and_the_c_header():
     sweeps = _backend.available("sweep")
     if "c" in sweeps:
         assert sweeps["c"].FLAGS == FLAGS and sweeps["c"].ABSENT == ABSENT
+        python = sweeps["python"]
+        assert sweeps["c"].WHYS == {name: getattr(python, name) for name in sweeps["c"].WHYS}
 
 
 def test_empty_sweep(on):
@@ -375,14 +376,14 @@ def _kernel_outcome(module, n, columns, counts_only):
         return ("error", exc.status, exc.row, exc.arg, exc.why)
 
 
-@settings(max_examples=200)
 @given(case=raw_columns(), counts_only=st.booleans())
-def test_c_kernels_equal_the_reference_on_raw_columns(backends, case, counts_only):
+def test_c_kernels_equal_the_reference_on_raw_columns(backends, monkeypatch, case, counts_only):
     n, columns = case
     sweeps = _backend.available("sweep")
-    # keep walks short: huge runs only where the count is O(1) (one rule, counts_only)
-    rules = sum(name in columns for name in ("saves_per_epoch", "every", "count", "ratio_num"))
-    if not counts_only or rules > 1 or "min_interval" in columns:
+    # a small walk limit: runs with several rules or min_interval over huge T are refused
+    # at once by both, and walked ones stay short
+    monkeypatch.setattr(ckptsched.schedule, "MAX_MATERIALIZED", 300)
+    if not counts_only:  # the steps of huge runs would not fit in memory
         for name in ("max_steps", "count", "steps_per_epoch", "epochs_num"):
             if name in columns:
                 columns[name] = np.where(columns[name] > 2**40, 7, columns[name])
@@ -410,6 +411,175 @@ def test_rule_fill_long_periods(backends):
         idx = np.unique(np.linspace(1, n, 200).astype(np.int64))
         assert [int(got[i - 1]) for i in idx] == [_schedule_py.rule_nth(rule, int(i)) for i in idx]
         assert np.all(np.diff(got) > 0)
+
+
+# ---- fixed bugs and limits --------------------------------------------------------------
+
+@pytest.mark.parametrize("args", [
+    # two rules and no step at all: the fill pass gets an empty buffer (once an internal error)
+    dict(steps_per_epoch=[2], max_steps=[1], saves_per_epoch=[1], every=[2], final=[False]),
+    dict(steps_per_epoch=10, max_steps=1, saves_per_epoch=1, every=5, final=False),
+    dict(steps_per_epoch=[10, 2], max_steps=[20, 1], saves_per_epoch=1, every=[5, 2],
+         final=[True, False]),
+])
+def test_runs_without_steps_and_several_rules(on, args):
+    res = sweep(**args)
+    assert_matches_schedules(res, args, len(res))
+    assert res.counts[-1] == 0 and "NO_SAVES" in res.codes(len(res) - 1)
+
+
+def test_min_interval_reaching_int64_max(on):
+    """The save after 2**62 must be at least 2**62 + (2**62 - 1) = 2**63 - 1 away: the
+    kernel once formed 2**62 + 2**62 on the way (a signed overflow)."""
+    for m in (2**62, 2**62 - 1, 2**62 + 1):
+        args = dict(max_steps=2**63 - 1, count=2, final=False, min_interval=m)
+        assert_matches_schedules(sweep(**args), args, 1)
+        assert_matches_schedules(sweep(**args, counts_only=True), args, 1)
+
+
+@pytest.mark.parametrize("counts_only", [True, False])
+@pytest.mark.parametrize("args, row, fragments", [
+    (dict(max_steps=2**40, every=1, min_interval=2), 0, ["run 0", "min_interval=2"]),
+    (dict(max_steps=[10, 2**40], every=1, count=3), 1, ["run 1", "union of its rules"]),
+    (dict(max_steps=[10, 2**62], every=[1, 2**20], saves_per_epoch=[None, 3],
+          steps_per_epoch=7), 1, ["run 1", "union"]),
+    (dict(max_steps=2**63 - 1, ratio=[0.5, 1e-9], count=3), 1, ["run 1"]),
+])
+def test_runs_too_long_to_walk_are_refused_at_once(on, counts_only, args, row, fragments):
+    """Counting several rules, or thinning with min_interval, walks the run: a run that
+    would walk more than a Schedule does is refused with the advice, never walked."""
+    with pytest.raises(ValueError) as info:
+        sweep(**args, counts_only=counts_only)
+    message = str(info.value)
+    for fragment in fragments + [str(ckptsched.schedule.MAX_MATERIALIZED), "should_save"]:
+        assert fragment in message, (fragment, message)
+
+
+@pytest.mark.parametrize("counts_only", [True, False])
+def test_walk_limit_is_the_schedules(on, monkeypatch, counts_only):
+    """Exactly the runs a Schedule refuses to walk are refused (the limit is Schedule's)."""
+    monkeypatch.setattr(ckptsched.schedule, "MAX_MATERIALIZED", 100)
+    ok = dict(max_steps=[100, 100], every=1, count=3, min_interval=[0, 2])
+    assert_matches_schedules(sweep(**ok, counts_only=counts_only), ok, 2)
+    with pytest.raises(ValueError, match="run 1.*min_interval=2"):
+        sweep(max_steps=[100, 101], every=1, min_interval=2, counts_only=counts_only)
+    with pytest.raises(ValueError):  # what Schedule does with that run
+        Schedule(Run(max_steps=101), every=1, min_interval=2)
+    with pytest.raises(ValueError, match="run 0 .*union of its rules"):
+        sweep(max_steps=101, every=1, count=3, counts_only=counts_only)
+    with pytest.raises(ValueError):
+        len(Schedule(Run(max_steps=101), every=1, count=3))
+    one_rule = sweep(max_steps=10**6, every=1, counts_only=counts_only)  # never walked
+    assert one_rule.counts.tolist() == [10**6]
+
+
+def test_steps_that_cannot_fit_in_memory_are_refused_before_allocating(on):
+    with pytest.raises(ValueError) as info:
+        sweep(max_steps=[2**62, 5], every=1)
+    message = str(info.value)
+    for fragment in [str(2**62 + 5), str(8 * (2**62 + 5)), "counts_only=True"]:
+        assert fragment in message, (fragment, message)
+    assert sweep(max_steps=[2**62, 5], every=1, counts_only=True).total == 2**62 + 5
+
+
+def test_huge_epoch_counts_are_answered_in_closed_form(on):
+    """Axolotl's comparison (HF_MISMATCH) never walks the epoch ends."""
+    args = dict(steps_per_epoch=[1, 3, 217], epochs=10**12, saves_per_epoch=2)
+    res = sweep(**args, counts_only=True)
+    assert_matches_schedules(res, args, 3)
+    assert res.counts.tolist() == [10**12, 2 * 10**12, 2 * 10**12]  # S=1: one save per step
+    assert res.codes(1) == ("HF_MISMATCH",)  # save_steps 5e-13 -> every 2 steps
+
+
+EXACT_INTEGERS = [2**60 + 1, 2**63 - 1, 2**53 + 1, 3]
+
+
+@pytest.mark.parametrize("make", [
+    lambda v: np.array(v, dtype=np.longdouble),
+    lambda v: [np.longdouble(x) for x in v],
+    lambda v: np.array(v, dtype=np.uint64),
+    lambda v: np.ma.masked_array(np.array(v, dtype=np.longdouble), mask=[False] * len(v)),
+], ids=["longdouble array", "longdouble items", "uint64", "masked longdouble"])
+def test_integer_arguments_are_never_rounded(on, make):
+    if np.finfo(np.longdouble).nmant < 63 and "longdouble" in repr(make(EXACT_INTEGERS[-1:])):
+        pytest.skip("this platform's longdouble is a double: 2**60 + 1 is not one")
+    res = sweep(max_steps=make(EXACT_INTEGERS), every=2**52, count=None, counts_only=True)
+    expected = [len(Schedule(Run(max_steps=T), every=2**52)) for T in EXACT_INTEGERS]
+    assert res.counts.tolist() == expected
+    res = sweep(max_steps=10**19 // 2, count=make(EXACT_INTEGERS[:1]), counts_only=True)
+    assert res.counts.tolist() == [2**60 + 1]
+
+
+def test_a_masked_value_past_int64_is_left_out(on):
+    count = np.ma.masked_array(np.array([4, 2**64 - 1], dtype=np.uint64), mask=[False, True])
+    res = sweep(max_steps=[20, 30], count=count)
+    assert_matches_schedules(res, dict(max_steps=[20, 30], count=[4, None]), 2)
+
+
+@pytest.mark.parametrize("value, exc, fragments", [
+    (np.array([5, 2.5], dtype=np.longdouble), TypeError, ["max_steps[1]", "2.5"]),
+    (np.array([5, 2.0**63], dtype=np.longdouble), OverflowError, ["max_steps[1]", "int64"]),
+    (np.array([5, np.inf], dtype=np.longdouble), ValueError, ["max_steps[1]", "inf"]),
+    ([5, np.longdouble(0.5)], TypeError, ["max_steps[1]", "0.5"]),
+    ([5, np.longdouble(2.0**64)], OverflowError, ["max_steps[1]", "int64"]),
+    (np.array([5, 2], dtype=np.complex128), TypeError, ["max_steps", "complex128"]),
+    (np.array([5, 2], dtype="datetime64[s]"), TypeError, ["max_steps", "datetime64"]),
+    (np.array([5, 2], dtype="timedelta64[s]"), TypeError, ["max_steps", "timedelta64"]),
+    (np.array([5, 2**70], dtype=object), TypeError, ["max_steps", "object"]),
+    (np.array([5, 2**64 - 1], dtype=np.uint64), OverflowError, ["max_steps[1]", str(2**64 - 1)]),
+    (np.array([True, False]), TypeError, ["max_steps", "bool"]),
+    (np.array([5.0, 0.0], dtype=np.float16), ValueError, ["max_steps[1]", "0.0"]),
+    (np.float32(5.0), TypeError, ["max_steps", "5.0"]),
+    (5 + 0j, TypeError, ["max_steps"]),
+])
+def test_every_dtype_path_is_exact_or_refused(on, value, exc, fragments):
+    with pytest.raises(exc) as info:
+        sweep(max_steps=value, every=3)
+    for fragment in fragments:
+        assert fragment in str(info.value), (fragment, str(info.value))
+
+
+@pytest.mark.parametrize("value, exc, fragments", [
+    (np.array([2, 3], dtype=np.longdouble), TypeError, ["epochs", "longdouble", "float16/32/64"]),
+    (np.longdouble(2), TypeError, ["epochs", "longdouble"]),
+    ([2, np.longdouble(1.5)], TypeError, ["epochs[1]", "longdouble"]),
+    (np.array([2, 3], dtype=np.complex64), TypeError, ["epochs", "complex64"]),
+    (np.array([1, 2], dtype="datetime64[D]"), TypeError, ["epochs", "datetime64"]),
+    (np.array([2, 1.5], dtype=object), TypeError, ["epochs", "object"]),
+    (np.array([True, True]), TypeError, ["epochs", "bool"]),
+    (np.array([2, 2**64 - 1], dtype=np.uint64), OverflowError, ["epochs[1]", str(2**64 - 1)]),
+])
+def test_every_rational_dtype_path_is_exact_or_refused(on, value, exc, fragments):
+    with pytest.raises(exc) as info:
+        sweep(steps_per_epoch=10, epochs=value, saves_per_epoch=2)
+    for fragment in fragments:
+        assert fragment in str(info.value), (fragment, str(info.value))
+
+
+BAD_ROWS = [dict(every=0), dict(count=-3), dict(max_steps=None, epochs=None),
+            dict(saves_per_epoch=2, steps_per_epoch=None, max_steps=50), dict(min_interval=-1),
+            dict(ratio=Fraction(3, 2)), dict(steps_per_epoch=2**62, epochs=4, max_steps=None)]
+
+
+@given(rows=st.lists(runs(), min_size=1, max_size=8), bad=st.sampled_from(BAD_ROWS),
+       where=st.integers(0, 8), counts_only=st.booleans())
+def test_a_bad_row_stops_both_backends_alike(backends, rows, bad, where, counts_only):
+    """Random sweeps with one bad run: the same exception and message on both backends
+    (the kernels' row errors are compared directly above); without it, the same result."""
+    rows = [dict(r) for r in rows]
+    where = min(where, len(rows) - 1)
+    rows[where].update(bad)
+    args = columns_of(rows)
+    outcomes = {}
+    for name in backends:
+        with _backend.use(name):
+            try:
+                res = sweep(**args, counts_only=counts_only)
+                outcomes[name] = ("ok", res.counts.tolist(), res.flags.tolist(),
+                                  None if res.steps is None else res.steps.tolist())
+            except (TypeError, ValueError, OverflowError) as exc:
+                outcomes[name] = (type(exc).__name__, str(exc))
+    assert len(set(map(repr, outcomes.values()))) == 1, outcomes
 
 
 # ---- the sweep subcommand ----------------------------------------------------------------

@@ -140,6 +140,7 @@ static ckpt_sweep_in sweep_in(const columns *c, int64_t n)
     in.final.step = 1;
     in.min_interval = col(c->min_interval);
     in.checkpoint_bytes = col(c->bytes);
+    in.walk_limit = INT64_MAX;
     return in;
 }
 
@@ -205,11 +206,12 @@ static void test_random_sweeps(void)
         int64_t counts[MAX_RUNS], bytes[MAX_RUNS], offsets[MAX_RUNS + 1];
         uint32_t flags[MAX_RUNS];
         ckpt_sweep_error err;
+        int64_t done;
         offsets[0] = 0;
         snprintf(g_ctx, sizeof g_ctx, "round %d, %" PRId64 " runs", round, n);
-        CHECK_EQ(ckpt_sweep_count(&in, 0, n, counts, flags, bytes, offsets, &err), CKPT_OK);
+        CHECK_EQ(ckpt_sweep_count(&in, 0, n, counts, flags, bytes, offsets, &done, &err), CKPT_OK);
         int64_t *steps = malloc((size_t)(offsets[n] > 0 ? offsets[n] : 1) * sizeof *steps);
-        CHECK_EQ(ckpt_sweep_fill(&in, 0, n, offsets, steps, &err), CKPT_OK);
+        CHECK_EQ(ckpt_sweep_fill(&in, 0, n, offsets, steps, &done, &err), CKPT_OK);
         for (int64_t i = 0; i < n; i++) {
             snprintf(g_ctx, sizeof g_ctx, "round %d run %" PRId64 ": S=%" PRId64 " e=%" PRId64
                      "/%" PRId64 " max=%" PRId64 " k=%" PRId64 " count=%" PRId64 " every=%" PRId64
@@ -233,8 +235,8 @@ static void test_random_sweeps(void)
 static ckpt_status one(const columns *c, int64_t *count, uint32_t *flags, ckpt_sweep_error *err)
 {
     ckpt_sweep_in in = sweep_in(c, 1);
-    int64_t bytes, offsets[2] = {0, 0};
-    return ckpt_sweep_count(&in, 0, 1, count, flags, &bytes, offsets, err);
+    int64_t bytes, offsets[2] = {0, 0}, done;
+    return ckpt_sweep_count(&in, 0, 1, count, flags, &bytes, offsets, &done, err);
 }
 
 static void test_flags(void)
@@ -312,8 +314,10 @@ static void expect_error(const columns *c, int64_t n, ckpt_status status, int64_
     int64_t counts[MAX_RUNS], bytes[MAX_RUNS], offsets[MAX_RUNS + 1];
     uint32_t flags[MAX_RUNS];
     ckpt_sweep_error err;
+    int64_t done;
     offsets[0] = 0;
-    CHECK_EQ(ckpt_sweep_count(&in, 0, n, counts, flags, bytes, offsets, &err), status);
+    CHECK_EQ(ckpt_sweep_count(&in, 0, n, counts, flags, bytes, offsets, &done, &err), status);
+    CHECK_EQ(done, row);
     CHECK_EQ(err.row, row);
     CHECK_EQ(err.arg, arg);
     CHECK_EQ(err.why, why);
@@ -367,10 +371,11 @@ static void test_errors(void)
     expect_error(&c, 3, CKPT_OVERFLOW, 1, CKPT_ARG_NONE, CKPT_WHY_TOTAL);
     {  /* without offsets (counts only) there is no total to overflow */
         ckpt_sweep_in in = sweep_in(&c, 3);
-        int64_t counts[3];
+        int64_t counts[3], done;
         uint32_t flags[3];
         ckpt_sweep_error err;
-        CHECK_EQ(ckpt_sweep_count(&in, 0, 3, counts, flags, NULL, NULL, &err), CKPT_OK);
+        CHECK_EQ(ckpt_sweep_count(&in, 0, 3, counts, flags, NULL, NULL, &done, &err), CKPT_OK);
+        CHECK_EQ(done, 3);
         CHECK_EQ(counts[2], (int64_t)1 << 62);
     }
 }
@@ -378,7 +383,7 @@ static void test_errors(void)
 /* Broadcast columns (step 0), absent columns (NULL), and offsets that do not match. */
 static void test_layout(void)
 {
-    int64_t S = 10, k = 2, e = 3, den = 1, counts[4], offsets[5] = {0}, steps[64];
+    int64_t S = 10, k = 2, e = 3, den = 1, counts[4], offsets[5] = {0}, steps[64], done;
     uint32_t flags[4];
     ckpt_sweep_error err;
     ckpt_sweep_in in;
@@ -388,18 +393,19 @@ static void test_layout(void)
     in.saves_per_epoch.data = &k;
     in.epochs_num.data = &e;
     in.epochs_den.data = &den;
-    CHECK_EQ(ckpt_sweep_count(&in, 0, 4, counts, flags, NULL, offsets, &err), CKPT_OK);
+    in.walk_limit = INT64_MAX;
+    CHECK_EQ(ckpt_sweep_count(&in, 0, 4, counts, flags, NULL, offsets, &done, &err), CKPT_OK);
     CHECK_EQ(offsets[4], 24);
-    CHECK_EQ(ckpt_sweep_fill(&in, 0, 4, offsets, steps, &err), CKPT_OK);
+    CHECK_EQ(ckpt_sweep_fill(&in, 0, 4, offsets, steps, &done, &err), CKPT_OK);
     CHECK_EQ(steps[0], 5);
     CHECK_EQ(steps[5], 30);
     CHECK_EQ(steps[23], 30);
     offsets[2] = 11;  /* run 1's slice is one step short */
-    CHECK_EQ(ckpt_sweep_fill(&in, 0, 4, offsets, steps, &err), CKPT_CAPACITY);
+    CHECK_EQ(ckpt_sweep_fill(&in, 0, 4, offsets, steps, &done, &err), CKPT_CAPACITY);
     CHECK_EQ(err.row, 1);
     CHECK_EQ(err.why, CKPT_WHY_INTERNAL);
-    CHECK_EQ(ckpt_sweep_count(&in, 0, 5, counts, flags, NULL, offsets, &err), CKPT_DOMAIN);
-    CHECK_EQ(ckpt_sweep_count(&in, 0, 4, counts, flags, counts, offsets, &err), CKPT_DOMAIN);
+    CHECK_EQ(ckpt_sweep_count(&in, 0, 5, counts, flags, NULL, offsets, &done, &err), CKPT_DOMAIN);
+    CHECK_EQ(ckpt_sweep_count(&in, 0, 4, counts, flags, counts, offsets, &done, &err), CKPT_DOMAIN);
 }
 
 /* ckpt_sweep_rule_fill gives ckpt_rule_nth's steps, periods and lanes included. */
@@ -427,6 +433,133 @@ static void test_rule_fill(void)
     g_ctx[0] = '\0';
 }
 
+/* Runs with no steps and two rules: the fill pass takes a NULL buffer of size 0
+ * (it once took that for bad input, CKPT_DOMAIN from ckpt_sched_fill). */
+static void test_empty_runs_fill_nowhere(void)
+{
+    static columns c;
+    model_run m;
+    int64_t counts[2], offsets[3] = {0}, done;
+    uint32_t flags[2];
+    ckpt_sweep_error err;
+    memset(&m, 0, sizeof m);
+    m.S = 2, m.max_steps = 1, m.k = 1, m.every = 2;  /* S=2 > T=1: neither rule fires */
+    put(&c, 0, &m);
+    m.S = 10, m.every = 5;
+    put(&c, 1, &m);
+    ckpt_sweep_in in = sweep_in(&c, 2);
+    CHECK_EQ(ckpt_sweep_count(&in, 0, 2, counts, flags, NULL, offsets, &done, &err), CKPT_OK);
+    CHECK_EQ(offsets[2], 0);
+    CHECK_EQ(flags[0], CKPT_FLAG_NO_SAVES | CKPT_FLAG_OUT_OF_RANGE);
+    CHECK_EQ(ckpt_sweep_fill(&in, 0, 2, offsets, NULL, &done, &err), CKPT_OK);
+    CHECK_EQ(done, 2);
+    offsets[2] = 1;  /* a run that has no step but is given a slot: caught, nothing written */
+    CHECK_EQ(ckpt_sweep_fill(&in, 0, 2, offsets, NULL, &done, &err), CKPT_CAPACITY);
+    CHECK_EQ(err.row, 1);
+}
+
+/* min_interval where s + m - 1 is exactly INT64_MAX (UBSan once caught (s + m) - 1):
+ * max_steps = INT64_MAX, count = 2 (steps 2**62 and T), no final, m = 2**62: the save
+ * after 2**62 must be at least 2**62 + 2**62 - 1 = INT64_MAX, which T is. */
+static void test_min_interval_at_int64_max(void)
+{
+    static columns c;
+    model_run m;
+    int64_t counts[1], offsets[2] = {0}, steps[2], done;
+    uint32_t flags[1];
+    ckpt_sweep_error err;
+    memset(&m, 0, sizeof m);
+    m.max_steps = INT64_MAX, m.count = 2, m.min_interval = (int64_t)1 << 62;
+    put(&c, 0, &m);
+    ckpt_sweep_in in = sweep_in(&c, 1);
+    CHECK_EQ(ckpt_sweep_count(&in, 0, 1, counts, flags, NULL, offsets, &done, &err), CKPT_OK);
+    CHECK_EQ(counts[0], 1);  /* T is 2**62 - 1 after 2**62: dropped */
+    CHECK_EQ(flags[0], CKPT_FLAG_MIN_INTERVAL_DROPPED | CKPT_FLAG_FINAL_NOT_SAVED);
+    CHECK_EQ(ckpt_sweep_fill(&in, 0, 1, offsets, steps, &done, &err), CKPT_OK);
+    CHECK_EQ(steps[0], (int64_t)1 << 62);
+    c.min_interval[0] = ((int64_t)1 << 62) - 1;  /* now T is exactly far enough */
+    CHECK_EQ(ckpt_sweep_count(&in, 0, 1, counts, flags, NULL, offsets, &done, &err), CKPT_OK);
+    CHECK_EQ(counts[0], 2);
+    CHECK_EQ(flags[0], 0);
+}
+
+/* Rows that would walk more than walk_limit steps are refused at once, naming
+ * min_interval when it is what makes the row walk. */
+static void expect_walk_refused(const columns *c, int64_t walk_limit, ckpt_sweep_arg arg)
+{
+    int64_t counts[3], offsets[4] = {0}, done;
+    uint32_t flags[3];
+    ckpt_sweep_error err;
+    ckpt_sweep_in in = sweep_in(c, 3);
+    in.walk_limit = walk_limit;
+    CHECK_EQ(ckpt_sweep_count(&in, 0, 3, counts, flags, NULL, offsets, &done, &err), CKPT_CAPACITY);
+    CHECK_EQ(err.row, 1);
+    CHECK_EQ(err.arg, arg);
+    CHECK_EQ(err.why, CKPT_WHY_WALK);
+}
+
+static int64_t walked_count(const columns *c, int64_t walk_limit)
+{
+    int64_t counts[3], offsets[4] = {0}, done;
+    uint32_t flags[3];
+    ckpt_sweep_error err;
+    ckpt_sweep_in in = sweep_in(c, 3);
+    in.walk_limit = walk_limit;
+    CHECK_EQ(ckpt_sweep_count(&in, 0, 3, counts, flags, NULL, offsets, &done, &err), CKPT_OK);
+    return counts[1];
+}
+
+static void test_walk_limit(void)
+{
+    static columns c;
+    model_run m;
+    memset(&m, 0, sizeof m);
+    m.max_steps = 100, m.every = 1, m.final = 1;
+    for (int64_t i = 0; i < 3; i++) put(&c, i, &m);
+    c.min_interval[1] = 2;  /* 100 steps to thin */
+    CHECK_EQ(walked_count(&c, 100), 51);  /* 1 3 5 ... 99 and the forced 100 */
+    expect_walk_refused(&c, 99, CKPT_ARG_MIN_INTERVAL);
+    c.min_interval[1] = 0, c.count[1] = 3;  /* two rules, 100 steps in their union */
+    CHECK_EQ(walked_count(&c, 100), 100);
+    expect_walk_refused(&c, 99, CKPT_ARG_NONE);
+    c.count[1] = A;  /* one rule, no min_interval: counted in O(1), never refused */
+    CHECK_EQ(walked_count(&c, 0), 100);
+    c.count[1] = 3;
+    /* huge runs are refused without walking (these would take hours otherwise) */
+    c.max_steps[1] = (int64_t)1 << 60;
+    expect_walk_refused(&c, (int64_t)1 << 27, CKPT_ARG_NONE);
+    c.count[1] = A, c.min_interval[1] = 2;
+    expect_walk_refused(&c, (int64_t)1 << 27, CKPT_ARG_MIN_INTERVAL);
+}
+
+/* With a work budget a pass stops early, and resuming from *done gives the same result. */
+static void test_work_budget(void)
+{
+    static columns c;
+    model_run m;
+    int64_t counts[10], offsets[11] = {0}, steps[1000], done, begin = 0, calls = 0;
+    uint32_t flags[10];
+    ckpt_sweep_error err;
+    memset(&m, 0, sizeof m);
+    m.max_steps = 100, m.every = 1, m.count = 3, m.final = 1;  /* 100 steps walked per row */
+    for (int64_t i = 0; i < 10; i++) put(&c, i, &m);
+    ckpt_sweep_in in = sweep_in(&c, 10);
+    in.work_budget = 250;
+    while (begin < 10) {
+        CHECK_EQ(ckpt_sweep_count(&in, begin, 10, counts, flags, NULL, offsets, &done, &err), CKPT_OK);
+        CHECK(done > begin);
+        begin = done;
+        calls++;
+    }
+    CHECK_EQ(calls, 4);  /* 303 > 250 after 3 rows: rows 0-2, 3-5, 6-8, 9 */
+    CHECK_EQ(offsets[10], 1000);
+    for (begin = 0, calls = 0; begin < 10; begin = done, calls++)
+        CHECK_EQ(ckpt_sweep_fill(&in, begin, 10, offsets, steps, &done, &err), CKPT_OK);
+    CHECK_EQ(calls, 4);
+    CHECK_EQ(steps[999], 100);
+    CHECK_EQ(steps[100], 1);
+}
+
 int main(void)
 {
     test_random_sweeps();
@@ -434,6 +567,10 @@ int main(void)
     test_errors();
     test_layout();
     test_rule_fill();
+    test_empty_runs_fill_nowhere();
+    test_min_interval_at_int64_max();
+    test_walk_limit();
+    test_work_budget();
     printf("%lld passed, %lld failed\n", g_pass, g_fail);
     return g_fail != 0;
 }

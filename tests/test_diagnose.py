@@ -1,0 +1,79 @@
+"""Diagnostics computed from a schedule's steps (ckptsched/_diagnose.py), at any size.
+
+The oracle is a brute-force model over every step, for small runs; large runs are checked
+against counts derived by hand in the comments."""
+from __future__ import annotations
+
+import logging
+
+import pytest
+from hypothesis import given, strategies as st
+
+from ckptsched import Run, Schedule
+from ckptsched._frameworks import transformers_missed_epoch_ends
+
+
+@pytest.fixture(autouse=True)
+def _quiet_schedules():
+    logger = logging.getLogger("ckptsched")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    yield
+    logger.setLevel(level)
+
+
+def missed_by_brute_force(S: int, T: int, interval: int) -> list:
+    """The epoch ends before T that transformers (multiples of min(interval, T), and T)
+    does not save, one by one."""
+    every = min(interval, T)
+    return [end for end in range(S, T, S) if end % every != 0]
+
+
+@given(S=st.integers(1, 40), T=st.integers(1, 400), interval=st.integers(1, 500),
+       limit=st.integers(0, 30))
+def test_missed_epoch_ends_equal_brute_force(S, T, interval, limit):
+    missed = missed_by_brute_force(S, T, interval)
+    assert transformers_missed_epoch_ends(S, T, interval, limit) == (len(missed), missed[:limit])
+
+
+def test_axolotl_mismatch_over_a_trillion_epochs(backend):
+    """S=3, 10**12 epochs, 2 saves per epoch: Axolotl's save_steps 1/(2*10**12) makes
+    transformers save every ceil(3*10**12 * 5e-13) = 2 steps, so it saves the odd epoch
+    ends 3, 9, 15, ... never: 5 * 10**11 of the 10**12 - 1 ends before the last step."""
+    sched = Schedule(Run(3, 10**12), saves_per_epoch=2)
+    (hf,) = [d for d in sched.diagnostics if d.code == "HF_MISMATCH"]
+    assert hf.data["hf_interval"] == 2
+    assert hf.data["missed_epoch_ends"][:4] == [3, 9, 15, 21]
+    assert len(hf.data["missed_epoch_ends"]) == 100_000  # a listing, not all of them
+    assert f"({5 * 10**11} in all)" in hf.message
+    quiet = Schedule(Run(1, 10**12), saves_per_epoch=2)  # every step: nothing missed
+    assert [d.code for d in quiet.diagnostics] == ["FEWER_THAN_REQUESTED"]
+
+
+def test_epoch_end_missed_lists_only_dropped_epoch_ends(backend):
+    """every="2ep" over 10 epochs of 10 steps saves 20, 40, 60, 80, 100; min_interval=30
+    keeps 20, 60 and the forced 100, dropping 40 and 80: those are the epoch ends missed
+    (10, 30, 50, ... were never scheduled, so they are not "missed")."""
+    sched = Schedule(Run(10, 10), every="2ep", min_interval=30)
+    assert sched.steps.tolist() == [20, 60, 100]
+    (missed,) = [d for d in sched.diagnostics if d.code == "EPOCH_END_MISSED"]
+    assert missed.data["missed_epoch_ends"] == [40, 80]
+    (dropped,) = [d for d in sched.diagnostics if d.code == "MIN_INTERVAL_DROPPED"]
+    assert dropped.data["dropped"] == [40, 80]
+
+
+@given(S=st.integers(1, 12), epochs=st.integers(1, 6), k=st.integers(1, 5),
+       m=st.integers(2, 20), final=st.booleans())
+def test_epoch_end_missed_equals_brute_force(S, epochs, k, m, final):
+    T = S * epochs
+    full = sorted({e * S + -(-j * S // k) for e in range(epochs) for j in range(1, k + 1)}
+                  | ({T} if final else set()))
+    kept = []
+    for s in full:
+        if not kept or (final and s == T) or s - kept[-1] >= m:
+            kept.append(s)
+    missed = [s for s in full if s not in kept and s % S == 0]
+    sched = Schedule(Run(S, epochs), saves_per_epoch=k, min_interval=m, final=final)
+    assert sched.steps.tolist() == kept
+    found = [d.data["missed_epoch_ends"] for d in sched.diagnostics if d.code == "EPOCH_END_MISSED"]
+    assert found == ([missed] if missed else [])
