@@ -15,7 +15,7 @@ RULE_EVERY = 1  # a, a+b, a+2b, ... <= stop            (a = start, b = interval)
 RULE_EVEN = 2   # ceil(i*a/b) <= stop, i = 1, 2, ...    (boundaries every a/b steps)
 MAX_RULES = 64  # CKPT_MAX_RULES: the most rules one schedule may combine
 
-# Status codes, as in src_c/ckpt_arith.h.
+# Status codes: ckpt_status in src_c/ckpt.h.
 STATUS_OK = 0
 STATUS_OVERFLOW = 1
 STATUS_DOMAIN = 2

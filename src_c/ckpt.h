@@ -12,6 +12,20 @@
 #define CKPT_H
 
 #include <stdint.h>
+
+/* ---- status codes ------------------------------------------------------ */
+
+/* What every function that can fail returns; results are written through
+ * pointers only on CKPT_OK. */
+typedef enum {
+    CKPT_OK = 0,
+    CKPT_OVERFLOW = 1,  /* the exact result does not fit in int64        */
+    CKPT_DOMAIN = 2,    /* an argument is outside its domain (e.g. <= 0) */
+    CKPT_CAPACITY = 3,  /* an output buffer or work limit is too small   */
+} ckpt_status;
+
+/* The checked int64 arithmetic (ckpt_add, ckpt_mul, ckpt_muldiv_floor/ceil, ...)
+ * shared by the core and the sweep kernels; it returns the ckpt_status above. */
 #include "ckpt_arith.h"
 
 /* ---- run geometry ------------------------------------------------------ */

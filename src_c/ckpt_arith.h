@@ -4,22 +4,22 @@
  * pointer only on CKPT_OK.  Products of two int64 values are formed in
  * 128-bit integers, so a result is reported as CKPT_OVERFLOW exactly when
  * the exact mathematical answer leaves int64.
+ *
+ * Not a standalone header: ckpt.h defines ckpt_status and then includes this
+ * file, so include ckpt.h.
  */
 #ifndef CKPT_ARITH_H
 #define CKPT_ARITH_H
+
+#ifndef CKPT_H
+#error "include ckpt.h, which defines ckpt_status and then includes ckpt_arith.h"
+#endif
 
 #include <stdint.h>
 
 #ifndef __SIZEOF_INT128__
 #error "ckptsched needs a compiler with 128-bit integers (gcc or clang)"
 #endif
-
-typedef enum {
-    CKPT_OK = 0,
-    CKPT_OVERFLOW = 1,  /* the exact result does not fit in int64        */
-    CKPT_DOMAIN = 2,    /* an argument is outside its domain (e.g. <= 0) */
-    CKPT_CAPACITY = 3,  /* an output buffer or work limit is too small   */
-} ckpt_status;
 
 typedef __int128 ckpt_i128;
 

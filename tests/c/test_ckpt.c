@@ -17,7 +17,6 @@
 #include <string.h>
 
 #include "ckpt.h"
-#include "ckpt_arith.h"
 
 /* ---- the tiny harness ---------------------------------------------------- */
 
