@@ -55,10 +55,24 @@ ckpt_status ckpt_rule_check(const ckpt_rule *rule)
     return CKPT_OK;
 }
 
-/* floor(x * parts / span): the EVEN rule's boundaries in (0, x], for x >= 0. */
-static inline ckpt_i128 even_boundaries(const ckpt_rule *rule, int64_t x)
+/* An EVEN rule with span < parts has boundaries less than one step apart: one
+ * in every step.  With span >= parts, a step holds at most one boundary. */
+
+/* floor(x * parts / span): the boundaries in (0, x] of an EVEN rule with
+ * span >= parts, for x >= 0 (at most x, so it fits). */
+static inline int64_t even_boundaries(const ckpt_rule *rule, int64_t x)
 {
-    return (ckpt_i128)x * rule->parts / rule->span;
+    uint64_t quot = 0, rem;
+    (void)ckpt_muldivmod_u64((uint64_t)x, (uint64_t)rule->parts, (uint64_t)rule->span, &quot, &rem);
+    return (int64_t)quot;
+}
+
+/* i * span = *quot * parts + *rem for an EVEN rule with span >= parts and its
+ * i-th boundary at a step <= stop (so the quotient fits). */
+static inline void even_divmod(const ckpt_rule *rule, int64_t i, uint64_t *quot, uint64_t *rem)
+{
+    *quot = *rem = 0;
+    (void)ckpt_muldivmod_u64((uint64_t)i, (uint64_t)rule->span, (uint64_t)rule->parts, quot, rem);
 }
 
 int ckpt_rule_contains(const ckpt_rule *rule, int64_t s)
@@ -66,6 +80,7 @@ int ckpt_rule_contains(const ckpt_rule *rule, int64_t s)
     if (s < 1 || s > rule->stop) return 0;
     if (rule->kind == CKPT_RULE_EVERY)
         return s >= rule->start && (s - rule->start) % rule->interval == 0;
+    if (rule->span < rule->parts) return 1;  /* a boundary in every step */
     /* a boundary i*span/parts lies in (s-1, s] iff the boundary count grows at s */
     return even_boundaries(rule, s) > even_boundaries(rule, s - 1);
 }
@@ -76,9 +91,8 @@ int64_t ckpt_rule_count(const ckpt_rule *rule, int64_t x)
     if (x < 1) return 0;
     if (rule->kind == CKPT_RULE_EVERY)
         return x < rule->start ? 0 : (x - rule->start) / rule->interval + 1;
-    /* several boundaries inside one step still make one step */
-    ckpt_i128 crossed = even_boundaries(rule, x);
-    return crossed < (ckpt_i128)x ? (int64_t)crossed : x;
+    if (rule->span < rule->parts) return x;  /* a boundary in every step */
+    return even_boundaries(rule, x);
 }
 
 int64_t ckpt_rule_nth(const ckpt_rule *rule, int64_t i)
@@ -87,8 +101,9 @@ int64_t ckpt_rule_nth(const ckpt_rule *rule, int64_t i)
         return rule->start + (i - 1) * rule->interval;
     if (rule->span < rule->parts)  /* spacing below one step: every step */
         return i;
-    ckpt_i128 prod = (ckpt_i128)i * rule->span;
-    return (int64_t)(prod / rule->parts + (prod % rule->parts != 0));
+    uint64_t quot, rem;
+    even_divmod(rule, i, &quot, &rem);  /* ceil(i * span / parts) */
+    return (int64_t)(quot + (rem != 0));
 }
 
 int64_t ckpt_rule_next_after(const ckpt_rule *rule, int64_t s)
@@ -129,9 +144,10 @@ static void cursor_seek(cursor *c, int64_t i)
     }
     c->value = ckpt_rule_nth(rule, i);
     if (even_incremental(rule)) {
-        ckpt_i128 prod = (ckpt_i128)i * rule->span;
-        c->quot = (int64_t)(prod / rule->parts);  /* <= value <= stop */
-        c->rem = (uint64_t)(prod % rule->parts);
+        uint64_t quot, rem;
+        even_divmod(rule, i, &quot, &rem);
+        c->quot = (int64_t)quot;  /* <= value <= stop */
+        c->rem = rem;
     }
 }
 

@@ -10,6 +10,9 @@
 #   bash tests/c/fuzz.sh --driver [N]    no libFuzzer: gcc + sanitizers over the
 #                                        corpus and N (default 20000) pseudo-random inputs
 #
+# Env: CKPT_FUZZ_CFLAGS adds compiler flags, e.g. -DCKPT_NO_INT128 to fuzz the portable
+# arithmetic of ckpt_arith.h instead of the __int128 one.
+#
 # libFuzzer needs clang (Debian: the `clang` package brings libclang-rt-*-dev with
 # libclang_rt.fuzzer).  When clang is missing and we run as root, it is installed
 # with apt-get; when libFuzzer still cannot be built, the gcc driver runs instead
@@ -39,6 +42,9 @@ trap cleanup EXIT
 
 sanitize=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
 cflags=(-std=c11 -Wall -Wextra -g -O1 -I "$root/src_c")
+# shellcheck disable=SC2206
+extra_cflags=(${CKPT_FUZZ_CFLAGS:-})
+cflags+=(${extra_cflags[@]+"${extra_cflags[@]}"})
 sources=("$here/fuzz_ckpt.c" "$root/src_c/ckpt.c")
 
 ensure_clang() {
@@ -111,7 +117,8 @@ else
     keep_work=1
     echo "fuzz.sh: libFuzzer for ${seconds}s; the growing corpus is $work/corpus"
     status=0
-    "$work/fuzz_ckpt" -max_total_time="$seconds" "${common[@]}" "$work/corpus" \
+    # value profiles guide the search through comparisons (hi >= c, quot > INT64_MAX, ...)
+    "$work/fuzz_ckpt" -max_total_time="$seconds" -use_value_profile=1 "${common[@]}" "$work/corpus" \
         >"$work/fuzz.log" 2>&1 || status=$?
     grep -E "^(stat::|Done)" "$work/fuzz.log" || true
     if [ "$status" != 0 ]; then

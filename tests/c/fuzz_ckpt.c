@@ -7,7 +7,8 @@
  * brute-force model written from the definitions.  Any violation prints what
  * was violated and the decoded input, then abort()s.
  *
- * Build with libFuzzer:   bash tests/c/fuzz.sh --ci        (or --seconds N)
+ * Build with libFuzzer:   bash tests/c/fuzz.sh --ci        (or --seconds N; with
+ *                         CKPT_FUZZ_CFLAGS=-DCKPT_NO_INT128 the portable arithmetic)
  * Without libFuzzer:      tests/c/fuzz_driver.c runs it over files and
  *                         pseudo-random inputs (bash tests/c/fuzz.sh --driver N).
  *
@@ -404,6 +405,41 @@ static void check_geometry(int64_t steps_per_epoch, int64_t e_num, int64_t e_den
     }
 }
 
+/* ---- checked arithmetic (ckpt_arith.h) against 128-bit integers ---------------------- */
+
+static void check_arith(int64_t a, int64_t b, int64_t c)
+{
+    typedef __int128 i128;
+    int64_t r = -1;
+    i128 sum = (i128)a + b, prod = (i128)a * b;
+    ckpt_status st = ckpt_add(a, b, &r);
+    if (sum < INT64_MIN || sum > M) REQUIRE(st == CKPT_OVERFLOW);
+    else REQUIRE(st == CKPT_OK && r == (int64_t)sum);
+    st = ckpt_mul(a, b, &r);
+    if (prod < INT64_MIN || prod > M) REQUIRE(st == CKPT_OVERFLOW);
+    else REQUIRE(st == CKPT_OK && r == (int64_t)prod);
+
+    uint64_t quot = 0, rem = 0;
+    u128 wide = (u128)(uint64_t)a * (uint64_t)b;
+    if (c != 0) {
+        st = ckpt_muldivmod_u64((uint64_t)a, (uint64_t)b, (uint64_t)c, &quot, &rem);
+        if (wide / (uint64_t)c > UINT64_MAX) REQUIRE(st == CKPT_OVERFLOW);
+        else REQUIRE(st == CKPT_OK && quot == wide / (uint64_t)c && rem == wide % (uint64_t)c);
+    }
+    int64_t r_floor = -1, r_ceil = -1;
+    ckpt_status st_floor = ckpt_muldiv_floor(a, b, c, &r_floor);
+    ckpt_status st_ceil = ckpt_muldiv_ceil(a, b, c, &r_ceil);
+    if (a < 0 || b < 0 || c <= 0) {
+        REQUIRE(st_floor == CKPT_DOMAIN && st_ceil == CKPT_DOMAIN);
+        return;
+    }
+    u128 fl = wide / (uint64_t)c, ce = fl + (wide % (uint64_t)c != 0);
+    REQUIRE(st_floor == (fl > (u128)M ? CKPT_OVERFLOW : CKPT_OK));
+    REQUIRE(st_ceil == (ce > (u128)M ? CKPT_OVERFLOW : CKPT_OK));
+    if (st_floor == CKPT_OK) REQUIRE((u128)r_floor == fl);
+    if (st_ceil == CKPT_OK) REQUIRE((u128)r_ceil == ce);
+}
+
 /* ---- the entry point ---------------------------------------------------------------- */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -467,5 +503,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     check_geometry(all[0].start, all[0].interval, all[0].stop > 0 ? all[0].stop : 1,
                    n_probes ? probes[0] : 1);
+    for (int r = 0; r < n_rules; r++) check_arith(all[r].start, all[r].interval, all[r].stop);
     return 0;
 }

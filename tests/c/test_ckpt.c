@@ -118,18 +118,66 @@ static void test_add_mul(void)
     CHECK_EQ(r, 9223372030926249001LL);
     r = SENTINEL; CHECK_EQ(ckpt_mul(3037000500LL, 3037000500LL, &r), CKPT_OVERFLOW);
     r = SENTINEL; CHECK_EQ(ckpt_mul(-3037000500LL, 3037000500LL, &r), CKPT_OVERFLOW);
+
+    /* random operands of every magnitude and sign against __int128 */
+    typedef __int128 i128;
+    for (int k = 0; k < 20000; k++) {
+        int64_t a = (int64_t)(splitmix64() >> (splitmix64() % 64));
+        int64_t b = (int64_t)(splitmix64() >> (splitmix64() % 64));
+        if (k & 1) a = -a;  /* (may be INT64_MIN already: shift 0) */
+        if (k & 2) b = -b;
+        if (k % 97 == 0) a = INT64_MIN;
+        SET_CTX("a=%" PRId64 " b=%" PRId64, a, b);
+        i128 sum = (i128)a + b, prod = (i128)a * b;
+        r = SENTINEL;
+        if (sum >= INT64_MIN && sum <= M) { CHECK_EQ(ckpt_add(a, b, &r), CKPT_OK); CHECK_EQ(r, (int64_t)sum); }
+        else { CHECK_EQ(ckpt_add(a, b, &r), CKPT_OVERFLOW); CHECK_EQ(r, SENTINEL); }
+        r = SENTINEL;
+        if (prod >= INT64_MIN && prod <= M) { CHECK_EQ(ckpt_mul(a, b, &r), CKPT_OK); CHECK_EQ(r, (int64_t)prod); }
+        else { CHECK_EQ(ckpt_mul(a, b, &r), CKPT_OVERFLOW); CHECK_EQ(r, SENTINEL); }
+    }
+    CLEAR_CTX();
 }
 
-static void test_narrow(void)
+/* ckpt_muldivmod_u64 against unsigned __int128 (the tests may use it with
+ * CKPT_NO_INT128 too: the macro only changes the library's arithmetic). */
+static void check_muldivmod(uint64_t a, uint64_t b, uint64_t c)
 {
-    int64_t r;
-    r = SENTINEL; CHECK_EQ(ckpt_narrow((ckpt_i128)M, &r), CKPT_OK); CHECK_EQ(r, M);
-    r = SENTINEL; CHECK_EQ(ckpt_narrow((ckpt_i128)M + 1, &r), CKPT_OVERFLOW); CHECK_EQ(r, SENTINEL);
-    r = SENTINEL; CHECK_EQ(ckpt_narrow((ckpt_i128)INT64_MIN, &r), CKPT_OK); CHECK_EQ(r, INT64_MIN);
-    r = SENTINEL; CHECK_EQ(ckpt_narrow((ckpt_i128)INT64_MIN - 1, &r), CKPT_OVERFLOW);
-    CHECK_EQ(r, SENTINEL);
-    r = SENTINEL; CHECK_EQ(ckpt_narrow((ckpt_i128)M * M, &r), CKPT_OVERFLOW);
-    r = SENTINEL; CHECK_EQ(ckpt_narrow(0, &r), CKPT_OK); CHECK_EQ(r, 0);
+    u128 prod = (u128)a * b;
+    uint64_t quot = 7, rem = 7;
+    ckpt_status st = ckpt_muldivmod_u64(a, b, c, &quot, &rem);
+    SET_CTX("muldivmod a=%llu b=%llu c=%llu", (unsigned long long)a, (unsigned long long)b,
+            (unsigned long long)c);
+    if (prod / c > (u128)UINT64_MAX) {
+        CHECK_EQ(st, CKPT_OVERFLOW);
+        CHECK(quot == 7 && rem == 7);
+    } else {
+        CHECK_EQ(st, CKPT_OK);
+        CHECK(quot == (uint64_t)(prod / c) && rem == (uint64_t)(prod % c));
+    }
+}
+
+static void test_muldivmod(void)
+{
+    const uint64_t U = UINT64_MAX, H = (uint64_t)1 << 63, L = 0xFFFFFFFFu;
+    const uint64_t edges[] = {0, 1, 2, 3, L - 1, L, L + 1, L + 2, H - 1, H, H + 1, U - 1, U,
+                              (uint64_t)M, 3037000499u, 3037000500u, 0x5555555555555555u,
+                              0xAAAAAAAAAAAAAAAAu, 0x8000000100000001u, 0x00000001FFFFFFFFu};
+    const size_t n = sizeof edges / sizeof edges[0];
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            for (size_t k = 0; k < n; k++)
+                if (edges[k] != 0) check_muldivmod(edges[i], edges[j], edges[k]);
+    /* (2^64 - 1)^2 / (2^64 - 1) = 2^64 - 1: the largest quotient that fits */
+    uint64_t quot = 0, rem = 1;
+    CHECK_EQ(ckpt_muldivmod_u64(U, U, U, &quot, &rem), CKPT_OK);
+    CHECK(quot == U && rem == 0);
+    for (int k = 0; k < 20000; k++) {
+        uint64_t a = splitmix64() >> (splitmix64() % 64), b = splitmix64() >> (splitmix64() % 64);
+        uint64_t c = splitmix64() >> (splitmix64() % 64);
+        check_muldivmod(a, b, c ? c : 1);
+    }
+    CLEAR_CTX();
 }
 
 static void test_div(void)
@@ -225,6 +273,11 @@ static void test_muldiv(void)
     r = SENTINEL; CHECK_EQ(ckpt_muldiv_ceil(7, 10, 3, &r), CKPT_OK); CHECK_EQ(r, 24);
     r = SENTINEL; CHECK_EQ(ckpt_muldiv_floor(0, M, 1, &r), CKPT_OK); CHECK_EQ(r, 0);
     r = SENTINEL; CHECK_EQ(ckpt_muldiv_ceil(M, 0, 1, &r), CKPT_OK); CHECK_EQ(r, 0);
+    /* 311 * 177942868878227186 = 3 * 2^64 - 2: divided by 3, the quotient is 2^64 - 1
+     * with a remainder, so its ceiling is 2^64 (a 64-bit quotient + 1 must not wrap) */
+    r = SENTINEL; CHECK_EQ(ckpt_muldiv_ceil(311, 177942868878227186LL, 3, &r), CKPT_OVERFLOW);
+    CHECK_EQ(r, SENTINEL);
+    r = SENTINEL; CHECK_EQ(ckpt_muldiv_floor(311, 177942868878227186LL, 3, &r), CKPT_OVERFLOW);
     /* (M - 1) * 3 / 2 = 1.5 (M - 1) > M -> overflow */
     r = SENTINEL; CHECK_EQ(ckpt_muldiv_floor(M - 1, 3, 2, &r), CKPT_OVERFLOW);
     /* domain errors */
@@ -1401,7 +1454,7 @@ int main(void)
     /* line-buffered, so failure lines survive a sanitizer abort */
     setvbuf(stdout, NULL, _IOLBF, 0);
     test_add_mul();
-    test_narrow();
+    test_muldivmod();
     test_div();
     test_muldiv();
     test_total_steps();
