@@ -3,7 +3,8 @@
 #
 #   bash tests/c/fuzz.sh --ci            what CI runs: libFuzzer, deterministic
 #                                        (-seed=1, -runs=$CI_RUNS, about a minute),
-#                                        over a temporary copy of the committed corpus
+#                                        over a temporary copy of the committed corpus;
+#                                        then the gcc driver on the portable arithmetic
 #   bash tests/c/fuzz.sh --seconds N     a long developer run (N seconds); new
 #                                        interesting inputs go to a kept temporary
 #                                        corpus whose path is printed at the end
@@ -112,6 +113,11 @@ if [ "$mode" = --ci ]; then
     "$work/fuzz_ckpt" -seed=1 -runs="$CI_RUNS" "${common[@]}" "$work/corpus" \
         >"$work/fuzz.log" 2>&1 || { tail -n 40 "$work/fuzz.log" >&2; report_finding; exit 1; }
     grep -E "^(stat::|Done)" "$work/fuzz.log" || tail -n 3 "$work/fuzz.log"
+    # the portable arithmetic (CKPT_NO_INT128) too, cheaply: the corpus and a few
+    # thousand pseudo-random inputs through the gcc driver
+    echo "fuzz.sh: gcc driver with -DCKPT_NO_INT128 over the corpus and 5000 pseudo-random inputs"
+    cflags+=(-DCKPT_NO_INT128)
+    run_driver 5000
     echo "fuzz.sh: no finding"
 else
     keep_work=1
