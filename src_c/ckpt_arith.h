@@ -30,6 +30,8 @@
 
 #ifndef CKPT_NO_INT128
 
+__extension__ typedef unsigned __int128 ckpt_u128;  /* (__extension__: quiet under -pedantic) */
+
 static inline ckpt_status ckpt_add(int64_t a, int64_t b, int64_t *out)
 {
     int64_t r;
@@ -51,7 +53,7 @@ static inline ckpt_status ckpt_mul(int64_t a, int64_t b, int64_t *out)
 static inline ckpt_status ckpt_muldivmod_u64(uint64_t a, uint64_t b, uint64_t c,
                                              uint64_t *quot, uint64_t *rem)
 {
-    unsigned __int128 prod = (unsigned __int128)a * b;
+    ckpt_u128 prod = (ckpt_u128)a * b;
     if ((uint64_t)(prod >> 64) >= c) return CKPT_OVERFLOW;
     *quot = (uint64_t)(prod / c);
     *rem = (uint64_t)(prod % c);
