@@ -8,11 +8,17 @@ cdef extern from "ckpt.h" nogil:
         CKPT_DOMAIN
         CKPT_CAPACITY
 
+    # In C, start/interval (CKPT_RULE_EVERY) and span/parts (CKPT_RULE_EVEN) are two
+    # views of the same two int64 (an anonymous union); Cython only needs the names.
     ctypedef struct ckpt_rule:
         int64_t kind
-        int64_t a
-        int64_t b
+        int64_t start
+        int64_t interval
+        int64_t span
+        int64_t parts
         int64_t stop
+
+    ckpt_rule ckpt_rule_from_fields(int64_t kind, int64_t first, int64_t second, int64_t stop)
 
     ctypedef struct ckpt_sched:
         const ckpt_rule *rules

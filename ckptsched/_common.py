@@ -10,12 +10,16 @@ import numbers
 
 INT64_MAX = 2**63 - 1
 
-# Rule kinds, as in src_c/ckpt.h: a rule is a tuple (kind, a, b, stop).
-RULE_EVERY = 1  # a, a+b, a+2b, ... <= stop            (a = start, b = interval)
-RULE_EVEN = 2   # ceil(i*a/b) <= stop, i = 1, 2, ...    (boundaries every a/b steps)
+# Rule kinds, as ckpt_rule in src_c/ckpt.h.  A rule is a tuple of four ints, in the
+# order of the C struct's fields:
+#   (RULE_EVERY, start, interval, stop): start, start + interval, ... <= stop
+#   (RULE_EVEN, span, parts, stop):      ceil(i * span / parts) <= stop, i = 1, 2, ...
+#                                        (`parts` boundaries in every `span` steps)
+RULE_EVERY = 1
+RULE_EVEN = 2
 MAX_RULES = 64  # CKPT_MAX_RULES: the most rules one schedule may combine
 
-# Status codes, as in src_c/ckpt_arith.h.
+# Status codes: ckpt_status in src_c/ckpt.h.
 STATUS_OK = 0
 STATUS_OVERFLOW = 1
 STATUS_DOMAIN = 2
@@ -55,7 +59,7 @@ def check_rules(rules) -> tuple:
 
 
 def check_rule(rule) -> tuple[int, int, int, int]:
-    """Validate a rule tuple (kind, a, b, stop) and return it as Python ints."""
+    """Validate a rule tuple (kind, start|span, interval|parts, stop) and return it as Python ints."""
     kind, a, b, stop = (int(v) for v in rule)
     if kind not in (RULE_EVERY, RULE_EVEN) or a < 1 or b < 1 or stop < 0:
         raise ValueError(f"invalid rule {rule!r}")

@@ -1,10 +1,22 @@
-"""Type stubs for the C backend; `_schedule_py.py` has the same API in Python."""
-from typing import Iterable, Sequence
+"""Type stubs for the C backend (`_schedule_c.pyx`).
+
+`_schedule_py.py` is its pure-Python twin with the same functions, the same `Engine`
+and the same errors.  A rule is a tuple of four ints in the order of src_c/ckpt.h's
+ckpt_rule: (RULE_EVERY, start, interval, stop) or (RULE_EVEN, span, parts, stop).
+Arguments typed `int` are converted to C int64 (numpy integers work too), so a value
+outside int64 raises OverflowError.
+"""
+from typing import Any, Final, Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
-NAME: str
+# A rule as Engine stores it: (kind, start|span, interval|parts, stop).
+_Rule = tuple[int, int, int, int]
+# A step for the queries: >= 0; past int64 means past every schedule.
+_Step = int | np.integer[Any]
+
+NAME: Final[str]
 
 def total_steps(steps_per_epoch: int, e_num: int, e_den: int) -> int: ...
 def steps_per_epoch(num_examples: int, micro_batch_size: int, grad_accum: int,
@@ -13,11 +25,16 @@ def ratio_interval(total: int, num: int, den: int) -> int: ...
 def locate(step: int, steps_per_epoch: int) -> tuple[int, int]: ...
 
 class Engine:
-    rules: tuple[tuple[int, int, int, int], ...]
-    extra: list[int]
+    """A union of rules and sorted extra steps, answering schedule queries in C."""
+
     def __init__(self, rules: Iterable[Sequence[int]], extra: Iterable[int]) -> None: ...
-    def contains(self, step: int) -> bool: ...
-    def next_after(self, step: int) -> int | None: ...
+    @property
+    def rules(self) -> tuple[_Rule, ...]: ...
+    @property
+    def extra(self) -> list[int]: ...
+    def __reduce__(self) -> tuple[type[Engine], tuple[tuple[_Rule, ...], list[int]]]: ...
+    def contains(self, step: _Step) -> bool: ...
+    def next_after(self, step: _Step) -> int | None: ...
     def last(self) -> int: ...
     def count_bound(self) -> int: ...
     def count(self, walk_limit: int) -> int: ...

@@ -65,7 +65,8 @@ def locate(int64_t step, int64_t steps_per_epoch):
 cdef class Engine:
     """A union of rules and sorted extra steps, answering schedule queries in C.
 
-    `rules` is a sequence of (kind, a, b, stop) tuples, `extra` strictly increasing
+    `rules` is a sequence of rule tuples (kind, start, interval, stop) for RULE_EVERY
+    and (kind, span, parts, stop) for RULE_EVEN (see `_common`), `extra` strictly increasing
     steps >= 1.  Queries take a step >= 0 (an int or numpy integer); a step past
     int64 is past every schedule.
     """
@@ -87,11 +88,8 @@ cdef class Engine:
         self._rules = <ckpt_rule *>malloc((len(self.rules) + 1) * sizeof(ckpt_rule))
         if self._rules == NULL:
             raise MemoryError()
-        for i, (kind, a, b, stop) in enumerate(self.rules):
-            self._rules[i].kind = kind
-            self._rules[i].a = a
-            self._rules[i].b = b
-            self._rules[i].stop = stop
+        for i, (kind, first, second, stop) in enumerate(self.rules):
+            self._rules[i] = ckpt_rule_from_fields(kind, first, second, stop)
         self._extra_array = np.array(self.extra, dtype=np.int64)
         self._sched.rules = self._rules
         self._sched.n_rules = len(self.rules)

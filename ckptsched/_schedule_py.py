@@ -71,6 +71,9 @@ def locate(step: int, steps_per_epoch: int) -> tuple[int, int]:
 
 
 # ---- rules ------------------------------------------------------------------
+# A rule is a tuple (kind, a, b, stop) in the order of src_c/ckpt.h's ckpt_rule:
+# a, b are (start, interval) for RULE_EVERY and (span, parts) for RULE_EVEN
+# (`parts` boundaries i*span/parts in every `span` steps); see `_common`.
 
 def rule_contains(rule, s: int) -> bool:
     kind, a, b, stop = rule
@@ -78,7 +81,7 @@ def rule_contains(rule, s: int) -> bool:
         return False
     if kind == RULE_EVERY:
         return s >= a and (s - a) % b == 0
-    return s * b // a > (s - 1) * b // a  # a boundary i*a/b lies in (s-1, s]
+    return s * b // a > (s - 1) * b // a  # a boundary i*span/parts lies in (s-1, s]
 
 
 def rule_count(rule, x: int) -> int:
@@ -108,7 +111,8 @@ def rule_next_after(rule, s: int) -> int:
 class Engine:
     """A union of rules and sorted extra steps, answering schedule queries.
 
-    `rules` is a sequence of (kind, a, b, stop) tuples, `extra` strictly increasing
+    `rules` is a sequence of rule tuples (kind, start, interval, stop) for RULE_EVERY
+    and (kind, span, parts, stop) for RULE_EVEN (see `_common`), `extra` strictly increasing
     steps >= 1.  Queries take a step >= 0 (an int or numpy integer); a step past
     int64 is past every schedule.
     """

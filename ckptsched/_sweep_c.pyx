@@ -13,7 +13,7 @@ from libc.stdint cimport int64_t, uint8_t, uint32_t
 
 import numpy as np
 
-from ._ckpt cimport ckpt_rule, ckpt_rule_count, ckpt_status, CKPT_OK
+from ._ckpt cimport ckpt_rule, ckpt_rule_count, ckpt_rule_from_fields, ckpt_status, CKPT_OK
 from ._ckpt_sweep cimport (
     CKPT_FLAG_EPOCH_END_MISSED, CKPT_FLAG_FEWER_THAN_REQUESTED, CKPT_FLAG_FINAL_NOT_SAVED,
     CKPT_FLAG_HF_MISMATCH, CKPT_FLAG_LONG_GAP, CKPT_FLAG_MIN_INTERVAL_DROPPED, CKPT_FLAG_NO_SAVES,
@@ -182,10 +182,11 @@ def sweep(int64_t n_runs, dict columns, bint counts_only):
 
 
 def rule_fill(rule, int64_t n):
-    """The first n steps of a validated rule (kind, a, b, stop), as int64 (for tests)."""
+    """The first n steps of a validated rule tuple (as _common.check_rule takes), as int64 (for tests)."""
     cdef ckpt_rule r
     cdef int64_t[::1] view
-    r.kind, r.a, r.b, r.stop = check_rule(rule)
+    kind, first, second, stop = check_rule(rule)
+    r = ckpt_rule_from_fields(kind, first, second, stop)
     if not 0 <= n <= ckpt_rule_count(&r, r.stop):
         raise ValueError(f"the rule {rule!r} has {ckpt_rule_count(&r, r.stop)} steps, not {n}")
     out = np.empty(n, dtype=np.int64)

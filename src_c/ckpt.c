@@ -3,6 +3,9 @@
 
 #include <stddef.h>
 
+_Static_assert(sizeof(ckpt_rule) == 4 * sizeof(int64_t),
+               "an (n, 4) int64 array must be an array of ckpt_rule");
+
 /* ---- run geometry ------------------------------------------------------ */
 
 ckpt_status ckpt_total_steps(int64_t steps_per_epoch, int64_t e_num, int64_t e_den,
@@ -46,22 +49,39 @@ ckpt_status ckpt_locate(int64_t step, int64_t steps_per_epoch, int64_t *epoch, i
 ckpt_status ckpt_rule_check(const ckpt_rule *rule)
 {
     if (rule->kind != CKPT_RULE_EVERY && rule->kind != CKPT_RULE_EVEN) return CKPT_DOMAIN;
-    if (rule->a < 1 || rule->b < 1 || rule->stop < 0) return CKPT_DOMAIN;
+    if (rule->kind == CKPT_RULE_EVERY && (rule->start < 1 || rule->interval < 1)) return CKPT_DOMAIN;
+    if (rule->kind == CKPT_RULE_EVEN && (rule->span < 1 || rule->parts < 1)) return CKPT_DOMAIN;
+    if (rule->stop < 0) return CKPT_DOMAIN;
     return CKPT_OK;
 }
 
-/* floor(x * q / p) for the EVEN rule with spacing p/q; x, p, q >= 0. */
-static inline ckpt_i128 even_boundaries(const ckpt_rule *rule, int64_t x)
+/* An EVEN rule with span < parts has boundaries less than one step apart: one
+ * in every step.  With span >= parts, a step holds at most one boundary. */
+
+/* floor(x * parts / span): the boundaries in (0, x] of an EVEN rule with
+ * span >= parts, for x >= 0 (at most x, so it fits). */
+static inline int64_t even_boundaries(const ckpt_rule *rule, int64_t x)
 {
-    return (ckpt_i128)x * rule->b / rule->a;
+    uint64_t quot = 0, rem;
+    (void)ckpt_muldivmod_u64((uint64_t)x, (uint64_t)rule->parts, (uint64_t)rule->span, &quot, &rem);
+    return (int64_t)quot;
+}
+
+/* i * span = *quot * parts + *rem for an EVEN rule with span >= parts and its
+ * i-th boundary at a step <= stop (so the quotient fits). */
+static inline void even_divmod(const ckpt_rule *rule, int64_t i, uint64_t *quot, uint64_t *rem)
+{
+    *quot = *rem = 0;
+    (void)ckpt_muldivmod_u64((uint64_t)i, (uint64_t)rule->span, (uint64_t)rule->parts, quot, rem);
 }
 
 int ckpt_rule_contains(const ckpt_rule *rule, int64_t s)
 {
     if (s < 1 || s > rule->stop) return 0;
     if (rule->kind == CKPT_RULE_EVERY)
-        return s >= rule->a && (s - rule->a) % rule->b == 0;
-    /* a boundary i*p/q lies in (s-1, s] iff the boundary count grows at s */
+        return s >= rule->start && (s - rule->start) % rule->interval == 0;
+    if (rule->span < rule->parts) return 1;  /* a boundary in every step */
+    /* a boundary i*span/parts lies in (s-1, s] iff the boundary count grows at s */
     return even_boundaries(rule, s) > even_boundaries(rule, s - 1);
 }
 
@@ -70,20 +90,20 @@ int64_t ckpt_rule_count(const ckpt_rule *rule, int64_t x)
     if (x > rule->stop) x = rule->stop;
     if (x < 1) return 0;
     if (rule->kind == CKPT_RULE_EVERY)
-        return x < rule->a ? 0 : (x - rule->a) / rule->b + 1;
-    /* several boundaries inside one step still make one step */
-    ckpt_i128 crossed = even_boundaries(rule, x);
-    return crossed < (ckpt_i128)x ? (int64_t)crossed : x;
+        return x < rule->start ? 0 : (x - rule->start) / rule->interval + 1;
+    if (rule->span < rule->parts) return x;  /* a boundary in every step */
+    return even_boundaries(rule, x);
 }
 
 int64_t ckpt_rule_nth(const ckpt_rule *rule, int64_t i)
 {
     if (rule->kind == CKPT_RULE_EVERY)
-        return rule->a + (i - 1) * rule->b;
-    if (rule->a < rule->b)  /* spacing below one step: every step */
+        return rule->start + (i - 1) * rule->interval;
+    if (rule->span < rule->parts)  /* spacing below one step: every step */
         return i;
-    ckpt_i128 prod = (ckpt_i128)i * rule->a;
-    return (int64_t)(prod / rule->b + (prod % rule->b != 0));
+    uint64_t quot, rem;
+    even_divmod(rule, i, &quot, &rem);  /* ceil(i * span / parts) */
+    return (int64_t)(quot + (rem != 0));
 }
 
 int64_t ckpt_rule_next_after(const ckpt_rule *rule, int64_t s)
@@ -102,15 +122,15 @@ typedef struct {
     int64_t index;  /* 1-based index of the current step                 */
     int64_t count;  /* how many steps the rule has in all                */
     int64_t value;  /* the current step; 0 once the rule is exhausted    */
-    int64_t quot;   /* EVEN with p >= q: index*p = quot*q + rem          */
-    uint64_t rem;
-    int64_t dquot;  /* p / q and p % q                                   */
+    int64_t quot;   /* EVEN with span >= parts:                          */
+    uint64_t rem;   /*   index*span = quot*parts + rem                   */
+    int64_t dquot;  /* span / parts and span % parts                     */
     uint64_t drem;
 } cursor;
 
 static inline int even_incremental(const ckpt_rule *rule)
 {
-    return rule->kind == CKPT_RULE_EVEN && rule->a >= rule->b;
+    return rule->kind == CKPT_RULE_EVEN && rule->span >= rule->parts;
 }
 
 /* Put the cursor on the rule's i-th step (exhausted when i > count). */
@@ -124,9 +144,10 @@ static void cursor_seek(cursor *c, int64_t i)
     }
     c->value = ckpt_rule_nth(rule, i);
     if (even_incremental(rule)) {
-        ckpt_i128 prod = (ckpt_i128)i * rule->a;
-        c->quot = (int64_t)(prod / rule->b);  /* <= value <= stop */
-        c->rem = (uint64_t)(prod % rule->b);
+        uint64_t quot, rem;
+        even_divmod(rule, i, &quot, &rem);
+        c->quot = (int64_t)quot;  /* <= value <= stop */
+        c->rem = rem;
     }
 }
 
@@ -135,19 +156,19 @@ static void cursor_start(cursor *c, const ckpt_rule *rule)
     c->rule = rule;
     c->count = ckpt_rule_count(rule, rule->stop);
     if (even_incremental(rule)) {
-        c->dquot = rule->a / rule->b;
-        c->drem = (uint64_t)(rule->a % rule->b);
+        c->dquot = rule->span / rule->parts;
+        c->drem = (uint64_t)(rule->span % rule->parts);
     }
     cursor_seek(c, 1);
 }
 
-/* (i+1)*p = i*p + p: add p/q to the quotient and p%q to the remainder.
- * Only called while index < count, so the next step is <= stop. */
+/* (i+1)*span = i*span + span: add span/parts to the quotient and span%parts
+ * to the remainder.  Only called while index < count, so the next step is <= stop. */
 static inline int64_t even_next(cursor *c)
 {
-    c->rem += c->drem;  /* rem, drem < q <= INT64_MAX: no unsigned wrap */
-    if (c->rem >= (uint64_t)c->rule->b) {
-        c->rem -= (uint64_t)c->rule->b;
+    c->rem += c->drem;  /* rem, drem < parts <= INT64_MAX: no unsigned wrap */
+    if (c->rem >= (uint64_t)c->rule->parts) {
+        c->rem -= (uint64_t)c->rule->parts;
         c->quot += 1;
     }
     c->quot += c->dquot;
@@ -160,8 +181,8 @@ static void cursor_advance(cursor *c)
     if (c->index >= c->count) {
         c->value = 0;
     } else if (rule->kind == CKPT_RULE_EVERY) {
-        c->value += rule->b;  /* the next step exists, so it is <= stop */
-    } else if (rule->a < rule->b) {
+        c->value += rule->interval;  /* the next step exists, so it is <= stop */
+    } else if (rule->span < rule->parts) {
         c->value += 1;        /* spacing below one step: every step */
     } else {
         c->value = even_next(c);
@@ -182,8 +203,8 @@ static ckpt_status cursor_run(cursor *c, int64_t bound, int64_t *out, int64_t li
     if (out != NULL) {
         int64_t *dst = out + *found;
         if (rule->kind == CKPT_RULE_EVERY) {
-            for (int64_t j = 0; j < m; j++) dst[j] = c->value + j * rule->b;
-        } else if (rule->a < rule->b) {
+            for (int64_t j = 0; j < m; j++) dst[j] = c->value + j * rule->interval;
+        } else if (rule->span < rule->parts) {
             for (int64_t j = 0; j < m; j++) dst[j] = c->value + j;
         } else {
             dst[0] = c->value;

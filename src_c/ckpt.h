@@ -12,6 +12,20 @@
 #define CKPT_H
 
 #include <stdint.h>
+
+/* ---- status codes ------------------------------------------------------ */
+
+/* What every function that can fail returns; results are written through
+ * pointers only on CKPT_OK. */
+typedef enum {
+    CKPT_OK = 0,
+    CKPT_OVERFLOW = 1,  /* the exact result does not fit in int64        */
+    CKPT_DOMAIN = 2,    /* an argument is outside its domain (e.g. <= 0) */
+    CKPT_CAPACITY = 3,  /* an output buffer or work limit is too small   */
+} ckpt_status;
+
+/* The checked int64 arithmetic (ckpt_add, ckpt_mul, ckpt_muldiv_floor/ceil, ...)
+ * shared by the core and the sweep kernels; it returns the ckpt_status above. */
 #include "ckpt_arith.h"
 
 /* ---- run geometry ------------------------------------------------------ */
@@ -35,18 +49,58 @@ ckpt_status ckpt_locate(int64_t step, int64_t steps_per_epoch,
 /* ---- rules ------------------------------------------------------------- */
 
 typedef enum {
-    CKPT_RULE_EVERY = 1,  /* a, a+b, a+2b, ...                  (a=start, b=interval) */
-    CKPT_RULE_EVEN = 2,   /* ceil(i*p/q), i = 1, 2, ...         (a=p, b=q: spacing p/q) */
+    CKPT_RULE_EVERY = 1,  /* start, start + interval, start + 2*interval, ...    */
+    CKPT_RULE_EVEN = 2,   /* ceil(i * span / parts), i = 1, 2, ...: `parts` evenly
+                           * spaced boundaries in every `span` steps, each boundary
+                           * saved at the first step that reaches it            */
 } ckpt_rule_kind;
 
-/* Four int64 fields, no padding: an (n, 4) C-contiguous int64 array is an
- * array of rules. */
+/* A rule: its kind, the kind's two parameters, and its last admissible step.
+ * Exactly four int64 in memory (kind, start|span, interval|parts, stop), no
+ * padding: an (n, 4) C-contiguous int64 array is an array of rules, and the
+ * Python tuples (kind, start|span, interval|parts, stop) use the same order. */
 typedef struct {
-    int64_t kind;
-    int64_t a;
-    int64_t b;
+    int64_t kind;  /* a ckpt_rule_kind */
+    union {
+        struct {              /* CKPT_RULE_EVERY */
+            int64_t start;    /* the first step, >= 1             */
+            int64_t interval; /* the distance between steps, >= 1 */
+        };
+        struct {              /* CKPT_RULE_EVEN */
+            int64_t span;     /* steps per group of boundaries, >= 1 */
+            int64_t parts;    /* boundaries per span, >= 1           */
+        };
+    };
     int64_t stop;  /* the last step the rule may produce, >= 0 */
 } ckpt_rule;
+
+static inline ckpt_rule ckpt_rule_every(int64_t start, int64_t interval, int64_t stop)
+{
+    ckpt_rule rule = {.kind = CKPT_RULE_EVERY, .start = start, .interval = interval, .stop = stop};
+    return rule;
+}
+
+static inline ckpt_rule ckpt_rule_even(int64_t span, int64_t parts, int64_t stop)
+{
+    ckpt_rule rule = {.kind = CKPT_RULE_EVEN, .span = span, .parts = parts, .stop = stop};
+    return rule;
+}
+
+/* A rule from the fields in memory order, whatever the kind (for conversions
+ * from tuples and arrays); the kind is not checked here (ckpt_rule_check does). */
+static inline ckpt_rule ckpt_rule_from_fields(int64_t kind, int64_t first, int64_t second,
+                                              int64_t stop)
+{
+    ckpt_rule rule = {.kind = kind, .stop = stop};
+    if (kind == CKPT_RULE_EVEN) {
+        rule.span = first;
+        rule.parts = second;
+    } else {
+        rule.start = first;
+        rule.interval = second;
+    }
+    return rule;
+}
 
 /* CKPT_OK when the rule's fields are in their domains, else CKPT_DOMAIN. */
 ckpt_status ckpt_rule_check(const ckpt_rule *rule);

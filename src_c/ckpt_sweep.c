@@ -56,20 +56,20 @@ static int64_t float_interval(int64_t T, double r)
 
 /* The rule's number of steps, and whether its stop is one of them: what
  * ckpt_rule_count(rule, stop) and ckpt_rule_contains(rule, stop) answer, with a
- * single 64-bit division when stop * b fits in int64 (the common case): for EVEN,
- * stop*b = quot*a + rem, the count is min(stop, quot), and a boundary lies in
- * (stop-1, stop] iff rem < b. */
+ * single 64-bit division when stop * parts fits in int64 (the common case): for EVEN,
+ * stop*parts = quot*span + rem, the count is min(stop, quot), and a boundary lies in
+ * (stop-1, stop] iff rem < parts. */
 static inline void rule_count_end(const ckpt_rule *rule, int64_t *count, int *has_stop)
 {
     const int64_t x = rule->stop;
     int64_t prod;
     if (rule->kind == CKPT_RULE_EVERY) {
-        *count = x < rule->a ? 0 : (x - rule->a) / rule->b + 1;
-        *has_stop = x >= rule->a && (x - rule->a) % rule->b == 0;
-    } else if (x >= 1 && !__builtin_mul_overflow(x, rule->b, &prod)) {
-        int64_t quot = prod / rule->a, rem = prod % rule->a;
+        *count = x < rule->start ? 0 : (x - rule->start) / rule->interval + 1;
+        *has_stop = x >= rule->start && (x - rule->start) % rule->interval == 0;
+    } else if (x >= 1 && !__builtin_mul_overflow(x, rule->parts, &prod)) {
+        int64_t quot = prod / rule->span, rem = prod % rule->span;
         *count = quot < x ? quot : x;
-        *has_stop = rem < rule->b;
+        *has_stop = rem < rule->parts;
     } else {
         *count = ckpt_rule_count(rule, x);
         *has_stop = ckpt_rule_contains(rule, x);
@@ -78,11 +78,7 @@ static inline void rule_count_end(const ckpt_rule *rule, int64_t *count, int *ha
 
 static inline void add_rule(sweep_row *r, int64_t kind, int64_t a, int64_t b)
 {
-    ckpt_rule *rule = &r->rules[r->n_rules++];
-    rule->kind = kind;
-    rule->a = a;
-    rule->b = b;
-    rule->stop = r->T;
+    r->rules[r->n_rules++] = ckpt_rule_from_fields(kind, a, b, r->T);
 }
 
 /* One row's arguments, read from the columns; CKPT_SWEEP_ABSENT where the row does
@@ -417,12 +413,13 @@ static void add_block(int64_t *restrict dst, const int64_t *restrict src, int64_
 
 void ckpt_sweep_rule_fill(const ckpt_rule *rule, int64_t *out, int64_t n)
 {
-    const int64_t p = rule->a, q = rule->b;
     if (n <= 0) return;
     if (rule->kind == CKPT_RULE_EVERY) {
-        for (int64_t j = 0; j < n; j++) out[j] = p + j * q;  /* <= stop: no overflow */
+        for (int64_t j = 0; j < n; j++)
+            out[j] = rule->start + j * rule->interval;  /* <= stop: no overflow */
         return;
     }
+    const int64_t p = rule->span, q = rule->parts;  /* EVEN: boundaries every p/q steps */
     if (p < q) {  /* spacing below one step: every step */
         for (int64_t j = 0; j < n; j++) out[j] = j + 1;
         return;

@@ -473,3 +473,54 @@ def test_longest_gap(backends, steps, extra_total):
     arr = np.array(steps, dtype=np.int64)
     assert same_on_both(backends, lambda m: m.longest_gap(arr, total)) == (
         "ok", model_longest_gap(steps, total))
+
+
+# --------------------------------------------------------------------------- the C stub
+
+def _stub_signatures():
+    """{name: parameter names} of the functions in _schedule_c.pyi, Engine's methods as
+    "Engine.name", and the set of every public name the stub declares."""
+    import ast
+    from pathlib import Path
+
+    import ckptsched
+
+    tree = ast.parse(Path(ckptsched.__file__).with_name("_schedule_c.pyi").read_text())
+    params, names = {}, set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            params[node.name] = [a.arg for a in node.args.args]
+        elif isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and not any(
+                        isinstance(d, ast.Name) and d.id == "property" for d in item.decorator_list):
+                    params[f"{node.name}.{item.name}"] = [a.arg for a in item.args.args]
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        else:
+            continue
+        if not getattr(node, "name", "_").startswith("_"):
+            names.add(node.name)
+    return params, {n for n in names if not n.startswith("_")}
+
+
+def test_c_stub_declares_the_c_api_with_the_parameters_of_both_twins(backends):
+    import inspect
+
+    params, stub_names = _stub_signatures()
+    for name, module in backends.items():
+        defined_here = {n for n, v in vars(module).items()
+                        if not n.startswith("_") and getattr(v, "__module__", None) == module.__name__}
+        public = defined_here | {"NAME"}
+        if name == "c":
+            assert stub_names == public
+        else:  # the twin also has module-level rule helpers for _sweep_py
+            assert stub_names <= public, stub_names - public
+        for qualname, stub_params in params.items():
+            if qualname == "Engine.__init__":
+                continue  # a cdef class has no introspectable __init__; its twin does
+            owner, _, attr = qualname.rpartition(".")
+            obj = getattr(getattr(module, owner) if owner else module, attr)
+            assert list(inspect.signature(obj).parameters) == stub_params, (name, qualname)
+    engine = backends["python"].Engine
+    assert ["self"] + list(inspect.signature(engine).parameters) == params["Engine.__init__"]

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build and run the standalone C tests of src_c/ under ASan + UBSan.
+# Build and run the standalone C tests of src_c/ under ASan + UBSan, twice: with the
+# default arithmetic (__int128, overflow builtins) and with -DCKPT_NO_INT128 (portable C11).
 # Usage (from anywhere): bash tests/c/run.sh      Env: CC (default gcc)
 set -euo pipefail
 
@@ -14,12 +15,17 @@ cflags=(-std=c11 -Wall -Wextra -Wconversion -Werror -g -O1
         -I src_c)
 
 status=0
-# each test program: its own sources after the test file
-for spec in "test_ckpt:src_c/ckpt.c" "test_sweep:src_c/ckpt.c src_c/ckpt_sweep.c"; do
-    name="${spec%%:*}"
-    # shellcheck disable=SC2086
-    ${CC:-gcc} "${cflags[@]}" "tests/c/$name.c" ${spec#*:} -lm -o "$tmp/$name"
-    echo "== $name"
-    "$tmp/$name" || status=$?
+for arith in default portable; do
+    defines=()
+    [ "$arith" = portable ] && defines=(-DCKPT_NO_INT128)
+    # each test program: its own sources after the test file
+    for spec in "test_ckpt:src_c/ckpt.c" "test_sweep:src_c/ckpt.c src_c/ckpt_sweep.c"; do
+        name="${spec%%:*}"
+        # shellcheck disable=SC2086
+        ${CC:-gcc} "${cflags[@]}" ${defines[@]+"${defines[@]}"} "tests/c/$name.c" ${spec#*:} -lm \
+            -o "$tmp/$name-$arith"
+        echo "== $name ($arith arithmetic${defines[0]:+: ${defines[0]}})"
+        "$tmp/$name-$arith" || status=$?
+    done
 done
 exit "$status"

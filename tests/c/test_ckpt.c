@@ -17,7 +17,6 @@
 #include <string.h>
 
 #include "ckpt.h"
-#include "ckpt_arith.h"
 
 /* ---- the tiny harness ---------------------------------------------------- */
 
@@ -119,18 +118,66 @@ static void test_add_mul(void)
     CHECK_EQ(r, 9223372030926249001LL);
     r = SENTINEL; CHECK_EQ(ckpt_mul(3037000500LL, 3037000500LL, &r), CKPT_OVERFLOW);
     r = SENTINEL; CHECK_EQ(ckpt_mul(-3037000500LL, 3037000500LL, &r), CKPT_OVERFLOW);
+
+    /* random operands of every magnitude and sign against __int128 */
+    typedef __int128 i128;
+    for (int k = 0; k < 20000; k++) {
+        int64_t a = (int64_t)(splitmix64() >> (splitmix64() % 64));
+        int64_t b = (int64_t)(splitmix64() >> (splitmix64() % 64));
+        if (k & 1) a = -a;  /* (may be INT64_MIN already: shift 0) */
+        if (k & 2) b = -b;
+        if (k % 97 == 0) a = INT64_MIN;
+        SET_CTX("a=%" PRId64 " b=%" PRId64, a, b);
+        i128 sum = (i128)a + b, prod = (i128)a * b;
+        r = SENTINEL;
+        if (sum >= INT64_MIN && sum <= M) { CHECK_EQ(ckpt_add(a, b, &r), CKPT_OK); CHECK_EQ(r, (int64_t)sum); }
+        else { CHECK_EQ(ckpt_add(a, b, &r), CKPT_OVERFLOW); CHECK_EQ(r, SENTINEL); }
+        r = SENTINEL;
+        if (prod >= INT64_MIN && prod <= M) { CHECK_EQ(ckpt_mul(a, b, &r), CKPT_OK); CHECK_EQ(r, (int64_t)prod); }
+        else { CHECK_EQ(ckpt_mul(a, b, &r), CKPT_OVERFLOW); CHECK_EQ(r, SENTINEL); }
+    }
+    CLEAR_CTX();
 }
 
-static void test_narrow(void)
+/* ckpt_muldivmod_u64 against unsigned __int128 (the tests may use it with
+ * CKPT_NO_INT128 too: the macro only changes the library's arithmetic). */
+static void check_muldivmod(uint64_t a, uint64_t b, uint64_t c)
 {
-    int64_t r;
-    r = SENTINEL; CHECK_EQ(ckpt_narrow((ckpt_i128)M, &r), CKPT_OK); CHECK_EQ(r, M);
-    r = SENTINEL; CHECK_EQ(ckpt_narrow((ckpt_i128)M + 1, &r), CKPT_OVERFLOW); CHECK_EQ(r, SENTINEL);
-    r = SENTINEL; CHECK_EQ(ckpt_narrow((ckpt_i128)INT64_MIN, &r), CKPT_OK); CHECK_EQ(r, INT64_MIN);
-    r = SENTINEL; CHECK_EQ(ckpt_narrow((ckpt_i128)INT64_MIN - 1, &r), CKPT_OVERFLOW);
-    CHECK_EQ(r, SENTINEL);
-    r = SENTINEL; CHECK_EQ(ckpt_narrow((ckpt_i128)M * M, &r), CKPT_OVERFLOW);
-    r = SENTINEL; CHECK_EQ(ckpt_narrow(0, &r), CKPT_OK); CHECK_EQ(r, 0);
+    u128 prod = (u128)a * b;
+    uint64_t quot = 7, rem = 7;
+    ckpt_status st = ckpt_muldivmod_u64(a, b, c, &quot, &rem);
+    SET_CTX("muldivmod a=%llu b=%llu c=%llu", (unsigned long long)a, (unsigned long long)b,
+            (unsigned long long)c);
+    if (prod / c > (u128)UINT64_MAX) {
+        CHECK_EQ(st, CKPT_OVERFLOW);
+        CHECK(quot == 7 && rem == 7);
+    } else {
+        CHECK_EQ(st, CKPT_OK);
+        CHECK(quot == (uint64_t)(prod / c) && rem == (uint64_t)(prod % c));
+    }
+}
+
+static void test_muldivmod(void)
+{
+    const uint64_t U = UINT64_MAX, H = (uint64_t)1 << 63, L = 0xFFFFFFFFu;
+    const uint64_t edges[] = {0, 1, 2, 3, L - 1, L, L + 1, L + 2, H - 1, H, H + 1, U - 1, U,
+                              (uint64_t)M, 3037000499u, 3037000500u, 0x5555555555555555u,
+                              0xAAAAAAAAAAAAAAAAu, 0x8000000100000001u, 0x00000001FFFFFFFFu};
+    const size_t n = sizeof edges / sizeof edges[0];
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            for (size_t k = 0; k < n; k++)
+                if (edges[k] != 0) check_muldivmod(edges[i], edges[j], edges[k]);
+    /* (2^64 - 1)^2 / (2^64 - 1) = 2^64 - 1: the largest quotient that fits */
+    uint64_t quot = 0, rem = 1;
+    CHECK_EQ(ckpt_muldivmod_u64(U, U, U, &quot, &rem), CKPT_OK);
+    CHECK(quot == U && rem == 0);
+    for (int k = 0; k < 20000; k++) {
+        uint64_t a = splitmix64() >> (splitmix64() % 64), b = splitmix64() >> (splitmix64() % 64);
+        uint64_t c = splitmix64() >> (splitmix64() % 64);
+        check_muldivmod(a, b, c ? c : 1);
+    }
+    CLEAR_CTX();
 }
 
 static void test_div(void)
@@ -226,6 +273,11 @@ static void test_muldiv(void)
     r = SENTINEL; CHECK_EQ(ckpt_muldiv_ceil(7, 10, 3, &r), CKPT_OK); CHECK_EQ(r, 24);
     r = SENTINEL; CHECK_EQ(ckpt_muldiv_floor(0, M, 1, &r), CKPT_OK); CHECK_EQ(r, 0);
     r = SENTINEL; CHECK_EQ(ckpt_muldiv_ceil(M, 0, 1, &r), CKPT_OK); CHECK_EQ(r, 0);
+    /* 311 * 177942868878227186 = 3 * 2^64 - 2: divided by 3, the quotient is 2^64 - 1
+     * with a remainder, so its ceiling is 2^64 (a 64-bit quotient + 1 must not wrap) */
+    r = SENTINEL; CHECK_EQ(ckpt_muldiv_ceil(311, 177942868878227186LL, 3, &r), CKPT_OVERFLOW);
+    CHECK_EQ(r, SENTINEL);
+    r = SENTINEL; CHECK_EQ(ckpt_muldiv_floor(311, 177942868878227186LL, 3, &r), CKPT_OVERFLOW);
     /* (M - 1) * 3 / 2 = 1.5 (M - 1) > M -> overflow */
     r = SENTINEL; CHECK_EQ(ckpt_muldiv_floor(M - 1, 3, 2, &r), CKPT_OVERFLOW);
     /* domain errors */
@@ -250,7 +302,7 @@ static void test_muldiv(void)
         u128 fl = prod / (uint64_t)c, ce = fl + (prod % (uint64_t)c != 0);
         SET_CTX("a=%" PRId64 " b=%" PRId64 " c=%" PRId64, a, b, c);
         r = SENTINEL;
-        int st = ckpt_muldiv_floor(a, b, c, &r);
+        ckpt_status st = ckpt_muldiv_floor(a, b, c, &r);
         if (fl <= (u128)M) { CHECK_EQ(st, CKPT_OK); CHECK_EQ(r, (int64_t)fl); }
         else { CHECK_EQ(st, CKPT_OVERFLOW); CHECK_EQ(r, SENTINEL); }
         r = SENTINEL;
@@ -438,17 +490,28 @@ static void test_locate(void)
 
 /* ---- rules ------------------------------------------------------------------ */
 
+/* "EVERY start=.. interval=.. stop=.." or "EVEN span=.. parts=.. stop=..", into g_ctx. */
+static void describe_rule(const char *what, const ckpt_rule *r)
+{
+    if (r->kind == CKPT_RULE_EVERY)
+        SET_CTX("%s EVERY start=%" PRId64 " interval=%" PRId64 " stop=%" PRId64, what,
+                r->start, r->interval, r->stop);
+    else
+        SET_CTX("%s EVEN span=%" PRId64 " parts=%" PRId64 " stop=%" PRId64, what,
+                r->span, r->parts, r->stop);
+}
+
 /* The brute-force model: mark the rule's steps in mem[0..size) straight from
- * the definition.  EVERY: start + k*interval <= stop.  EVEN: ceil(i*p/q) for
- * i >= 1 while <= stop (it is non-decreasing in i).  Small values only. */
+ * the definition.  EVERY: start + k*interval <= stop.  EVEN: ceil(i*span/parts)
+ * for i >= 1 while <= stop (it is non-decreasing in i).  Small values only. */
 static void model_rule(const ckpt_rule *r, unsigned char *mem, int64_t size)
 {
     memset(mem, 0, (size_t)size);
     if (r->kind == CKPT_RULE_EVERY) {
-        for (int64_t s = r->a; s <= r->stop; s += r->b) mem[s] = 1;
+        for (int64_t s = r->start; s <= r->stop; s += r->interval) mem[s] = 1;
     } else {
         for (int64_t i = 1;; i++) {
-            int64_t s = (i * r->a + r->b - 1) / r->b;
+            int64_t s = (i * r->span + r->parts - 1) / r->parts;
             if (s > r->stop) break;
             mem[s] = 1;
         }
@@ -502,13 +565,11 @@ static void check_rule_vs_model(const ckpt_rule *r, const unsigned char *mem)
     free(steps);
 }
 
-static void check_named_rule(int64_t kind, int64_t a, int64_t b, int64_t stop,
-                             const int64_t *want, int64_t n_want)
+static void check_named_rule(ckpt_rule r, const int64_t *want, int64_t n_want)
 {
-    ckpt_rule r = {kind, a, b, stop};
-    int64_t size = stop + 3;
+    int64_t stop = r.stop, size = stop + 3;
     unsigned char *mem = calloc((size_t)size, 1);
-    SET_CTX("rule kind=%" PRId64 " a=%" PRId64 " b=%" PRId64 " stop=%" PRId64, kind, a, b, stop);
+    describe_rule("named rule", &r);
     /* the hand-computed list is the model's list */
     model_rule(&r, mem, size);
     int64_t n_model = 0;
@@ -525,15 +586,16 @@ static void check_named_rule(int64_t kind, int64_t a, int64_t b, int64_t stop,
 
 static void test_rule_check(void)
 {
-    ckpt_rule ok1 = {CKPT_RULE_EVERY, 1, 1, 0}, ok2 = {CKPT_RULE_EVEN, M, M, M};
+    ckpt_rule ok1 = ckpt_rule_every(1, 1, 0), ok2 = ckpt_rule_even(M, M, M);
     CHECK_EQ(ckpt_rule_check(&ok1), CKPT_OK);
     CHECK_EQ(ckpt_rule_check(&ok2), CKPT_OK);
     const ckpt_rule bad[] = {
-        {0, 1, 1, 10}, {3, 1, 1, 10}, {-1, 1, 1, 10}, {INT64_MIN, 1, 1, 10},
-        {CKPT_RULE_EVERY, 0, 1, 10}, {CKPT_RULE_EVERY, 1, 0, 10}, {CKPT_RULE_EVERY, 1, 1, -1},
-        {CKPT_RULE_EVERY, -5, 1, 10}, {CKPT_RULE_EVERY, 1, INT64_MIN, 10},
-        {CKPT_RULE_EVEN, 0, 1, 10}, {CKPT_RULE_EVEN, 1, 0, 10}, {CKPT_RULE_EVEN, 1, 1, -1},
-        {CKPT_RULE_EVEN, INT64_MIN, 1, 10}, {CKPT_RULE_EVEN, 1, 1, INT64_MIN},
+        ckpt_rule_from_fields(0, 1, 1, 10), ckpt_rule_from_fields(3, 1, 1, 10),
+        ckpt_rule_from_fields(-1, 1, 1, 10), ckpt_rule_from_fields(INT64_MIN, 1, 1, 10),
+        ckpt_rule_every(0, 1, 10), ckpt_rule_every(1, 0, 10), ckpt_rule_every(1, 1, -1),
+        ckpt_rule_every(-5, 1, 10), ckpt_rule_every(1, INT64_MIN, 10),
+        ckpt_rule_even(0, 1, 10), ckpt_rule_even(1, 0, 10), ckpt_rule_even(1, 1, -1),
+        ckpt_rule_even(INT64_MIN, 1, 10), ckpt_rule_even(1, 1, INT64_MIN),
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         SET_CTX("bad rule #%zu", i);
@@ -544,7 +606,7 @@ static void test_rule_check(void)
 
 static void test_named_rules(void)
 {
-    /* EVEN p=217, q=8 (8 saves per epoch of 217 steps) over 4 epochs, stop 868.
+    /* EVEN span=217 parts=8 (8 saves per epoch of 217 steps) over 4 epochs, stop 868.
      * 217 = 27*8 + 1, so ceil(i*217/8) = 27i + ceil(i/8):
      *   i = 1..8:   27i+1, i = 9..16: 27i+2, i = 17..24: 27i+3, i = 25..32: 27i+4;
      * the epoch ends 217, 434, 651, 868 are i = 8, 16, 24, 32. */
@@ -553,9 +615,9 @@ static void test_named_rules(void)
         245, 272, 299, 326, 353, 380, 407, 434,
         462, 489, 516, 543, 570, 597, 624, 651,
         679, 706, 733, 760, 787, 814, 841, 868};
-    check_named_rule(CKPT_RULE_EVEN, 217, 8, 868, even217, 32);
+    check_named_rule(ckpt_rule_even(217, 8, 868), even217, 32);
     {
-        ckpt_rule r = {CKPT_RULE_EVEN, 217, 8, 868};
+        ckpt_rule r = ckpt_rule_even(217, 8, 868);
         CHECK(ckpt_rule_contains(&r, 217));
         CHECK(ckpt_rule_contains(&r, 434));
         CHECK(ckpt_rule_contains(&r, 651));
@@ -567,32 +629,32 @@ static void test_named_rules(void)
         CHECK_EQ(ckpt_rule_next_after(&r, 841), 868);
         CHECK_EQ(ckpt_rule_next_after(&r, 868), 0);
     }
-    /* EVEN p=100, q=6: 100/6 = 16 2/3 -> 16.67, 33.33, 50, 66.67, 83.33, 100 */
+    /* EVEN span=100 parts=6: 100/6 = 16 2/3 -> 16.67, 33.33, 50, 66.67, 83.33, 100 */
     static const int64_t even100_6[] = {17, 34, 50, 67, 84, 100};
-    check_named_rule(CKPT_RULE_EVEN, 100, 6, 100, even100_6, 6);
-    /* EVEN p=10, q=4: 2.5, 5, 7.5, 10 */
+    check_named_rule(ckpt_rule_even(100, 6, 100), even100_6, 6);
+    /* EVEN span=10 parts=4: 2.5, 5, 7.5, 10 */
     static const int64_t even10_4[] = {3, 5, 8, 10};
-    check_named_rule(CKPT_RULE_EVEN, 10, 4, 10, even10_4, 4);
+    check_named_rule(ckpt_rule_even(10, 4, 10), even10_4, 4);
     /* EVERY start=7 interval=7 stop=100: 7, 14, ..., 98 (14 steps) */
     static const int64_t every7[] = {7, 14, 21, 28, 35, 42, 49, 56, 63, 70, 77, 84, 91, 98};
-    check_named_rule(CKPT_RULE_EVERY, 7, 7, 100, every7, 14);
+    check_named_rule(ckpt_rule_every(7, 7, 100), every7, 14);
     /* EVERY start=3 interval=10 stop=33: 3, 13, 23, 33 (stop itself included) */
     static const int64_t every3_10[] = {3, 13, 23, 33};
-    check_named_rule(CKPT_RULE_EVERY, 3, 10, 33, every3_10, 4);
-    /* EVEN with p < q: boundaries every 3/7 step -> every step 1..9 */
+    check_named_rule(ckpt_rule_every(3, 10, 33), every3_10, 4);
+    /* EVEN with span < parts: boundaries every 3/7 step -> every step 1..9 */
     static const int64_t even3_7[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
-    check_named_rule(CKPT_RULE_EVEN, 3, 7, 9, even3_7, 9);
-    /* EVEN p == q: every step */
+    check_named_rule(ckpt_rule_even(3, 7, 9), even3_7, 9);
+    /* EVEN span == parts: every step */
     static const int64_t even5_5[] = {1, 2, 3, 4, 5};
-    check_named_rule(CKPT_RULE_EVEN, 5, 5, 5, even5_5, 5);
-    /* EVEN p=7, q=2: 3.5, 7, 10.5 -> 4, 7, 11; stop 10 cuts 11 */
+    check_named_rule(ckpt_rule_even(5, 5, 5), even5_5, 5);
+    /* EVEN span=7 parts=2: 3.5, 7, 10.5 -> 4, 7, 11; stop 10 cuts 11 */
     static const int64_t even7_2[] = {4, 7};
-    check_named_rule(CKPT_RULE_EVEN, 7, 2, 10, even7_2, 2);
+    check_named_rule(ckpt_rule_even(7, 2, 10), even7_2, 2);
     /* empty rules: stop 0, start past stop, spacing past stop */
-    check_named_rule(CKPT_RULE_EVERY, 1, 1, 0, NULL, 0);
-    check_named_rule(CKPT_RULE_EVERY, 11, 1, 10, NULL, 0);
-    check_named_rule(CKPT_RULE_EVEN, 21, 2, 10, NULL, 0);
-    check_named_rule(CKPT_RULE_EVEN, 1, 1, 0, NULL, 0);
+    check_named_rule(ckpt_rule_every(1, 1, 0), NULL, 0);
+    check_named_rule(ckpt_rule_every(11, 1, 10), NULL, 0);
+    check_named_rule(ckpt_rule_even(21, 2, 10), NULL, 0);
+    check_named_rule(ckpt_rule_even(1, 1, 0), NULL, 0);
 }
 
 /* A few thousand random small rules against the brute-force model. */
@@ -604,40 +666,42 @@ static void test_random_rules(void)
         ckpt_rule r;
         r.kind = (k & 1) ? CKPT_RULE_EVEN : CKPT_RULE_EVERY;
         if (r.kind == CKPT_RULE_EVEN) {
-            r.a = rnd(1, 300);
-            r.b = rnd(1, 300);
-            if (k % 7 == 0) r.b = rnd(1, 5);  /* more sparse rules */
+            r.span = rnd(1, 300);
+            r.parts = rnd(1, 300);
+            if (k % 7 == 0) r.parts = rnd(1, 5);  /* more sparse rules */
         } else {
-            r.a = rnd(1, 600);
-            r.b = rnd(1, 600);
-            if (k % 6 == 1) r.a = rnd(1, 20), r.b = rnd(1, 20);
+            r.start = rnd(1, 600);
+            r.interval = rnd(1, 600);
+            if (k % 6 == 1) r.start = rnd(1, 20), r.interval = rnd(1, 20);
         }
         r.stop = rnd(0, 500);
-        SET_CTX("random rule #%d kind=%" PRId64 " a=%" PRId64 " b=%" PRId64 " stop=%" PRId64,
-                k, r.kind, r.a, r.b, r.stop);
+        char what[32];
+        snprintf(what, sizeof what, "random rule #%d", k);
+        describe_rule(what, &r);
         model_rule(&r, mem, SIZE);
         check_rule_vs_model(&r, mem);
     }
     CLEAR_CTX();
 }
 
-/* Model answers for an EVEN rule with p >= q at huge values, in unsigned
- * 128-bit arithmetic: the step of boundary i is ceil(i*p/q); s is a step iff
- * the last boundary at or before s, i = floor(s*q/p), has ceil(i*p/q) == s. */
-static u128 even_step_u(int64_t p, int64_t q, u128 i)
+/* Model answers for an EVEN rule with span >= parts at huge values, in unsigned
+ * 128-bit arithmetic: the step of boundary i is ceil(i*span/parts); s is a step iff
+ * the last boundary at or before s, i = floor(s*parts/span), has ceil(i*span/parts) == s. */
+static u128 even_step_u(int64_t span, int64_t parts, u128 i)
 {
-    return (i * (uint64_t)p + (uint64_t)q - 1) / (uint64_t)q;
+    return (i * (uint64_t)span + (uint64_t)parts - 1) / (uint64_t)parts;
 }
 
 static void check_even_point(const ckpt_rule *r, int64_t s)
 {
-    /* only for p >= q (spacing >= 1 step, so boundary i <-> i-th step) */
-    u128 i = (u128)(uint64_t)s * (uint64_t)r->b / (uint64_t)r->a;  /* boundaries <= s */
-    int want_in = s >= 1 && s <= r->stop && i >= 1 && even_step_u(r->a, r->b, i) == (u128)s;
-    SET_CTX("EVEN p=%" PRId64 " q=%" PRId64 " stop=%" PRId64 " s=%" PRId64, r->a, r->b, r->stop, s);
+    /* only for span >= parts (spacing >= 1 step, so boundary i <-> i-th step) */
+    u128 i = (u128)(uint64_t)s * (uint64_t)r->parts / (uint64_t)r->span;  /* boundaries <= s */
+    int want_in = s >= 1 && s <= r->stop && i >= 1 && even_step_u(r->span, r->parts, i) == (u128)s;
+    SET_CTX("EVEN span=%" PRId64 " parts=%" PRId64 " stop=%" PRId64 " s=%" PRId64,
+            r->span, r->parts, r->stop, s);
     CHECK_EQ(ckpt_rule_contains(r, s), want_in);
     /* the next boundary after s gives the next step */
-    u128 nxt = even_step_u(r->a, r->b, i + 1);
+    u128 nxt = even_step_u(r->span, r->parts, i + 1);
     int64_t want_next = (s < r->stop && nxt <= (u128)r->stop) ? (int64_t)nxt : 0;
     CHECK_EQ(ckpt_rule_next_after(r, s), want_next);
     if (s >= 1) CHECK_EQ(ckpt_rule_count(r, s) - ckpt_rule_count(r, s - 1), want_in);
@@ -647,7 +711,7 @@ static void test_rules_near_int64(void)
 {
     /* EVERY start=M-10 interval=3 stop=M: M-10, M-7, M-4, M-1 (M+2 would pass M) */
     {
-        ckpt_rule r = {CKPT_RULE_EVERY, M - 10, 3, M};
+        ckpt_rule r = ckpt_rule_every(M - 10, 3, M);
         CHECK_EQ(ckpt_rule_check(&r), CKPT_OK);
         CHECK_EQ(ckpt_rule_count(&r, M), 4);
         CHECK_EQ(ckpt_rule_count(&r, M - 11), 0);
@@ -673,7 +737,7 @@ static void test_rules_near_int64(void)
     }
     /* EVERY start=1 interval=M stop=M: only step 1 (1 + M overflows) */
     {
-        ckpt_rule r = {CKPT_RULE_EVERY, 1, M, M};
+        ckpt_rule r = ckpt_rule_every(1, M, M);
         CHECK_EQ(ckpt_rule_count(&r, M), 1);
         CHECK(ckpt_rule_contains(&r, 1));
         CHECK(!ckpt_rule_contains(&r, M));
@@ -683,7 +747,7 @@ static void test_rules_near_int64(void)
     }
     /* EVERY start=M interval=M stop=M: only M */
     {
-        ckpt_rule r = {CKPT_RULE_EVERY, M, M, M};
+        ckpt_rule r = ckpt_rule_every(M, M, M);
         CHECK_EQ(ckpt_rule_count(&r, M), 1);
         CHECK_EQ(ckpt_rule_count(&r, M - 1), 0);
         CHECK_EQ(ckpt_rule_nth(&r, 1), M);
@@ -693,21 +757,21 @@ static void test_rules_near_int64(void)
     }
     /* EVERY start=1 interval=1 stop=M: every step, count M */
     {
-        ckpt_rule r = {CKPT_RULE_EVERY, 1, 1, M};
+        ckpt_rule r = ckpt_rule_every(1, 1, M);
         CHECK_EQ(ckpt_rule_count(&r, M), M);
         CHECK_EQ(ckpt_rule_nth(&r, M), M);
         CHECK(ckpt_rule_contains(&r, M));
         CHECK_EQ(ckpt_rule_next_after(&r, M - 1), M);
         CHECK_EQ(ckpt_rule_next_after(&r, M), 0);
     }
-    /* EVEN p = 2^62 + 1, q = 2^62, stop = M: spacing 1 + 2^-62 step.
-     *   ceil(i*p/q) = i + ceil(i/2^62): i + 1 for i <= 2^62, i + 2 for 2^62 < i <= 2^63.
+    /* EVEN span = 2^62 + 1, parts = 2^62, stop = M: spacing 1 + 2^-62 step.
+     *   ceil(i*span/parts) = i + ceil(i/2^62): i + 1 for i <= 2^62, i + 2 for 2^62 < i <= 2^63.
      *   Steps: 2 .. 2^62 + 1, then 2^62 + 3 .. M (i + 2 <= M -> i <= M - 2).
      *   count(M) = M - 2 (floor(M * 2^62 / (2^62 + 1)) = 2^63 - 3, by
      *   (2x - 1)x = (x + 1)(2x - 3) + 3 with x = 2^62). Not steps: 1, 2^62 + 2. */
     {
         const int64_t x = P2(62);
-        ckpt_rule r = {CKPT_RULE_EVEN, x + 1, x, M};
+        ckpt_rule r = ckpt_rule_even(x + 1, x, M);
         CHECK_EQ(ckpt_rule_check(&r), CKPT_OK);
         CHECK_EQ(ckpt_rule_count(&r, M), M - 2);
         CHECK_EQ(ckpt_rule_count(&r, 1), 0);
@@ -741,10 +805,10 @@ static void test_rules_near_int64(void)
         }
         CLEAR_CTX();
     }
-    /* EVEN p = 2^62, q = 2^62 + 1 (p < q): a boundary in every step, so every step 1..M */
+    /* EVEN span = 2^62, parts = 2^62 + 1 (span < parts): a boundary in every step, so every step 1..M */
     {
         const int64_t x = P2(62);
-        ckpt_rule r = {CKPT_RULE_EVEN, x, x + 1, M};
+        ckpt_rule r = ckpt_rule_even(x, x + 1, M);
         CHECK_EQ(ckpt_rule_count(&r, M), M);
         CHECK_EQ(ckpt_rule_count(&r, x), x);
         CHECK_EQ(ckpt_rule_nth(&r, 1), 1);
@@ -756,10 +820,10 @@ static void test_rules_near_int64(void)
         CHECK_EQ(ckpt_rule_next_after(&r, M - 1), M);
         CHECK_EQ(ckpt_rule_next_after(&r, M), 0);
     }
-    /* EVEN p = M, q = M - 1: ceil(i*M/(M-1)) = i + ceil(i/(M-1)) = i + 1 for
+    /* EVEN span = M, parts = M - 1: ceil(i*M/(M-1)) = i + ceil(i/(M-1)) = i + 1 for
      * i <= M - 1; the steps are 2..M, count(M) = floor(M(M-1)/M) = M - 1. */
     {
-        ckpt_rule r = {CKPT_RULE_EVEN, M, M - 1, M};
+        ckpt_rule r = ckpt_rule_even(M, M - 1, M);
         CHECK_EQ(ckpt_rule_count(&r, M), M - 1);
         CHECK_EQ(ckpt_rule_count(&r, 1), 0);
         CHECK_EQ(ckpt_rule_nth(&r, 1), 2);
@@ -772,9 +836,9 @@ static void test_rules_near_int64(void)
         for (int64_t d = 0; d < 4; d++) { check_even_point(&r, 1 + d); check_even_point(&r, M - d); }
         CLEAR_CTX();
     }
-    /* EVEN p = M, q = 1: the only step is M */
+    /* EVEN span = M, parts = 1: the only step is M */
     {
-        ckpt_rule r = {CKPT_RULE_EVEN, M, 1, M};
+        ckpt_rule r = ckpt_rule_even(M, 1, M);
         CHECK_EQ(ckpt_rule_count(&r, M), 1);
         CHECK_EQ(ckpt_rule_count(&r, M - 1), 0);
         CHECK_EQ(ckpt_rule_nth(&r, 1), M);
@@ -783,7 +847,7 @@ static void test_rules_near_int64(void)
         CHECK_EQ(ckpt_rule_next_after(&r, 0), M);
         CHECK_EQ(ckpt_rule_next_after(&r, M - 1), M);
     }
-    /* EVEN p = 2^62, q = 3, stop = M: spacing 2^62/3; count = floor(3M/2^62) = 5
+    /* EVEN span = 2^62, parts = 3, stop = M: spacing 2^62/3; count = floor(3M/2^62) = 5
      * (3M = 6*2^62 - 3).  2^62 = 1 (mod 3), so the steps are
      *   ceil(2^62/3) = (2^62 + 2)/3, ceil(2^63/3) = (2^63 + 1)/3, 2^62,
      *   ceil(2^64/3) = (2^64 + 2)/3, ceil(5*2^62/3) = (5*2^62 + 1)/3. */
@@ -792,7 +856,7 @@ static void test_rules_near_int64(void)
         const int64_t want[5] = {(x + 2) / 3, (int64_t)((((u128)1 << 63) + 1) / 3), x,
                                  (int64_t)((((u128)1 << 64) + 2) / 3),
                                  (int64_t)(((u128)5 * (uint64_t)x + 1) / 3)};
-        ckpt_rule r = {CKPT_RULE_EVEN, x, 3, M};
+        ckpt_rule r = ckpt_rule_even(x, 3, M);
         CHECK_EQ(ckpt_rule_count(&r, M), 5);
         for (int64_t i = 0; i < 5; i++) {
             CHECK_EQ(ckpt_rule_nth(&r, i + 1), want[i]);
@@ -807,7 +871,7 @@ static void test_rules_near_int64(void)
         CHECK_EQ(ckpt_rule_next_after(&r, M - 1), 0);
         CHECK(!ckpt_rule_contains(&r, M));
     }
-    /* random huge EVEN rules (p >= q) at points near 1, near their steps and near M */
+    /* random huge EVEN rules (span >= parts) at points near 1, near their steps and near M */
     for (int k = 0; k < 300; k++) {
         int64_t p = (int64_t)(splitmix64() >> (1 + splitmix64() % 40));
         int64_t q = (int64_t)(splitmix64() >> (1 + splitmix64() % 40));
@@ -815,7 +879,7 @@ static void test_rules_near_int64(void)
         if (q < 1) q = 1;
         if (p < q) { int64_t t = p; p = q; q = t; }
         int64_t stop = (k % 3 == 0) ? M : (int64_t)(splitmix64() >> 1);
-        ckpt_rule r = {CKPT_RULE_EVEN, p, q, stop};
+        ckpt_rule r = ckpt_rule_even(p, q, stop);
         for (int64_t d = 0; d < 3; d++) {
             check_even_point(&r, 1 + d);
             if (stop >= d) check_even_point(&r, stop - d);
@@ -917,7 +981,7 @@ static void test_sched_named(void)
     /* EVEN 10/4 stop 10 {3,5,8,10} + EVERY 4/4 stop 12 {4,8,12} + extra {1,5,20}
      *   union {1,3,4,5,8,10,12,20}: 8 steps; bound 4 + 3 + 3 = 10 */
     {
-        const ckpt_rule rules[] = {{CKPT_RULE_EVEN, 10, 4, 10}, {CKPT_RULE_EVERY, 4, 4, 12}};
+        const ckpt_rule rules[] = {ckpt_rule_even(10, 4, 10), ckpt_rule_every(4, 4, 12)};
         const int64_t extra[] = {1, 5, 20};
         const ckpt_sched sc = {rules, 2, extra, 3};
         const int64_t want[] = {1, 3, 4, 5, 8, 10, 12, 20};
@@ -962,8 +1026,8 @@ static void test_sched_named(void)
     }
     /* rules that produce nothing, no extras */
     {
-        const ckpt_rule rules[] = {{CKPT_RULE_EVERY, 5, 1, 4}, {CKPT_RULE_EVEN, 9, 1, 8},
-                                   {CKPT_RULE_EVERY, 1, 1, 0}};
+        const ckpt_rule rules[] = {ckpt_rule_every(5, 1, 4), ckpt_rule_even(9, 1, 8),
+                                   ckpt_rule_every(1, 1, 0)};
         const ckpt_sched sc = {rules, 3, NULL, 0};
         int64_t out[1], got = SENTINEL, cnt = SENTINEL;
         CHECK_EQ(ckpt_sched_count(&sc, 0, &cnt), CKPT_OK); CHECK_EQ(cnt, 0);
@@ -973,7 +1037,7 @@ static void test_sched_named(void)
     }
     /* one rule: count is exact without walking, whatever the walk limit */
     {
-        const ckpt_rule rules[] = {{CKPT_RULE_EVERY, 7, 7, 100}};
+        const ckpt_rule rules[] = {ckpt_rule_every(7, 7, 100)};
         const int64_t extra[] = {7, 8, 14, 200};
         const ckpt_sched sc = {rules, 1, extra, 4};
         int64_t cnt = SENTINEL, bound = SENTINEL;
@@ -994,7 +1058,7 @@ static void test_sched_named(void)
     }
     /* the same rule twice: duplicates collapse */
     {
-        const ckpt_rule rules[] = {{CKPT_RULE_EVEN, 217, 8, 651}, {CKPT_RULE_EVEN, 217, 8, 651}};
+        const ckpt_rule rules[] = {ckpt_rule_even(217, 8, 651), ckpt_rule_even(217, 8, 651)};
         const ckpt_sched sc = {rules, 2, NULL, 0};
         int64_t cnt = SENTINEL;
         CHECK_EQ(ckpt_sched_count(&sc, 24, &cnt), CKPT_OK); CHECK_EQ(cnt, 24);
@@ -1014,11 +1078,11 @@ static void test_sched_random(void)
             ckpt_rule *r = &rules[i];
             r->kind = rnd(1, 2);
             if (r->kind == CKPT_RULE_EVEN) {
-                r->a = rnd(1, 300);
-                r->b = rnd(1, (k % 3 == 0) ? 300 : 8);
+                r->span = rnd(1, 300);
+                r->parts = rnd(1, (k % 3 == 0) ? 300 : 8);
             } else {
-                r->a = rnd(1, (k % 4 == 0) ? 600 : 60);
-                r->b = rnd(1, (k % 4 == 0) ? 600 : 60);
+                r->start = rnd(1, (k % 4 == 0) ? 600 : 60);
+                r->interval = rnd(1, (k % 4 == 0) ? 600 : 60);
             }
             r->stop = rnd(0, 500);
             if (i > 0 && rnd(0, 9) == 0) *r = rules[0];  /* an exact duplicate */
@@ -1041,10 +1105,10 @@ static void test_sched_random(void)
 static void test_sched_near_int64(void)
 {
     /* EVERY M-10 / 3 / M {M-10, M-7, M-4, M-1}
-     * + EVEN p=2^62 q=3 stop=M {(2^62+2)/3, (2^63+1)/3, 2^62, (2^64+2)/3, (5*2^62+1)/3}
+     * + EVEN span=2^62 parts=3 stop=M {(2^62+2)/3, (2^63+1)/3, 2^62, (2^64+2)/3, (5*2^62+1)/3}
      * + extras {1, M-4, M}: 11 distinct steps (M-4 twice), bound 4 + 5 + 3 = 12 */
     const int64_t x = P2(62);
-    const ckpt_rule rules[] = {{CKPT_RULE_EVERY, M - 10, 3, M}, {CKPT_RULE_EVEN, x, 3, M}};
+    const ckpt_rule rules[] = {ckpt_rule_every(M - 10, 3, M), ckpt_rule_even(x, 3, M)};
     const int64_t extra[] = {1, M - 4, M};
     const ckpt_sched sc = {rules, 2, extra, 3};
     const int64_t want[11] = {
@@ -1072,7 +1136,7 @@ static void test_sched_near_int64(void)
      * (the step M must be listed like any other) */
     {
         /* EVERY start=M interval=M stop=M: {M} */
-        const ckpt_rule r1[] = {{CKPT_RULE_EVERY, M, M, M}};
+        const ckpt_rule r1[] = {ckpt_rule_every(M, M, M)};
         const ckpt_sched s1 = {r1, 1, NULL, 0};
         int64_t buf[8], c1 = SENTINEL, n1 = SENTINEL;
         SET_CTX("sched {EVERY M/M/M}");
@@ -1083,15 +1147,15 @@ static void test_sched_near_int64(void)
         CHECK_EQ(ckpt_sched_next_after(&s1, 0), M);
 
         /* EVERY start=M-1 interval=1 stop=M: {M-1, M} */
-        const ckpt_rule r2[] = {{CKPT_RULE_EVERY, M - 1, 1, M}};
+        const ckpt_rule r2[] = {ckpt_rule_every(M - 1, 1, M)};
         const ckpt_sched s2 = {r2, 1, NULL, 0};
         n1 = SENTINEL;
         SET_CTX("sched {EVERY M-1/1/M}");
         CHECK_EQ(ckpt_sched_fill(&s2, buf, 8, &n1), CKPT_OK); CHECK_EQ(n1, 2);
         if (n1 == 2) { CHECK_EQ(buf[0], M - 1); CHECK_EQ(buf[1], M); }
 
-        /* EVERY M-10/3/M {M-10, M-7, M-4, M-1} + EVEN p=M q=1 {M}: 5 steps */
-        const ckpt_rule r3[] = {{CKPT_RULE_EVERY, M - 10, 3, M}, {CKPT_RULE_EVEN, M, 1, M}};
+        /* EVERY M-10/3/M {M-10, M-7, M-4, M-1} + EVEN span=M parts=1 {M}: 5 steps */
+        const ckpt_rule r3[] = {ckpt_rule_every(M - 10, 3, M), ckpt_rule_even(M, 1, M)};
         const ckpt_sched s3 = {r3, 2, NULL, 0};
         const int64_t w3[] = {M - 10, M - 7, M - 4, M - 1, M};
         c1 = n1 = SENTINEL;
@@ -1100,8 +1164,8 @@ static void test_sched_near_int64(void)
         CHECK_EQ(ckpt_sched_fill(&s3, buf, 8, &n1), CKPT_OK); CHECK_EQ(n1, 5);
         if (n1 == 5) for (int i = 0; i < 5; i++) CHECK_EQ(buf[i], w3[i]);
 
-        /* EVEN p=M q=1 {M} + extras {1, 2}: {1, 2, M} */
-        const ckpt_rule r4[] = {{CKPT_RULE_EVEN, M, 1, M}};
+        /* EVEN span=M parts=1 {M} + extras {1, 2}: {1, 2, M} */
+        const ckpt_rule r4[] = {ckpt_rule_even(M, 1, M)};
         const int64_t e4[] = {1, 2};
         const ckpt_sched s4 = {r4, 1, e4, 2};
         c1 = n1 = SENTINEL;
@@ -1114,7 +1178,7 @@ static void test_sched_near_int64(void)
 
     /* huge rules whose union cannot be walked: CKPT_CAPACITY, not a hang or overflow */
     {
-        const ckpt_rule big[] = {{CKPT_RULE_EVEN, x + 1, x, M}, {CKPT_RULE_EVERY, 1, 2, M}};
+        const ckpt_rule big[] = {ckpt_rule_even(x + 1, x, M), ckpt_rule_every(1, 2, M)};
         const ckpt_sched sb = {big, 2, NULL, 0};
         int64_t buf[16];
         cnt = SENTINEL;
@@ -1135,7 +1199,7 @@ static void test_sched_near_int64(void)
     }
     /* count_bound overflow with one every-step rule over [1, M] and one extra */
     {
-        const ckpt_rule all[] = {{CKPT_RULE_EVEN, x, x + 1, M}};
+        const ckpt_rule all[] = {ckpt_rule_even(x, x + 1, M)};
         const int64_t ex[] = {5};
         const ckpt_sched sa = {all, 1, ex, 1};
         int64_t b = SENTINEL;
@@ -1161,10 +1225,7 @@ static void test_sched_many_rules(void)
     /* EVERY start=k interval=100 stop=650, k = 1..NR: with the first CKPT_MAX_RULES
      * of them, the steps s <= 650 with (s - 1) % 100 < CKPT_MAX_RULES */
     for (int64_t k = 0; k < NR; k++) {
-        rules[k].kind = CKPT_RULE_EVERY;
-        rules[k].a = k + 1;
-        rules[k].b = 100;
-        rules[k].stop = 650;
+        rules[k] = ckpt_rule_every(k + 1, 100, 650);
     }
     const ckpt_sched sc = {rules, CKPT_MAX_RULES, NULL, 0};
     int64_t want = 0;
@@ -1379,7 +1440,7 @@ static void test_longest_gap(void)
 static void test_sched_count_one_huge_rule(void)
 {
     const int64_t x = P2(62);
-    const ckpt_rule all[] = {{CKPT_RULE_EVEN, x, x + 1, M}};
+    const ckpt_rule all[] = {ckpt_rule_even(x, x + 1, M)};
     const int64_t ex[] = {5};
     const ckpt_sched sa = {all, 1, ex, 1};
     int64_t c = SENTINEL;
@@ -1393,7 +1454,7 @@ int main(void)
     /* line-buffered, so failure lines survive a sanitizer abort */
     setvbuf(stdout, NULL, _IOLBF, 0);
     test_add_mul();
-    test_narrow();
+    test_muldivmod();
     test_div();
     test_muldiv();
     test_total_steps();

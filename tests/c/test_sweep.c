@@ -413,15 +413,15 @@ static void test_rule_fill(void)
 {
     static int64_t out[20000];
     for (int round = 0; round < 3000; round++) {
-        ckpt_rule rule;
-        rule.kind = rnd(1, 2);
-        rule.a = rnd(1, round % 3 ? 300 : INT64_MAX / 4);
-        rule.b = rnd(1, 300);
-        rule.stop = rnd(0, round % 3 ? 5000 : INT64_MAX);
+        int64_t kind = rnd(1, 2);
+        int64_t first = rnd(1, round % 3 ? 300 : INT64_MAX / 4);  /* start or span */
+        int64_t second = rnd(1, 300);                             /* interval or parts */
+        int64_t stop = rnd(0, round % 3 ? 5000 : INT64_MAX);
+        ckpt_rule rule = ckpt_rule_from_fields(kind, first, second, stop);
         int64_t n = ckpt_rule_count(&rule, rule.stop);
         if (n > 20000) n = 20000;
         snprintf(g_ctx, sizeof g_ctx, "rule (%" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ")",
-                 rule.kind, rule.a, rule.b, rule.stop);
+                 kind, first, second, stop);
         ckpt_sweep_rule_fill(&rule, out, n);
         for (int64_t i = 0; i < n; i++)
             if (out[i] != ckpt_rule_nth(&rule, i + 1)) {
