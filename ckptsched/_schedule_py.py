@@ -8,6 +8,7 @@ obviously right over being fast.
 from __future__ import annotations
 
 import bisect
+import heapq
 
 import numpy as np
 
@@ -175,16 +176,20 @@ class Engine:
         return np.array(self._union(limit), dtype=np.int64)
 
     def _union(self, limit: int) -> list:
+        """The sorted distinct steps; ValueError (capacity) when there are more than `limit`."""
         counts = [rule_count(rule, rule[3]) for rule in self.rules]
         # the union is at least as large as its largest part, and exactly counted for one rule
         if max(counts + [len(self.extra)]) > limit or (len(self.rules) <= 1 and self.count(limit) > limit):
             raise status_error(STATUS_CAPACITY, "schedule")
-        steps = set(self.extra)
-        for rule, n in zip(self.rules, counts):
-            steps.update(rule_nth(rule, i) for i in range(1, n + 1))
-        if len(steps) > limit:
-            raise status_error(STATUS_CAPACITY, "schedule")
-        return sorted(steps)
+        # merge the sorted parts lazily (memory: the output only), dropping repeats
+        parts = [iter(self.extra)] + [_rule_steps(rule, n) for rule, n in zip(self.rules, counts)]
+        steps: list = []
+        for s in heapq.merge(*parts):
+            if not steps or s != steps[-1]:
+                if len(steps) == limit:
+                    raise status_error(STATUS_CAPACITY, "schedule")
+                steps.append(s)
+        return steps
 
 
 # ---- post-processing ------------------------------------------------------------
@@ -213,3 +218,8 @@ def longest_gap(steps, total: int) -> tuple[int, int]:
         if y - x > best:
             best, end = y - x, y
     return best, end
+
+
+def _rule_steps(rule: tuple, n: int):
+    """The first n steps of `rule`, in order, computed one at a time."""
+    return (rule_nth(rule, i) for i in range(1, n + 1))

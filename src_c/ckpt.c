@@ -224,6 +224,10 @@ static ckpt_status sched_walk(const ckpt_sched *sched, int64_t *out, int64_t lim
     int64_t n_cur = 0, i_extra = 0, found = 0;
     if (sched->n_rules < 0 || sched->n_rules > CKPT_MAX_RULES || sched->n_extra < 0)
         return CKPT_DOMAIN;
+    /* the union is at least as large as its largest part: refuse at once, without walking */
+    if (sched->n_extra > limit) return CKPT_CAPACITY;
+    for (int64_t r = 0; r < sched->n_rules; r++)
+        if (ckpt_rule_count(&sched->rules[r], sched->rules[r].stop) > limit) return CKPT_CAPACITY;
     for (int64_t r = 0; r < sched->n_rules; r++) {
         cursor_start(&cursors[n_cur], &sched->rules[r]);
         if (cursors[n_cur].value != 0) n_cur++;

@@ -139,7 +139,8 @@ ckpt_status ckpt_sched_count_bound(const ckpt_sched *sched, int64_t *bound);
 
 /* The exact number of distinct steps.  With at most one rule this is O(n_extra);
  * otherwise the union is walked, and CKPT_CAPACITY is returned when more than
- * walk_limit steps would have to be visited. */
+ * walk_limit steps would have to be visited -- at once, without walking, when one
+ * part (a rule, or the extra steps) alone has more than walk_limit steps. */
 ckpt_status ckpt_sched_count(const ckpt_sched *sched, int64_t walk_limit, int64_t *count);
 
 /* Write the sorted, distinct steps into out[0..cap); *n gets their number.
