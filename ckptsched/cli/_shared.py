@@ -123,3 +123,18 @@ def last_steps(next_after, last, k: int) -> list:
         steps.append(step)
         step = previous_step(next_after, step)
     return steps[::-1]
+
+
+def byte_size(flag: str):
+    """An argparse type for a byte count flag ("16GB", "2e9", "500MiB"; ckptsched.sizes):
+    the number of bytes, or an error naming `flag` and the value."""
+    import argparse
+
+    from ..sizes import parse_size
+
+    def parse(text: str) -> int:
+        try:
+            return parse_size(text, flag)
+        except (ValueError, OverflowError) as exc:
+            raise argparse.ArgumentTypeError(shortened(str(exc))) from None
+    return parse
