@@ -18,7 +18,8 @@ only here, and only the Agg canvas is used (no pyplot, no window).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Optional
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Optional, cast
 
 import numpy as np
 
@@ -72,7 +73,7 @@ def plot_plan(plan: Plan, ax: Optional[Axes] = None, *,
                          "plan; use 'save', 'eval' or 'log'")
     if ax is not None:
         _draw_marks(ax, plan, compare, compare_label)
-        return ax.figure
+        return cast("Figure", ax.figure)
     saves = len(plan.timeline) > 0
     figure = Figure(figsize=(11, 5.6 if saves else 3.0), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
@@ -92,8 +93,11 @@ def plot_plan(plan: Plan, ax: Optional[Axes] = None, *,
 
 
 def save_figure(figure: Figure, path: str) -> None:
-    """Write `figure` to `path`; the format is the file's extension (.png, .svg, .pdf)."""
-    figure.savefig(path)
+    """Write `figure` to `path`; the format is the file's extension (.png, .svg, .pdf).  An SVG
+    keeps its text as text (searchable, and smaller than glyph outlines)."""
+    import matplotlib
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        figure.savefig(path)
 
 
 # ---- the marks panel ---------------------------------------------------------------------------
@@ -110,18 +114,23 @@ def _steps(schedule: Any) -> np.ndarray:
 
 
 def _rows(plan: Plan, compare: Mapping[str, Sequence[int]],
-          compare_label: str) -> list[tuple[str, str, np.ndarray, bool]]:
-    """(label, family, steps, hollow) of each row, top to bottom."""
-    rows = []
+          compare_label: str) -> list[tuple[str, str, np.ndarray, Optional[np.ndarray]]]:
+    """(label, family, steps, differs) of each row, top to bottom; `differs` is None for the
+    plan's own rows and, for a compared row, which of its steps the plan does not have."""
+    rows: list[tuple[str, str, np.ndarray, Optional[np.ndarray]]] = []
     for family in ("save", "eval", "log"):
         schedule = getattr(plan, family)
+        ours = _steps(schedule)
         if schedule is not None:
-            steps = _steps(schedule)
-            dense = " density" if len(steps) > DENSE_MARKS else ""
-            rows.append((f"{family} ({len(steps)}{dense})", family, steps, False))
+            dense = " density" if len(ours) > DENSE_MARKS else ""
+            rows.append((f"{family} ({len(ours)}{dense})", family, ours, None))
         if family in compare:
             steps = np.asarray(compare[family], dtype=np.int64)
-            rows.append((f"{family}: {compare_label} ({len(steps)})", family, steps, True))
+            differs = ~np.isin(steps, ours)
+            other = (f"; red: {int(differs.sum())} at other steps" if differs.any()
+                     else "; same steps")
+            rows.append((f"{family}: {compare_label} ({len(steps)}{other})", family, steps,
+                         differs))
     return rows
 
 
@@ -138,15 +147,18 @@ def _draw_marks(ax: Axes, plan: Plan, compare: Mapping[str, Sequence[int]],
     total = plan.run.total_steps
     rows = _rows(plan, compare, compare_label)
     _epoch_lines(ax, plan, label=True)
-    for y, (label, family, steps, hollow) in zip(range(len(rows), 0, -1), rows):
+    for y, (label, family, steps, differs) in zip(range(len(rows), 0, -1), rows):
         color = _COLORS[family]
         if len(steps) > DENSE_MARKS:
-            _density(ax, steps, total, y, color, hollow)
+            _density(ax, steps, total, y, color, differs is not None)
             continue
         size = _marker_size(steps, total)
-        if hollow:
+        if differs is not None:  # hollow; red where the plan has no such step
+            edges = np.where(differs[:, None], np.array([[0.7, 0.13, 0.13, 1.0]]),
+                             np.array([_rgba(color)]))
             ax.scatter(steps, np.full(len(steps), y), s=size ** 2, marker="o",
-                       facecolors="none", edgecolors=color, linewidths=0.9, gid=f"{family}-compare")
+                       facecolors="none", edgecolors=edges, linewidths=np.where(differs, 1.6, 0.9),
+                       gid=f"{family}-compare")
         else:
             ax.scatter(steps, np.full(len(steps), y), s=(size * 1.6) ** 2, marker="|",
                        color=color, linewidths=1.6, gid=family)
@@ -157,6 +169,11 @@ def _draw_marks(ax: Axes, plan: Plan, compare: Mapping[str, Sequence[int]],
     for side in ("left", "right"):
         ax.spines[side].set_visible(False)
     _step_axis(ax)
+
+
+def _rgba(color: str) -> tuple[float, float, float, float]:
+    from matplotlib.colors import to_rgba
+    return to_rgba(color)
 
 
 def _density(ax: Axes, steps: np.ndarray, total: int, y: float, color: str,
@@ -192,7 +209,7 @@ def _epoch_lines(ax: Axes, plan: Plan, label: bool) -> None:
     top.tick_params(labelsize=8)
 
 
-def _nice_steps():
+def _nice_steps() -> Iterator[int]:
     """1, 2, 5, 10, 20, 50, ... (endless)."""
     scale = 1
     while True:
@@ -231,9 +248,9 @@ def _draw_disk(ax: Axes, plan: Plan) -> None:
     peak = plan.peak
     size, budget = plan.checkpoint_bytes, plan.disk_budget
     peak_text = f"peak {peak.count}" + ("" if peak.bytes is None else f" = {format_size(peak.bytes)}")
-    ax.plot([peak.step], [peak.count], marker="v", color="#b22222", linestyle="none",
+    ax.plot([peak.step or 0], [peak.count], marker="v", color="#b22222", linestyle="none",
             markersize=7, label=f"{peak_text} (step {peak.step})", gid="peak")
-    top = peak.count
+    top = float(peak.count)
     if budget is not None and size is not None:
         limit = budget / size
         over = peak.bytes is not None and peak.bytes > budget
@@ -243,10 +260,19 @@ def _draw_disk(ax: Axes, plan: Plan) -> None:
     ax.set_ylim(0, top * 1.25 + 0.5)
     ax.set_xlim(0, total * 1.01)
     ax.set_ylabel("checkpoints on disk")
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    from matplotlib.ticker import MaxNLocator
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     if size is not None:
         from matplotlib.ticker import FuncFormatter
-        right = ax.secondary_yaxis("right", functions=(lambda c: c * size, lambda b: b / size))
+        each = size
+
+        def to_bytes(count: Any) -> Any:
+            return np.asarray(count) * each
+
+        def to_count(in_bytes: Any) -> Any:
+            return np.asarray(in_bytes) / each
+
+        right = ax.secondary_yaxis("right", functions=(to_bytes, to_count))
         right.yaxis.set_major_formatter(FuncFormatter(lambda b, _: format_size(int(round(b)))
                                                       if b > 0 else "0"))
         right.set_ylabel(f"bytes ({format_size(size)} each)")

@@ -7,6 +7,8 @@ argument or a megabyte cell gives one readable line, never Python's own digit-li
 from __future__ import annotations
 
 import codecs
+import contextlib
+import logging
 import re
 import sys
 
@@ -138,3 +140,17 @@ def byte_size(flag: str):
         except (ValueError, OverflowError) as exc:
             raise argparse.ArgumentTypeError(shortened(str(exc))) from None
     return parse
+
+
+@contextlib.contextmanager
+def quiet_logger():
+    """The CLI prints diagnostics itself; keep the "ckptsched" logger from printing them twice."""
+    from ..diagnostics import logger
+
+    saved = logger.propagate, logger.handlers[:]
+    logger.propagate = False
+    logger.handlers[:] = [logging.NullHandler()]
+    try:
+        yield
+    finally:
+        logger.propagate, logger.handlers[:] = saved[0], saved[1]

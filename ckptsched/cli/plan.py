@@ -8,9 +8,7 @@ without ever being built.  --json lists the steps only up to the library's MAX_M
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import logging
 import re
 import sys
 from fractions import Fraction
@@ -20,8 +18,8 @@ from .. import _backend
 from .._frameworks import transformers_engine, transformers_equivalent
 from .._numbers import simplest_rational
 from ._shared import (all_steps, byte_size, first_steps, integer, is_integer, last_steps,
-                      shown)
-from ..diagnostics import WARNING, logger
+                      quiet_logger, shown)
+from ..diagnostics import WARNING
 from ..plan import Plan
 from ..retention import Retention
 from ..run import Run
@@ -254,16 +252,7 @@ def _plan_flags_given(args) -> bool:
                 "checkpoint_size", "disk_budget")))
 
 
-@contextlib.contextmanager
-def _quiet_logger():
-    """The CLI prints diagnostics itself; keep the logger from printing them twice."""
-    saved = logger.propagate, logger.handlers[:]
-    logger.propagate = False
-    logger.handlers[:] = [logging.NullHandler()]
-    try:
-        yield
-    finally:
-        logger.propagate, logger.handlers[:] = saved[0], saved[1]
+_quiet_logger = quiet_logger  # the CLI prints diagnostics itself
 
 
 def _where(run, step) -> str:
@@ -637,6 +626,18 @@ def _schedule_json(schedule):
             "steps": _step_list_or_none(lambda: schedule.steps)}
 
 
+_LISTED_SAVES = 1000  # --json lists the steps on disk after each save up to this many saves
+
+
+def _on_disk_lists(plan):
+    """The steps on disk after each save (keep_best's runtime picks not included), or None
+    for a plan of more than _LISTED_SAVES saves (the lists would grow as its square)."""
+    steps = plan.timeline.step
+    if len(steps) > _LISTED_SAVES:
+        return None
+    return [plan.on_disk_after(int(s)).tolist() for s in steps]
+
+
 def _print_plan_json(plan, args, hf_description, hf_engine):
     run_, save, t = plan.run, plan.save, plan.timeline
     keep = plan.keep
@@ -660,6 +661,7 @@ def _print_plan_json(plan, args, hf_description, hf_engine):
         "timeline": {"step": as_list(t.step), "during": as_list(t.during),
                      "after": as_list(t.after), "during_bytes": as_list(t.during_bytes),
                      "after_bytes": as_list(t.after_bytes)},
+        "on_disk_after": _on_disk_lists(plan),
         "peak": plan.peak._asdict(),
         "survivors": plan.survivors.tolist(),
         "diagnostics": [{"code": d.code, "severity": d.severity, "message": d.message,
