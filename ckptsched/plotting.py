@@ -120,7 +120,13 @@ def _rows(plan: Plan, compare: Mapping[str, Sequence[int]],
     rows: list[tuple[str, str, np.ndarray, Optional[np.ndarray]]] = []
     for family in ("save", "eval", "log"):
         schedule = getattr(plan, family)
-        ours = _steps(schedule)
+        try:
+            ours = _steps(schedule)
+        except ValueError:  # more steps than can be built: a band from the first to the last
+            rows.append((f"{family} ({_count(schedule)}; too many to draw each)", family,
+                         np.array([schedule.next_after(0) or 0, schedule.last or 0]), None))
+            ours = np.zeros(0, dtype=np.int64)
+            continue
         if schedule is not None:
             dense = " density" if len(ours) > DENSE_MARKS else ""
             rows.append((f"{family} ({len(ours)}{dense})", family, ours, None))
@@ -132,6 +138,13 @@ def _rows(plan: Plan, compare: Mapping[str, Sequence[int]],
             rows.append((f"{family}: {compare_label} ({len(steps)}{other})", family, steps,
                          differs))
     return rows
+
+
+def _count(schedule: Any) -> str:
+    try:
+        return str(len(schedule))
+    except ValueError:
+        return "?"
 
 
 def _marker_size(steps: np.ndarray, total: int, width_points: float = 700.0) -> float:
@@ -149,6 +162,10 @@ def _draw_marks(ax: Axes, plan: Plan, compare: Mapping[str, Sequence[int]],
     _epoch_lines(ax, plan, label=True)
     for y, (label, family, steps, differs) in zip(range(len(rows), 0, -1), rows):
         color = _COLORS[family]
+        if label.endswith("too many to draw each)"):
+            ax.fill_between(steps, y - 0.3, y + 0.3, facecolor=color, alpha=0.3, hatch="///",
+                            edgecolor=color, linewidth=0, gid="band")
+            continue
         if len(steps) > DENSE_MARKS:
             _density(ax, steps, total, y, color, differs is not None)
             continue
@@ -241,9 +258,10 @@ def _draw_disk(ax: Axes, plan: Plan) -> None:
             label=f"checkpoints on disk ({int(after[-1])} at the end; spikes: a save being "
                   "written, before older ones are deleted)")
     survivors = plan.survivors
-    ax.scatter(survivors, np.zeros(len(survivors)), marker="^", s=36, color="#333333",
-               clip_on=False, zorder=3, gid="survivors",
-               label=f"kept to the end ({len(survivors)} survivors)")
+    if len(survivors) < len(steps):  # something is deleted: mark what stays to the end
+        ax.scatter(survivors, np.zeros(len(survivors)), marker="^", s=36, color="#333333",
+                   clip_on=False, zorder=3, gid="survivors",
+                   label=f"kept to the end ({len(survivors)} survivors)")
     _epoch_lines(ax, plan, label=False)
     peak = plan.peak
     size, budget = plan.checkpoint_bytes, plan.disk_budget

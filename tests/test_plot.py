@@ -186,3 +186,23 @@ def test_importing_ckptsched_does_not_import_matplotlib():
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_a_schedule_too_large_to_build_is_a_band(backend):
+    """10**9 log steps are never built: the row is one band from the first step to the last."""
+    plan = Plan(Run(max_steps=10**9), save=dict(every=10**7), log=dict(every=1))
+    figure = plan.plot()
+    (band,) = by_gid(figure, "band")
+    xs = band.get_paths()[0].vertices[:, 0]
+    assert xs.min() == 1 and xs.max() == 10**9
+    labels = [t.get_text() for t in figure.axes[0].get_yticklabels()]
+    assert labels == ["save (100)", "log (1000000000; too many to draw each)"]
+    assert by_gid(figure, "survivors") == []  # nothing is deleted: no survivor marks
+
+
+def test_cli_plot_to_a_missing_directory_exits_2(tmp_path, capsys):
+    path = tmp_path / "no" / "such" / "plan.png"
+    code = cli.main(["plan", "--max-steps", "10", "--every", "5", "--plot", str(path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "No such file" in err.strip().splitlines()[-1]

@@ -1,10 +1,19 @@
 """`ckptsched plan`: show a run's whole schedule, its diagnostics, and what transformers
-or Axolotl would save instead.
+or Axolotl would save instead; with a plan's flags, its save / eval / log schedules together,
+what is on disk after each save, the peak and the survivors; --plot draws it.
 
 The table lists every step, or its first and last --rows/2 when there are more: found
 with next_after queries (the last ones by bisection), so a run of 10**18 steps prints
 without ever being built.  --json lists the steps only up to the library's MAX_MATERIALIZED
-(`"steps": null` beyond)."""
+(`"steps": null` beyond).
+
+The rule flags come in three families generated from one table (_RULES): the save rules as
+they always were (--every, --saves-per-epoch, ...), and the same rules for evaluations
+(--eval-every, --eval-per-epoch, ...) and logging (--log-every, ...).  Any eval / log rule,
+retention flag (--keep-last, --keep-every, --keep-best, --load-best-model-at-end) or size
+(--checkpoint-size, --disk-budget: "16GB", "500MiB", ckptsched.sizes) makes the output a
+plan's (a Plan needs every save step); without them it is exactly the single-schedule table.
+"""
 from __future__ import annotations
 
 import argparse
@@ -163,9 +172,13 @@ _RULES = (
      "warn (LONG_GAP) when two {v} are more than this many steps apart"),
 )
 
-#: (family, flag prefix, noun, plural) of the three schedules a plan shows.
-_FAMILIES = (("save", "", "save", "saves"), ("eval", "eval-", "evaluation", "evaluations"),
-             ("log", "log-", "log step", "log steps"))
+_METAVARS = dict(saves_per_epoch="K", count="N", every="RULE", start="STEP", until="STEP",
+                 ratio="R", at="STEPS", min_interval="N", max_gap="N")
+
+#: (family, noun, plural) of the three schedules a plan shows; the flags of eval and log
+#: are --eval-<suffix> and --log-<suffix>.
+_FAMILIES = (("save", "save", "saves"), ("eval", "evaluation", "evaluations"),
+             ("log", "log step", "log steps"))
 
 
 def _flag(family: str, rule: tuple) -> str:
@@ -178,12 +191,14 @@ def _dest(family: str, argument: str) -> str:
 
 def add_arguments(parser):
     add_run_arguments(parser)
-    for family, _prefix, noun, plural in _FAMILIES:
+    for family, noun, plural in _FAMILIES:
         title = ("rules (any combination: the schedule is their union)" if family == "save" else
                  f"{family} rules (the same rules, for the steps that {family}; optional)")
         g = parser.add_argument_group(title)
         for rule in _RULES:
             argument, _, _, keywords, text = rule
+            if family != "save" and "action" not in keywords:
+                keywords = dict(keywords, metavar=_METAVARS[argument])
             g.add_argument(_flag(family, rule), dest=_dest(family, argument),
                            help=text.format(n=noun, v=plural), **keywords)
     k = parser.add_argument_group("retention and disk (a plan: what is on disk after each save)")
@@ -252,7 +267,6 @@ def _plan_flags_given(args) -> bool:
                 "checkpoint_size", "disk_budget")))
 
 
-_quiet_logger = quiet_logger  # the CLI prints diagnostics itself
 
 
 def _where(run, step) -> str:
@@ -314,31 +328,25 @@ def run(args) -> int:
     kwargs = _schedule_kwargs(args)
     try:
         run_ = run_from_args(args)
-        with _quiet_logger():
+        with quiet_logger():
             sched = Schedule(run_, **kwargs)
     except (TypeError, ValueError, OverflowError) as exc:
         raise _naming_the_flag(exc) from None
     hf_description, hf_engine = _hf(run_, kwargs) if args.compare_hf else (None, None)
-    if not _plan_flags_given(args) and args.plot is None:
-        warnings = [d for d in sched.diagnostics if d.severity == WARNING]
-        if args.json:
-            _print_json(run_, sched, hf_description, hf_engine)
-        else:
-            _print_table(run_, sched, hf_description, hf_engine, args.rows)
-        return 1 if args.strict and warnings else 0
-    plan = _plan_from_args(args, run_, sched)
-    if not _plan_flags_given(args):  # --plot alone: today's table, and the picture
-        diagnostics = sched.diagnostics
-        if args.json:
-            _print_json(run_, sched, hf_description, hf_engine)
-        else:
-            _print_table(run_, sched, hf_description, hf_engine, args.rows)
-    else:
+    as_plan = _plan_flags_given(args)
+    plan = _plan_from_args(args, run_, sched) if as_plan or args.plot is not None else None
+    if as_plan:
         diagnostics = plan.diagnostics
         if args.json:
             _print_plan_json(plan, args, hf_description, hf_engine)
         else:
             _print_plan_table(plan, args, hf_description, hf_engine)
+    else:  # today's single-schedule output (--plot alone adds only the picture)
+        diagnostics = sched.diagnostics
+        if args.json:
+            _print_json(run_, sched, hf_description, hf_engine)
+        else:
+            _print_table(run_, sched, hf_description, hf_engine, args.rows)
     if args.plot is not None:
         _draw(plan, args, hf_engine)
     warnings = [d for d in diagnostics if d.severity == WARNING]
@@ -354,7 +362,7 @@ def _plan_from_args(args, run_, save):
             families[family] = None
             continue
         try:
-            with _quiet_logger():
+            with quiet_logger():
                 families[family] = Schedule(run_, **_schedule_kwargs(args, family))
         except (TypeError, ValueError, OverflowError) as exc:
             raise _naming_the_flag(exc, _family_flags(family)) from None
@@ -366,7 +374,7 @@ def _plan_from_args(args, run_, save):
                 keep_every = integer(keep_every)
             keep = Retention(keep_last=args.keep_last, keep_every=keep_every,
                              keep_best=args.keep_best)
-        with _quiet_logger():
+        with quiet_logger():
             return Plan(run_, save=save, eval=families["eval"], log=families["log"], keep=keep,
                         checkpoint_bytes=args.checkpoint_size, disk_budget=args.disk_budget,
                         load_best_model_at_end=args.load_best_model_at_end)
@@ -568,7 +576,8 @@ def _print_plan_table(plan, args, hf_description, hf_engine):
         on_disk = _on_disk_cell(plan, save_index[step]) if disk and step in save_index else ""
         rows.append((cells, where, on_disk))
     width = max([len(r[1]) for r in rows if r is not None] + [len("where in the run")])
-    print("  ".join(header) + f"  {'where in the run':<{width}}" + ("  on disk after" if disk else ""))
+    print(("  ".join(header) + f"  {'where in the run':<{width}}"
+           + ("  on disk after" if disk else "")).rstrip())
     for row in rows:
         if row is None:
             print(f"{'...':>10}")
@@ -693,12 +702,14 @@ def _draw(plan, args, hf_engine):
     from ..plotting import plot_plan, save_figure
 
     compare = {}
-    if hf_engine is not None:
-        compare["save"] = hf_engine.fill(MAX_MATERIALIZED)
-        if plan.eval is not None:
-            _, eval_engine = _hf(plan.run, _schedule_kwargs(args, "eval"))
-            if eval_engine is not None:
-                compare["eval"] = eval_engine.fill(MAX_MATERIALIZED)
+    engines = {"save": hf_engine}
+    if hf_engine is not None and plan.eval is not None:
+        engines["eval"] = _hf(plan.run, _schedule_kwargs(args, "eval"))[1]
+    for family, engine in engines.items():
+        if engine is not None:
+            steps = _step_list_or_none(lambda: engine.fill(MAX_MATERIALIZED))
+            if steps is not None:  # else too many to draw: left out of the picture
+                compare[family] = steps
     figure = plot_plan(plan, compare=compare, compare_label="transformers / Axolotl")
     save_figure(figure, args.plot)
     print(f"ckptsched plan: wrote {args.plot}", file=sys.stderr)
