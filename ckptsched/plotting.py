@@ -35,10 +35,16 @@ __all__ = ["plot_plan", "save_figure", "DENSE_MARKS"]
 
 #: A row with more steps than this is drawn as a density band, not as one mark per step.
 DENSE_MARKS = 1500
+#: With more saves than this, the disk panel shows the level after each save's deletions and
+#: a light band up to the count while a save is written, instead of one spike per save.
+SPIKED_SAVES = 400
+#: At most this many epoch boundaries are drawn (every m-th, m = 1, 2, 5, 10, ...).
+EPOCH_LINES = 120
 #: At most this many epoch boundaries are labelled (every k-th, k = 1, 2, 5, 10, 20, 50, ...).
 EPOCH_LABELS = 12
 
 _COLORS = {"save": "#1f5fa8", "eval": "#d9822b", "log": "#5b8c3a"}
+_DIFFERS = (0.7, 0.13, 0.13, 1.0)  # the red of a compared step the plan does not have
 _INSTALL = "plotting needs matplotlib; install it with pip install 'ckptsched[plot]'"
 
 
@@ -171,11 +177,11 @@ def _draw_marks(ax: Axes, plan: Plan, compare: Mapping[str, Sequence[int]],
             continue
         size = _marker_size(steps, total)
         if differs is not None:  # hollow; red where the plan has no such step
-            edges = np.where(differs[:, None], np.array([[0.7, 0.13, 0.13, 1.0]]),
-                             np.array([_rgba(color)]))
-            ax.scatter(steps, np.full(len(steps), y), s=size ** 2, marker="o",
-                       facecolors="none", edgecolors=edges, linewidths=np.where(differs, 1.6, 0.9),
-                       gid=f"{family}-compare")
+            flags = differs.tolist()  # at most DENSE_MARKS: still one collection
+            own = _rgba(color)
+            ax.scatter(steps, np.full(len(steps), y), s=size ** 2, marker="o", facecolors="none",
+                       edgecolors=[_DIFFERS if d else own for d in flags],
+                       linewidths=[1.6 if d else 0.9 for d in flags], gid=f"{family}-compare")
         else:
             ax.scatter(steps, np.full(len(steps), y), s=(size * 1.6) ** 2, marker="|",
                        color=color, linewidths=1.6, gid=family)
@@ -214,11 +220,13 @@ def _epoch_lines(ax: Axes, plan: Plan, label: bool) -> None:
     ends = ends[ends < run.total_steps]
     if len(ends) == 0:
         return
-    ax.vlines(ends, 0, 1, transform=ax.get_xaxis_transform(), colors="0.82", linewidths=0.6,
-              zorder=0, gid="epochs")
+    # at most EPOCH_LINES lines (every m-th boundary), at most EPOCH_LABELS labels (every k-th)
+    m = next(m for m in _nice_steps() if len(ends) / m <= EPOCH_LINES)
+    ax.vlines(ends[m - 1::m], 0, 1, transform=ax.get_xaxis_transform(), colors="0.82",
+              linewidths=0.6, zorder=0, gid="epochs")
     if not label:
         return
-    k = next(k for k in _nice_steps() if len(ends) / k <= EPOCH_LABELS)
+    k = next(k for k in _nice_steps() if k >= m and len(ends) / k <= EPOCH_LABELS)
     labelled = ends[k - 1::k]
     top = ax.secondary_xaxis("top")
     top.set_xticks(labelled.tolist(), [str(int(s // size)) for s in labelled])
@@ -250,18 +258,27 @@ def _draw_disk(ax: Axes, plan: Plan) -> None:
     steps, during, after = t.step, t.during, t.after
     before = np.concatenate(([0], after[:-1]))
     # one polyline: ... (s_i, before_i) -> (s_i, during_i) -> (s_i, after_i) -> (s_i+1, after_i)
-    xs = np.concatenate(([0], np.repeat(steps, 3), [total]))
-    ys = np.concatenate(([0], np.column_stack((before, during, after)).ravel(), [after[-1]]))
     ax.fill_between(np.append(steps, total), np.append(after, after[-1]), step="post",
                     color=_COLORS["save"], alpha=0.18, linewidth=0, gid="after")
-    ax.plot(xs, ys, color=_COLORS["save"], linewidth=1.0, gid="on-disk",
-            label=f"checkpoints on disk ({int(after[-1])} at the end; spikes: a save being "
-                  "written, before older ones are deleted)")
+    at_end = f"checkpoints on disk ({int(after[-1])} at the end"
+    if len(steps) <= SPIKED_SAVES:
+        xs = np.concatenate(([0], np.repeat(steps, 3), [total]))
+        ys = np.concatenate(([0], np.column_stack((before, during, after)).ravel(), [after[-1]]))
+        ax.plot(xs, ys, color=_COLORS["save"], linewidth=1.0, gid="on-disk",
+                label=f"{at_end}; spikes: a save being written, before older ones are deleted)")
+    else:  # spikes this dense would fill the panel: the level after, and a band up to the peak
+        ax.fill_between(steps, before, during, step="pre", color=_COLORS["save"], alpha=0.12,
+                        linewidth=0, gid="during", label="while a save is written (before "
+                                                         "older ones are deleted)")
+        ax.step(np.concatenate(([0], steps, [total])), np.concatenate(([0], after, after[-1:])),
+                where="post", color=_COLORS["save"], linewidth=1.0, gid="on-disk",
+                label=f"{at_end}, after each save's deletions)")
     survivors = plan.survivors
     if len(survivors) < len(steps):  # something is deleted: mark what stays to the end
         ax.scatter(survivors, np.zeros(len(survivors)), marker="^", s=36, color="#333333",
                    clip_on=False, zorder=3, gid="survivors",
-                   label=f"kept to the end ({len(survivors)} survivors)")
+                   label=f"kept to the end ({len(survivors)} "
+                         f"survivor{'' if len(survivors) == 1 else 's'})")
     _epoch_lines(ax, plan, label=False)
     peak = plan.peak
     size, budget = plan.checkpoint_bytes, plan.disk_budget

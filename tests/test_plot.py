@@ -206,3 +206,21 @@ def test_cli_plot_to_a_missing_directory_exits_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err
     assert "No such file" in err.strip().splitlines()[-1]
+
+
+def test_dense_saves_and_many_epochs_stay_few_artists(backend):
+    """1200 saves over 400 epochs: the disk panel is the level after each save plus a band to
+    the count while writing (no comb of spikes), and every 5th epoch boundary is drawn."""
+    plan = Plan(Run(3, 400), save=dict(every=1), keep=Retention(keep_last=1, keep_every=300),
+                checkpoint_bytes=10)
+    figure = plan.plot()
+    (line,) = by_gid(figure, "on-disk")
+    t = plan.timeline
+    xs, ys = line.get_xdata(), line.get_ydata()
+    assert xs[1:-1].tolist() == t.step.tolist() and ys[1:-1].tolist() == t.after.tolist()
+    assert len(by_gid(figure, "during")) == 1
+    epochs = by_gid(figure, "epochs")
+    assert [len(e.get_segments()) for e in epochs] == [79, 79]  # epochs 5, 10, ..., 395
+    secondary = [c for ax in figure.axes for c in ax.child_axes]
+    labels = [t.get_text() for c in secondary for t in c.get_xticklabels() if t.get_text()]
+    assert labels == [str(e) for e in range(50, 400, 50)]
