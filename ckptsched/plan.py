@@ -28,6 +28,7 @@ from .diagnostics import Diagnostic, ScheduleError, plan_diagnostic, report
 from .retention import Retention, Steps, _first_at_or_after
 from .run import Run
 from .schedule import Schedule
+from .sizes import parse_size
 
 #: A schedule as a Plan argument: a Schedule of the plan's run, or the Schedule's keyword
 #: arguments as a dict, or None.
@@ -85,7 +86,10 @@ def _read_only(array: npt.NDArray[Any]) -> Steps:
 
 
 def _whole_number(value: object, name: str) -> int:
-    """A positive byte count: an int, or a float with no fractional part (16e9)."""
+    """A positive byte count: an int, a float with no fractional part (16e9), or a string
+    with a unit ("16GB", "500MiB": ckptsched.sizes)."""
+    if isinstance(value, str):
+        return parse_size(value, name)
     if isinstance(value, (float, np.floating)) and not isinstance(value, bool):
         if not np.isfinite(value) or value != int(value):
             raise ValueError(f"{name} must be a whole number of bytes, got {value!r}")
@@ -152,7 +156,8 @@ class Plan:
     save, eval, log   each a Schedule of `run`, a dict of Schedule arguments, or None;
                       save="at_evals" saves exactly at the eval steps (the fix for BEST_NOT_SAVED)
     keep              a Retention (None: keep every checkpoint); `plan.keep` is it bound to run
-    checkpoint_bytes  the size of one checkpoint (an int, or a whole float such as 16e9)
+    checkpoint_bytes  the size of one checkpoint (an int, a whole float such as 16e9, or a
+                      string such as "16GB" or "500MiB")
     disk_budget       warn (DISK_BUDGET) when the peak bytes exceed it (needs checkpoint_bytes)
     load_best_model_at_end   the best evaluated model is loaded at the end (as in transformers):
                       it must be saved (BEST_NOT_SAVED) and kept -- `plan.keep` keeps at least
@@ -191,8 +196,8 @@ class Plan:
     def __init__(self, run: Run, *, save: Union[ScheduleSpec, Literal["at_evals"]] = None,
                  eval: ScheduleSpec = None, log: ScheduleSpec = None,
                  keep: Optional[Retention] = None,
-                 checkpoint_bytes: Union[int, float, None] = None,
-                 disk_budget: Union[int, float, None] = None,
+                 checkpoint_bytes: Union[int, float, str, None] = None,
+                 disk_budget: Union[int, float, str, None] = None,
                  load_best_model_at_end: bool = False, strict: bool = False) -> None:
         arguments = dict(save=save, eval=eval, log=log, keep=keep,
                          checkpoint_bytes=checkpoint_bytes, disk_budget=disk_budget,
@@ -251,6 +256,12 @@ class Plan:
         window = max(done - last, 0)
         return _read_only(np.concatenate((saves[:window][self._permanent[:window]],
                                           saves[window:done])))
+
+    def plot(self, ax: Any = None) -> Any:
+        """Draw the plan with matplotlib (pip install 'ckptsched[plot]') and return the Figure:
+        see ckptsched.plotting.plot_plan."""
+        from .plotting import plot_plan
+        return plot_plan(self, ax=ax)
 
     # ---- identity -------------------------------------------------------------------------
 

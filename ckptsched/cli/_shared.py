@@ -7,6 +7,8 @@ argument or a megabyte cell gives one readable line, never Python's own digit-li
 from __future__ import annotations
 
 import codecs
+import contextlib
+import logging
 import re
 import sys
 
@@ -123,3 +125,32 @@ def last_steps(next_after, last, k: int) -> list:
         steps.append(step)
         step = previous_step(next_after, step)
     return steps[::-1]
+
+
+def byte_size(flag: str):
+    """An argparse type for a byte count flag ("16GB", "2e9", "500MiB"; ckptsched.sizes):
+    the number of bytes, or an error naming `flag` and the value."""
+    import argparse
+
+    from ..sizes import parse_size
+
+    def parse(text: str) -> int:
+        try:
+            return parse_size(text, flag)
+        except (ValueError, OverflowError) as exc:
+            raise argparse.ArgumentTypeError(shortened(str(exc))) from None
+    return parse
+
+
+@contextlib.contextmanager
+def quiet_logger():
+    """The CLI prints diagnostics itself; keep the "ckptsched" logger from printing them twice."""
+    from ..diagnostics import logger
+
+    saved = logger.propagate, logger.handlers[:]
+    logger.propagate = False
+    logger.handlers[:] = [logging.NullHandler()]
+    try:
+        yield
+    finally:
+        logger.propagate, logger.handlers[:] = saved[0], saved[1]

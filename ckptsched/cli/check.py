@@ -10,7 +10,8 @@ import sys
 
 from .._numbers import to_int
 from ..diagnostics import WARNING
-from ._shared import all_steps, first_steps, integer, last_steps
+from ..sizes import format_size
+from ._shared import all_steps, byte_size, first_steps, integer, last_steps, quiet_logger
 
 HELP = "compare an Axolotl config's exact save/eval schedules with what Axolotl would do"
 
@@ -35,6 +36,11 @@ def add_arguments(parser) -> None:
                              "'step' for transformers >= 4.52 (default), 'drop' before")
     parser.add_argument("--rows", type=_whole_number, default=40, metavar="R",
                         help="at most this many rows per side-by-side table (default 40)")
+    parser.add_argument("--checkpoint-size", type=byte_size("--checkpoint-size"), metavar="SIZE",
+                        help="bytes per checkpoint (16GB, 2e9, 500MiB): the peak on disk in bytes")
+    parser.add_argument("--disk-budget", type=byte_size("--disk-budget"), metavar="SIZE",
+                        help="warn (DISK_BUDGET) when the peak on disk exceeds SIZE "
+                             "(needs --checkpoint-size)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--strict", action="store_true",
                         help="exit 1 when Axolotl would differ or a warning is found")
@@ -44,30 +50,53 @@ def run(args) -> int:
     num_examples = to_int(args.num_examples, "--num-examples")
     world_size = to_int(args.world_size, "--world-size")
     rows = to_int(args.rows, "--rows", minimum=2)
-    from ..integrations.axolotl import schedules_from_config
+    if args.disk_budget is not None and args.checkpoint_size is None:
+        raise ValueError("argument --disk-budget: needs --checkpoint-size (the size of one "
+                         "checkpoint) to compare the peak on disk with it")
+    from ..integrations import axolotl
 
     try:
-        plan = schedules_from_config(args.config, num_examples, world_size=world_size,
-                                     partial_accumulation=args.partial_accumulation)
+        plan = axolotl.schedules_from_config(args.config, num_examples, world_size=world_size,
+                                             partial_accumulation=args.partial_accumulation)
+        cfg = axolotl.load_config(args.config)
     except ImportError as exc:
         raise ValueError(f"CONFIG {args.config}: {exc}") from None
     except OSError as exc:
         raise ValueError(f"CONFIG {args.config}: {exc.strerror or exc}") from None
+    preview = _preview(axolotl, cfg, plan, args, num_examples, world_size)
+    refusal = axolotl.transformers_refusal_of(cfg, plan)
+    diagnostics = plan.diagnostics if preview is None else preview.diagnostics
     kinds = [k for k in ("save", "eval")
              if getattr(plan, k) is not None or getattr(plan, f"axolotl_{k}").strategy != "no"]
     differs = {k: _differs(plan, k) for k in kinds}
-    warnings = [d for d in plan.diagnostics if d.severity == WARNING]
+    warnings = [d for d in diagnostics if d.severity == WARNING]
     if args.strict and None in differs.values() and not (warnings or any(differs.values())):
         raise ValueError(f"--strict: the run has {plan.run.total_steps} steps, too many to "
                          "compare the schedules step by step; give a smaller --num-examples "
                          "(or leave out --strict to see the tables)")
     out = sys.stdout
     if args.json:
-        json.dump(_as_json(plan, args, differs), out, indent=2)
+        json.dump(_as_json(plan, args, differs, preview, diagnostics, refusal), out, indent=2)
         out.write("\n")
     else:
-        _print(plan, args, differs, rows, out)
-    return 1 if args.strict and (any(differs.values()) or warnings) else 0
+        _print(plan, args, differs, rows, out, preview, diagnostics, refusal)
+    return 1 if args.strict and (any(differs.values()) or warnings or refusal) else 0
+
+
+def _preview(axolotl, cfg, schedules, args, num_examples, world_size):
+    """The config's Plan (retention, disk, load_best_model_at_end), or None when the run has
+    too many saves to preview one by one."""
+    try:
+        with quiet_logger():
+            return axolotl.plan_from_config(
+                cfg, num_examples, world_size=world_size,
+                partial_accumulation=args.partial_accumulation,
+                checkpoint_bytes=args.checkpoint_size, disk_budget=args.disk_budget,
+                schedules=schedules)
+    except ValueError as exc:
+        if "the plan needs every" in str(exc):
+            return None
+        raise
 
 
 def _differs(plan, kind):
@@ -101,7 +130,7 @@ def _column(schedule, n, rows):
     yield from ["-"] * (half - len(tail))
 
 
-def _print(plan, args, differs, rows, out):
+def _print(plan, args, differs, rows, out, preview, diagnostics, refusal):
     run = plan.run
     w = out.write
     w(f"config: {args.config}\n")
@@ -133,14 +162,36 @@ def _print(plan, args, differs, rows, out):
                 continue
             mark = "" if a == b else "  *"
             w(f"  {number:>5}  {a:<{width}}  {b}{mark}\n")
-    if plan.diagnostics:
+    hf_refused = any(d.code == "HF_REFUSED" for d in diagnostics)
+    _print_plan(preview, None if hf_refused else refusal, w)
+    if diagnostics:
         w("\ndiagnostics:\n")
-        for d in plan.diagnostics:
+        for d in diagnostics:
             w(f"  {d}\n")
     if plan.notes:
         w("\nnotes:\n")
         for note in plan.notes:
             w(f"  {note}\n")
+
+
+def _print_plan(preview, refusal, w):
+    """Retention and disk of the plan, and transformers' start-up verdict."""
+    if refusal is not None:
+        w(f"\ntransformers would refuse to start: {' '.join(refusal.split())}\n")
+    if preview is None:
+        w("\nplan: too many saves to preview the disk one save at a time\n")
+        return
+    keep, peak = preview.keep, preview.peak
+    if keep.keep_last is None and preview.checkpoint_bytes is None:
+        return
+    rules = ", ".join(f"{name}={getattr(keep, name)}" for name in ("keep_last", "keep_best")
+                      if getattr(keep, name) is not None)
+    w(f"\nplan: {rules or 'keep every checkpoint'}")
+    if peak.step is not None:
+        size = "" if peak.bytes is None else f" ({format_size(peak.bytes)})"
+        w(f"; peak {peak.count} checkpoints{size} during the save at step {peak.step}; "
+          f"{len(preview.survivors)} survive the run")
+    w("\n")
 
 
 # ---- JSON -----------------------------------------------------------------------------
@@ -155,7 +206,7 @@ def _steps(schedule):
         return None
 
 
-def _as_json(plan, args, differs):
+def _as_json(plan, args, differs, preview, diagnostics, refusal):
     run = plan.run
     out = {"config": str(args.config),
            "run": {"num_examples": args.num_examples, "world_size": args.world_size,
@@ -170,7 +221,13 @@ def _as_json(plan, args, differs):
                         "interval": theirs.interval, "total_steps": theirs.total_steps,
                         "steps": _steps(theirs)},
             "differs": differs.get(kind, False)}
+    out["transformers_refusal"] = refusal
+    out["plan"] = None if preview is None else {
+        "keep_last": preview.keep.keep_last, "keep_best": preview.keep.keep_best,
+        "load_best_model_at_end": preview.load_best_model_at_end,
+        "checkpoint_bytes": preview.checkpoint_bytes, "disk_budget": preview.disk_budget,
+        "peak": preview.peak._asdict(), "survivors": preview.survivors.tolist()}
     out["diagnostics"] = [{"code": d.code, "severity": d.severity, "message": d.message}
-                          for d in plan.diagnostics]
+                          for d in diagnostics]
     out["notes"] = list(plan.notes)
     return out

@@ -34,12 +34,15 @@ import numpy as np
 from .. import _backend
 from .._common import RULE_EVERY
 from .._frameworks import (axolotl_save_steps, transformers_engine, transformers_interval,
-                           transformers_total_steps)
-from .._numbers import to_int, to_rational
+                           transformers_refusal, transformers_total_steps)
+from .._numbers import to_bool, to_int, to_rational
+from ..plan import Plan
+from ..retention import Retention
 from ..run import PARTIAL_ACCUMULATION, Run
 from ..schedule import MAX_MATERIALIZED, Schedule, _materialize, iter_steps
 
-__all__ = ["AxolotlSchedules", "FrameworkSchedule", "load_config", "schedules_from_config"]
+__all__ = ["AxolotlSchedules", "FrameworkSchedule", "load_config", "plan_from_config",
+           "schedules_from_config", "transformers_refusal_of"]
 
 STRATEGIES = ("no", "steps", "epoch", "best")
 
@@ -220,6 +223,44 @@ def schedules_from_config(cfg_or_yaml_path, num_examples, *, world_size=1,
                                                  has_eval_set, notes)
     return AxolotlSchedules(run, save, evaluate, axolotl_save, axolotl_eval,
                             {"save": save_request, "eval": eval_request}, tuple(notes))
+
+
+def plan_from_config(cfg_or_yaml_path, num_examples, *, world_size=1, partial_accumulation="step",
+                     checkpoint_bytes=None, disk_budget=None, schedules=None) -> Plan:
+    """A `Plan` of an Axolotl config: its exact save / eval schedules, `save_total_limit` as
+    keep_last, and `load_best_model_at_end` (which brings BEST_NOT_SAVED and HF_REFUSED).
+
+    schedules   the AxolotlSchedules of the same config and arguments, when already computed
+    Without an eval set load_best_model_at_end is left out of the plan (there is nothing to
+    choose the best from); `transformers_refusal_of` says what transformers makes of it.
+    """
+    cfg = load_config(cfg_or_yaml_path)
+    if schedules is None:
+        schedules = schedules_from_config(cfg, num_examples, world_size=world_size,
+                                          partial_accumulation=partial_accumulation)
+    limit = _cfg_int(cfg, "save_total_limit", None)
+    keep = None if limit is None else Retention(keep_last=to_int(limit, "config save_total_limit"))
+    load_best = _load_best(cfg) and schedules.eval is not None
+    return Plan(schedules.run, save=schedules.save, eval=schedules.eval, keep=keep,
+                checkpoint_bytes=checkpoint_bytes, disk_budget=disk_budget,
+                load_best_model_at_end=load_best)
+
+
+def transformers_refusal_of(cfg_or_yaml_path, schedules) -> str | None:
+    """The error transformers' TrainingArguments would raise at start-up for what Axolotl
+    passes it (strategies and save_steps / eval_steps of `schedules`, load_best_model_at_end
+    of the config), or None when it would start."""
+    cfg = load_config(cfg_or_yaml_path)
+    save, evaluate = schedules.axolotl_save, schedules.axolotl_eval
+    return transformers_refusal(
+        save_steps=save.setting if save.setting is not None else 500,
+        eval_steps=evaluate.setting, load_best_model_at_end=_load_best(cfg),
+        save_strategy=save.strategy, eval_strategy=evaluate.strategy)
+
+
+def _load_best(cfg) -> bool:
+    value = cfg.get("load_best_model_at_end")
+    return False if value is None else to_bool(value, "config load_best_model_at_end")
 
 
 # ---- one kind (save or eval) ---------------------------------------------------------
