@@ -134,7 +134,7 @@ def _rows(plan: Plan, compare: Mapping[str, Sequence[int]],
             ours = np.zeros(0, dtype=np.int64)
             continue
         if schedule is not None:
-            dense = " density" if len(ours) > DENSE_MARKS else ""
+            dense = ", as a density band" if len(ours) > DENSE_MARKS else ""
             rows.append((f"{family} ({len(ours)}{dense})", family, ours, None))
         if family in compare:
             steps = np.asarray(compare[family], dtype=np.int64)

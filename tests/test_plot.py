@@ -102,7 +102,7 @@ def test_png_svg_pdf_files(tmp_path, backend):
     assert (width, height) == (1100, 560)
     text = svg.read_text()
     assert text.lstrip().startswith("<?xml") and "<svg" in text
-    for label in ("save (200)", "eval (100)", "log (10000 density)", "checkpoints on disk",
+    for label in ("save (200)", "eval (100)", "log (10000, as a density band)", "checkpoints on disk",
                   "disk budget 100 GB", "peak 13 = 208 GB", "optimizer step"):
         assert label in text, label
     assert pdf.read_bytes()[:5] == b"%PDF-"
