@@ -16,6 +16,7 @@ conftest.py does not even collect them elsewhere unless asked to).
 from __future__ import annotations
 
 import importlib
+import json
 import math
 import os
 from fractions import Fraction
@@ -57,6 +58,34 @@ def saves_run(request, tmp_path_factory):
         reporter.write_line(f"real Axolotl run: {run.seconds:.1f} s wall time, "
                             f"checkpoints at {run.checkpoint_steps}")
     return run
+
+
+# Axolotl 0.21.0's alpaca prompt (axolotl/prompters.py, AlpacaPrompter), with and without input
+ALPACA_WITH_INPUT = ("Below is an instruction that describes a task, paired with an input that "
+                     "provides further context. Write a response that appropriately completes "
+                     "the request.\n\n### Instruction:\n{instruction}\n\n### Input:\n{input}"
+                     "\n\n### Response:\n{output}")
+ALPACA_NO_INPUT = ("Below is an instruction that describes a task. Write a response that "
+                   "appropriately completes the request.\n\n### Instruction:\n{instruction}"
+                   "\n\n### Response:\n{output}")
+
+
+def test_the_tiny_tokenizer_knows_every_word_and_no_example_is_dropped(tmp_path):
+    need_axolotl()
+    from tokenizers import Tokenizer
+
+    model_dir = axolotl_harness.write_tiny_llama(tmp_path / "model")
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    unknown = tokenizer.token_to_id("<unk>")
+    data = axolotl_harness.write_alpaca_jsonl(tmp_path / "data.jsonl", NUM_EXAMPLES)
+    examples = [json.loads(line) for line in data.read_text().splitlines()]
+    assert len({json.dumps(example) for example in examples}) == NUM_EXAMPLES
+    for example in examples:
+        template = ALPACA_WITH_INPUT if example["input"] else ALPACA_NO_INPUT
+        ids = tokenizer.encode(template.format(**example)).ids
+        assert unknown not in ids, example
+        # + the eos token; Axolotl drops an example longer than sequence_len
+        assert len(ids) + 1 <= axolotl_harness.BASE_CONFIG["sequence_len"], example
 
 
 def exact_saves_per_epoch(steps_per_epoch, epochs, saves_per_epoch):
