@@ -1,9 +1,10 @@
 """The real Axolotl 0.21.0 against ckptsched: what it saves, what ckptsched says it saves, and
 the exact schedule it should have saved.
 
-One tiny training (a one-layer Llama built locally, 64 alpaca examples, micro batch 1,
-accumulation 2, 2 epochs of 32 optimizer steps, saves_per_epoch 3) runs once per module, on
-the CPU, through tests/integrations/axolotl_harness.py.  These tests need the environment of
+One tiny training (a one-layer Llama built locally, 72 alpaca examples of which Axolotl keeps
+8 for evaluation, micro batch 1, accumulation 2: 2 epochs of 32 optimizer steps, with
+saves_per_epoch 3 and evals_per_epoch 3) runs once per module, on the CPU, through
+tests/integrations/axolotl_harness.py.  These tests need the environment of
 `.ci/install-axolotl.sh` (Axolotl's pins clash with .ci/requirements-integrations.txt):
 
     bash .ci/install-axolotl.sh .venv-axolotl
@@ -29,10 +30,11 @@ from ckptsched.integrations.axolotl import schedules_from_config
 
 REQUIRED = os.environ.get("CKPTSCHED_REQUIRE_AXOLOTL", "").strip() == "1"
 
-NUM_EXAMPLES = 64
-SAVES_3_PER_EPOCH = {"micro_batch_size": 1, "gradient_accumulation_steps": 2, "num_epochs": 2,
-                     "saves_per_epoch": 3}
-STEPS_PER_EPOCH, EPOCHS = 32, 2      # 64 examples / (1 x 2), and num_epochs
+NUM_EXAMPLES, NUM_EVAL = 72, 8
+NUM_TRAIN = NUM_EXAMPLES - NUM_EVAL  # what schedules_from_config counts: training examples
+CONFIG = {"micro_batch_size": 1, "gradient_accumulation_steps": 2, "num_epochs": 2,
+          "saves_per_epoch": 3, "val_set_size": NUM_EVAL, "evals_per_epoch": 3}
+STEPS_PER_EPOCH, EPOCHS = 32, 2      # 64 training examples / (1 x 2), and num_epochs
 
 
 def need_axolotl():
@@ -48,10 +50,10 @@ def need_axolotl():
 
 
 @pytest.fixture(scope="module")
-def saves_run(request, tmp_path_factory):
+def axolotl_run(request, tmp_path_factory):
     """The one real training of this module (about a minute on 2 idle cores)."""
     need_axolotl()
-    run = axolotl_harness.train(SAVES_3_PER_EPOCH, tmp_path_factory.mktemp("axolotl"),
+    run = axolotl_harness.train(CONFIG, tmp_path_factory.mktemp("axolotl"),
                                 num_examples=NUM_EXAMPLES)
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
@@ -96,34 +98,46 @@ def exact_saves_per_epoch(steps_per_epoch, epochs, saves_per_epoch):
 
 def axolotl_model(total_steps, saves_per_epoch, epochs):
     """Axolotl's arithmetic with Python floats: save_steps = 1/(saves_per_epoch*num_epochs),
-    which transformers turns into ceil(total_steps * save_steps) steps between saves, and
-    transformers' save at the last step."""
+    which transformers turns into ceil(total_steps * save_steps) steps between events, and
+    one more at the last step (transformers' final save; Axolotl's final evaluation)."""
     interval = math.ceil(total_steps * (1.0 / (saves_per_epoch * epochs)))
     return sorted({*range(interval, total_steps + 1, interval), total_steps})
 
 
-def test_axolotl_trains_the_steps_ckptsched_counts(saves_run, backend):
-    run = Run.from_dataset(num_examples=NUM_EXAMPLES, micro_batch_size=1, grad_accum=2,
+def test_axolotl_trains_the_steps_ckptsched_counts(axolotl_run, backend):
+    run = Run.from_dataset(num_examples=NUM_TRAIN, micro_batch_size=1, grad_accum=2,
                            epochs=EPOCHS)
     assert (run.steps_per_epoch, run.total_steps) == (STEPS_PER_EPOCH, STEPS_PER_EPOCH * EPOCHS)
-    assert saves_run.max_steps == run.total_steps
-    assert saves_run.log_steps == list(range(1, run.total_steps + 1))  # logging_steps 1
-    assert saves_run.eval_steps == []                                    # val_set_size 0
+    assert axolotl_run.max_steps == run.total_steps
+    assert axolotl_run.log_steps == list(range(1, run.total_steps + 1))  # logging_steps 1
 
 
-def test_real_checkpoints_are_what_ckptsched_predicts_for_axolotl(saves_run, backend):
+def test_real_checkpoints_are_what_ckptsched_predicts_for_axolotl(axolotl_run, backend):
     expected = axolotl_model(STEPS_PER_EPOCH * EPOCHS, 3, EPOCHS)
     assert expected == [11, 22, 33, 44, 55, 64]
-    assert saves_run.checkpoint_steps == expected
-    plan = schedules_from_config(SAVES_3_PER_EPOCH, num_examples=NUM_EXAMPLES)
-    assert plan.axolotl_save.steps.tolist() == saves_run.checkpoint_steps
+    assert axolotl_run.checkpoint_steps == expected
+    plan = schedules_from_config(CONFIG, num_examples=NUM_TRAIN)
+    assert plan.axolotl_save.steps.tolist() == axolotl_run.checkpoint_steps
 
 
-def test_the_exact_schedule_differs_from_the_real_one(saves_run, backend):
+def test_the_exact_schedule_differs_from_the_real_one(axolotl_run, backend):
     exact = Schedule(Run(STEPS_PER_EPOCH, EPOCHS), saves_per_epoch=3).steps.tolist()
     assert exact == exact_saves_per_epoch(STEPS_PER_EPOCH, EPOCHS, 3) == [11, 22, 32, 43, 54, 64]
-    plan = schedules_from_config(SAVES_3_PER_EPOCH, num_examples=NUM_EXAMPLES)
+    plan = schedules_from_config(CONFIG, num_examples=NUM_TRAIN)
     assert plan.save.steps.tolist() == exact and plan.differs("save")
     # Axolotl misses the end of epoch 1 (step 32) and saves 3 of its 6 checkpoints elsewhere
-    assert STEPS_PER_EPOCH not in saves_run.checkpoint_steps
-    assert set(exact) - set(saves_run.checkpoint_steps) == {32, 43, 54}
+    assert STEPS_PER_EPOCH not in axolotl_run.checkpoint_steps
+    assert set(exact) - set(axolotl_run.checkpoint_steps) == {32, 43, 54}
+
+
+def test_real_evaluations_are_what_ckptsched_predicts_plus_one_at_step_0(axolotl_run, backend):
+    plan = schedules_from_config(CONFIG, num_examples=NUM_TRAIN)
+    predicted = plan.axolotl_eval.steps.tolist()
+    assert predicted == axolotl_model(STEPS_PER_EPOCH * EPOCHS, 3, EPOCHS)  # the same float rule
+    # Axolotl 0.21.0 also evaluates at step 0 (its eval_on_start, when unset, is true);
+    # ckptsched's schedules count optimizer steps from 1 and do not model that evaluation.
+    assert axolotl_run.eval_steps == [0, *predicted]
+    # evals_per_epoch=3 asks for the per-epoch rule of saves_per_epoch=3
+    exact = Schedule(Run(STEPS_PER_EPOCH, EPOCHS), saves_per_epoch=3).steps.tolist()
+    assert plan.eval.steps.tolist() == exact == exact_saves_per_epoch(STEPS_PER_EPOCH, EPOCHS, 3)
+    assert plan.differs("eval")
