@@ -10,6 +10,7 @@ one of tests/conftest.py.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 from pathlib import Path
 
@@ -22,6 +23,14 @@ REQUIRED = os.environ.get("CKPTSCHED_REQUIRE_INTEGRATIONS", "").strip() == "1"
 THIRD_PARTY_WARNINGS = (
     r"ignore:`isinstance\(treespec, LeafSpec\)` is deprecated:FutureWarning",
 )
+
+
+# The real-Axolotl tests need their own environment (.ci/install-axolotl.sh: Axolotl's pins
+# clash with .ci/requirements-integrations.txt); elsewhere they are not collected unless named
+# on the command line or CKPTSCHED_REQUIRE_AXOLOTL=1, which makes a missing axolotl fail them.
+collect_ignore = [] if (importlib.util.find_spec("axolotl")
+                        or os.environ.get("CKPTSCHED_REQUIRE_AXOLOTL", "").strip() == "1") \
+    else ["test_axolotl_real.py"]
 
 
 def need(name: str):

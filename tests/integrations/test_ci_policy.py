@@ -54,3 +54,30 @@ def test_missing_packages_and_skips_fail_in_ci(tmp_path):
     assert "1 failed, 1 passed, 1 error" in result.stdout  # the fixture's failure is an error
     assert "torch is required (CKPTSCHED_REQUIRE_INTEGRATIONS=1)" in result.stdout
     assert "forbids skips here" in result.stdout
+
+
+def collects_axolotl_real(tmp_path, required):
+    """Whether the conftest collects a test_axolotl_real.py next to it."""
+    suite = tmp_path / ("required" if required else "optional")
+    suite.mkdir()
+    shutil.copy(CONFTEST, suite / "conftest.py")
+    (suite / "test_other.py").write_text("def test_other():\n    pass\n")
+    (suite / "test_axolotl_real.py").write_text("def test_real():\n    pass\n")
+    (suite / "pytest.ini").write_text("[pytest]\n")
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("CKPTSCHED_REQUIRE_INTEGRATIONS", "CKPTSCHED_REQUIRE_AXOLOTL")}
+    if required:
+        env["CKPTSCHED_REQUIRE_AXOLOTL"] = "1"
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                            capture_output=True, text=True, env=env, cwd=suite)
+    assert result.returncode == 0, result.stdout
+    assert ("2 passed" in result.stdout) != ("1 passed" in result.stdout), result.stdout
+    return "2 passed" in result.stdout
+
+
+def test_axolotl_real_tests_are_collected_only_where_axolotl_is(tmp_path):
+    import importlib.util
+
+    installed = importlib.util.find_spec("axolotl") is not None
+    assert collects_axolotl_real(tmp_path, required=False) == installed
+    assert collects_axolotl_real(tmp_path, required=True)  # then a missing axolotl fails them

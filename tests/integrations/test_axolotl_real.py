@@ -1,0 +1,143 @@
+"""The real Axolotl 0.21.0 against ckptsched: what it saves, what ckptsched says it saves, and
+the exact schedule it should have saved.
+
+One tiny training (a one-layer Llama built locally, 72 alpaca examples of which Axolotl keeps
+8 for evaluation, micro batch 1, accumulation 2: 2 epochs of 32 optimizer steps, with
+saves_per_epoch 3 and evals_per_epoch 3) runs once per module, on the CPU, through
+tests/integrations/axolotl_harness.py.  These tests need the environment of
+`.ci/install-axolotl.sh` (Axolotl's pins clash with .ci/requirements-integrations.txt):
+
+    bash .ci/install-axolotl.sh .venv-axolotl
+    CKPTSCHED_REQUIRE_AXOLOTL=1 .venv-axolotl/bin/python -Im pytest -q -p no:cacheprovider \\
+        tests/integrations/test_axolotl_real.py
+
+Without axolotl they skip, or fail with CKPTSCHED_REQUIRE_AXOLOTL=1 (tests/integrations/
+conftest.py does not even collect them elsewhere unless asked to).
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import os
+from fractions import Fraction
+
+import pytest
+
+import axolotl_harness
+from ckptsched import Run, Schedule
+from ckptsched.integrations.axolotl import schedules_from_config
+
+REQUIRED = os.environ.get("CKPTSCHED_REQUIRE_AXOLOTL", "").strip() == "1"
+
+NUM_EXAMPLES, NUM_EVAL = 72, 8
+NUM_TRAIN = NUM_EXAMPLES - NUM_EVAL  # what schedules_from_config counts: training examples
+CONFIG = {"micro_batch_size": 1, "gradient_accumulation_steps": 2, "num_epochs": 2,
+          "saves_per_epoch": 3, "val_set_size": NUM_EVAL, "evals_per_epoch": 3}
+STEPS_PER_EPOCH, EPOCHS = 32, 2      # 64 training examples / (1 x 2), and num_epochs
+
+
+def need_axolotl():
+    """Import axolotl; skip when missing, or fail when CKPTSCHED_REQUIRE_AXOLOTL=1."""
+    try:
+        return importlib.import_module("axolotl")
+    except ImportError as exc:
+        if not REQUIRED:
+            pytest.skip(f"axolotl is not available ({exc}); install its environment with "
+                        "`bash .ci/install-axolotl.sh VENV_DIR` to run this test")
+        pytest.fail(f"axolotl is required (CKPTSCHED_REQUIRE_AXOLOTL=1) but cannot be imported: "
+                    f"{exc}; run `bash .ci/install-axolotl.sh VENV_DIR`", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def axolotl_run(request, tmp_path_factory):
+    """The one real training of this module (about a minute on 2 idle cores)."""
+    need_axolotl()
+    run = axolotl_harness.train(CONFIG, tmp_path_factory.mktemp("axolotl"),
+                                num_examples=NUM_EXAMPLES)
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"real Axolotl run: {run.seconds:.1f} s wall time, "
+                            f"checkpoints at {run.checkpoint_steps}")
+    return run
+
+
+# Axolotl 0.21.0's alpaca prompt (axolotl/prompters.py, AlpacaPrompter), with and without input
+ALPACA_WITH_INPUT = ("Below is an instruction that describes a task, paired with an input that "
+                     "provides further context. Write a response that appropriately completes "
+                     "the request.\n\n### Instruction:\n{instruction}\n\n### Input:\n{input}"
+                     "\n\n### Response:\n{output}")
+ALPACA_NO_INPUT = ("Below is an instruction that describes a task. Write a response that "
+                   "appropriately completes the request.\n\n### Instruction:\n{instruction}"
+                   "\n\n### Response:\n{output}")
+
+
+def test_the_tiny_tokenizer_knows_every_word_and_no_example_is_dropped(tmp_path):
+    need_axolotl()
+    from tokenizers import Tokenizer
+
+    model_dir = axolotl_harness.write_tiny_llama(tmp_path / "model")
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    unknown = tokenizer.token_to_id("<unk>")
+    data = axolotl_harness.write_alpaca_jsonl(tmp_path / "data.jsonl", NUM_EXAMPLES)
+    examples = [json.loads(line) for line in data.read_text().splitlines()]
+    assert len({json.dumps(example) for example in examples}) == NUM_EXAMPLES
+    for example in examples:
+        template = ALPACA_WITH_INPUT if example["input"] else ALPACA_NO_INPUT
+        ids = tokenizer.encode(template.format(**example)).ids
+        assert unknown not in ids, example
+        # + the eos token; Axolotl drops an example longer than sequence_len
+        assert len(ids) + 1 <= axolotl_harness.BASE_CONFIG["sequence_len"], example
+
+
+def exact_saves_per_epoch(steps_per_epoch, epochs, saves_per_epoch):
+    """The exact model: save k of epoch e at e*S + ceil(k*S/n), with Fractions."""
+    return [epoch * steps_per_epoch + math.ceil(Fraction(k * steps_per_epoch, saves_per_epoch))
+            for epoch in range(epochs) for k in range(1, saves_per_epoch + 1)]
+
+
+def axolotl_model(total_steps, saves_per_epoch, epochs):
+    """Axolotl's arithmetic with Python floats: save_steps = 1/(saves_per_epoch*num_epochs),
+    which transformers turns into ceil(total_steps * save_steps) steps between events, and
+    one more at the last step (transformers' final save; Axolotl's final evaluation)."""
+    interval = math.ceil(total_steps * (1.0 / (saves_per_epoch * epochs)))
+    return sorted({*range(interval, total_steps + 1, interval), total_steps})
+
+
+def test_axolotl_trains_the_steps_ckptsched_counts(axolotl_run, backend):
+    run = Run.from_dataset(num_examples=NUM_TRAIN, micro_batch_size=1, grad_accum=2,
+                           epochs=EPOCHS)
+    assert (run.steps_per_epoch, run.total_steps) == (STEPS_PER_EPOCH, STEPS_PER_EPOCH * EPOCHS)
+    assert axolotl_run.max_steps == run.total_steps
+    assert axolotl_run.log_steps == list(range(1, run.total_steps + 1))  # logging_steps 1
+
+
+def test_real_checkpoints_are_what_ckptsched_predicts_for_axolotl(axolotl_run, backend):
+    expected = axolotl_model(STEPS_PER_EPOCH * EPOCHS, 3, EPOCHS)
+    assert expected == [11, 22, 33, 44, 55, 64]
+    assert axolotl_run.checkpoint_steps == expected
+    plan = schedules_from_config(CONFIG, num_examples=NUM_TRAIN)
+    assert plan.axolotl_save.steps.tolist() == axolotl_run.checkpoint_steps
+
+
+def test_the_exact_schedule_differs_from_the_real_one(axolotl_run, backend):
+    exact = Schedule(Run(STEPS_PER_EPOCH, EPOCHS), saves_per_epoch=3).steps.tolist()
+    assert exact == exact_saves_per_epoch(STEPS_PER_EPOCH, EPOCHS, 3) == [11, 22, 32, 43, 54, 64]
+    plan = schedules_from_config(CONFIG, num_examples=NUM_TRAIN)
+    assert plan.save.steps.tolist() == exact and plan.differs("save")
+    # Axolotl misses the end of epoch 1 (step 32) and saves 3 of its 6 checkpoints elsewhere
+    assert STEPS_PER_EPOCH not in axolotl_run.checkpoint_steps
+    assert set(exact) - set(axolotl_run.checkpoint_steps) == {32, 43, 54}
+
+
+def test_real_evaluations_are_what_ckptsched_predicts_plus_one_at_step_0(axolotl_run, backend):
+    plan = schedules_from_config(CONFIG, num_examples=NUM_TRAIN)
+    predicted = plan.axolotl_eval.steps.tolist()
+    assert predicted == axolotl_model(STEPS_PER_EPOCH * EPOCHS, 3, EPOCHS)  # the same float rule
+    # Axolotl 0.21.0 also evaluates at step 0 (its eval_on_start, when unset, is true);
+    # ckptsched's schedules count optimizer steps from 1 and do not model that evaluation.
+    assert axolotl_run.eval_steps == [0, *predicted]
+    # evals_per_epoch=3 asks for the per-epoch rule of saves_per_epoch=3
+    exact = Schedule(Run(STEPS_PER_EPOCH, EPOCHS), saves_per_epoch=3).steps.tolist()
+    assert plan.eval.steps.tolist() == exact == exact_saves_per_epoch(STEPS_PER_EPOCH, EPOCHS, 3)
+    assert plan.differs("eval")
