@@ -20,6 +20,14 @@ decisions it owns it overrides what the Trainer's own strategies (`save_strategy
 `save_steps`, ...) would decide, so those arguments do not matter; keep it after
 `DefaultFlowCallback` (where `callbacks=[...]` puts it).  Stopping is left to the Trainer.
 
+keep=Retention(keep_last=..., keep_every=..., keep_best=...) deletes checkpoints after each
+completed save, decided from the checkpoint-* folders on disk (resume-safe), on the process
+that saves; a save_total_limit becomes keep_last and transformers' own rotation is off.
+With load_best_model_at_end=True the save schedule also has every eval step and the best
+checkpoint is kept, so the Trainer loads it at the end.  The Plan of it all
+(`callback.plan`) logs its diagnostics (BEST_NOT_SAVED, KEEP_NEVER, ...) at the start, and
+each TrainingArguments value the schedules replace is reported once (OVERRIDDEN).
+
 The schedule is a pure function of the global step, so resuming from a checkpoint
 continues it.  Each checkpoint folder gets a small `ckptsched.json` recording the run and
 schedules; a resumed run whose geometry differs logs RESUME_MISMATCH.
@@ -38,7 +46,7 @@ import numpy as np
 import transformers
 from packaging.version import Version
 from transformers import TrainerCallback
-from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, SaveStrategy
 
 from ..diagnostics import WARNING, Diagnostic, logger, make, report
 from ..plan import Plan
@@ -259,6 +267,7 @@ class ScheduleCallback(TrainerCallback):
         self._keep: Optional[Retention] = None
         self._metric_key: Optional[str] = None
         self._restore: Dict[str, Any] = {}
+        self._load_best = False
         self._last_step = 0
         self._fired: Dict[str, int] = {}
         self._warned_epoch = False
@@ -300,6 +309,7 @@ class ScheduleCallback(TrainerCallback):
         self._warned_epoch = False
         self._warned_foreign = set()
         self._training = True
+        self._load_best = load_best and "eval" in schedules
         keep = self._take_over_arguments(args, specs)
         self._build_plan(args, keep, load_best and "eval" in schedules)
         if state.is_world_process_zero:
@@ -338,6 +348,14 @@ class ScheduleCallback(TrainerCallback):
                     f"TrainingArguments {name}={value!r} is overridden: ScheduleCallback's "
                     f"{kind} schedule decides when to {_VERB[kind]} ({describe(self.schedules[kind])})",
                     kind=kind, argument=name, value=value))
+        if (self._load_best and "save" in self.schedules
+                and _plain(args.save_strategy) not in ("steps", "epoch")):
+            # transformers records state.best_model_checkpoint only under these strategies
+            self._restore.setdefault("save_strategy", args.save_strategy)
+            args.save_strategy = SaveStrategy.STEPS
+            logger.info("save_strategy=%r is run as 'steps' so that transformers records the best "
+                        "checkpoint (load_best_model_at_end=True); the save schedule decides",
+                        _plain(self._restore["save_strategy"]))
         keep = self._keep_given
         limit = args.save_total_limit
         if "save" in self.schedules and limit is not None and limit > 0:

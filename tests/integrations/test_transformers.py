@@ -440,3 +440,37 @@ def test_only_the_saving_process_deletes(transformers, tmp_path):
         callback.on_train_begin(args, state, control, train_dataloader=range(10))
         callback.on_save(args, state, control)
         assert checkpoints(tmp_path) == left
+
+
+def test_the_plans_diagnostics_are_logged(transformers, caplog):
+    from ckptsched import Retention
+    from ckptsched.integrations.transformers import ScheduleCallback
+
+    control = transformers.TrainerControl()
+    # keep_best among evaluations 4, 8, 12 of which only 12 is saved (saves 3, 6, 9, 12)
+    args, state = fake(metric_for_best_model="loss", greater_is_better=False,
+                       state_max_steps=12)
+    callback = ScheduleCallback(save={"count": 4}, eval={"count": 3},
+                                keep=Retention(keep_last=1, keep_best=1))
+    with caplog.at_level(logging.WARNING, logger="ckptsched"):
+        callback.on_train_begin(args, state, control, train_dataloader=range(12))
+    (diag,) = [d for d in callback.diagnostics if d.code == "BEST_NOT_SAVED"]
+    assert diag.data["unsaved_eval_steps"] == [4, 8] and "BEST_NOT_SAVED" in caplog.text
+    assert callback.plan.keep.keep_best == 1
+    args, state = fake(state_max_steps=12)
+    with pytest.raises(ValueError, match="metric_for_best_model is None"):
+        callback.on_train_begin(args, state, control, train_dataloader=range(12))
+
+
+def test_load_best_with_save_strategy_no_still_records_the_best(transformers):
+    from ckptsched.integrations.transformers import ScheduleCallback
+
+    control = transformers.TrainerControl()
+    args, state = fake(save_strategy="no", load_best_model_at_end=True,
+                       metric_for_best_model="loss", greater_is_better=False, state_max_steps=12)
+    callback = ScheduleCallback(save={"count": 4}, eval={"count": 3})
+    callback.on_train_begin(args, state, control, train_dataloader=range(12))
+    assert callback.schedules["save"].steps.tolist() == [3, 4, 6, 8, 9, 12]
+    assert args.save_strategy == "steps"  # transformers records best_model_checkpoint then
+    callback.on_train_end(args, state, control)
+    assert args.save_strategy == "no"
