@@ -309,6 +309,7 @@ class ScheduleCallback(TrainerCallback):
         self._warned_epoch = False
         self._warned_foreign = set()
         self._training = True
+        self.deleted = []
         self._load_best = load_best and "eval" in schedules
         keep = self._take_over_arguments(args, specs)
         self._build_plan(args, keep, load_best and "eval" in schedules)
