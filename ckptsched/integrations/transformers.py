@@ -20,23 +20,37 @@ decisions it owns it overrides what the Trainer's own strategies (`save_strategy
 `save_steps`, ...) would decide, so those arguments do not matter; keep it after
 `DefaultFlowCallback` (where `callbacks=[...]` puts it).  Stopping is left to the Trainer.
 
+keep=Retention(keep_last=..., keep_every=..., keep_best=...) deletes checkpoints after each
+completed save, decided from the checkpoint-* folders on disk (resume-safe), on the process
+that saves; a save_total_limit becomes keep_last and transformers' own rotation is off.
+With load_best_model_at_end=True the save schedule also has every eval step and the best
+checkpoint is kept, so the Trainer loads it at the end.  The Plan of it all
+(`callback.plan`) logs its diagnostics (BEST_NOT_SAVED, KEEP_NEVER, ...) at the start, and
+each TrainingArguments value the schedules replace is reported once (OVERRIDDEN).
+
 The schedule is a pure function of the global step, so resuming from a checkpoint
 continues it.  Each checkpoint folder gets a small `ckptsched.json` recording the run and
 schedules; a resumed run whose geometry differs logs RESUME_MISMATCH.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import re
+import shutil
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Tuple, Union
 
+import numpy as np
 import transformers
 from packaging.version import Version
 from transformers import TrainerCallback
-from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, SaveStrategy
 
 from ..diagnostics import WARNING, Diagnostic, logger, make, report
+from ..plan import Plan
+from ..retention import Retention
 from ..run import Run
 from ..schedule import Schedule
 from . import ScheduleSpec, build_schedule, check_spec, describe, optimizer_steps_per_epoch
@@ -49,6 +63,11 @@ __all__ = ["ScheduleCallback", "partial_accumulation", "trainer_run"]
 #: (rule name, TrainerControl flag)
 KINDS = (("save", "should_save"), ("eval", "should_evaluate"), ("log", "should_log"))
 RECORD = "ckptsched.json"
+#: The TrainingArguments each decision overrides when the callback owns it.
+OVERRIDDEN_ARGUMENTS = {"save": ("save_strategy", "save_steps"),
+                        "eval": ("eval_strategy", "eval_steps"),
+                        "log": ("logging_strategy", "logging_steps", "logging_first_step")}
+_CHECKPOINT = re.compile(rf"^{PREFIX_CHECKPOINT_DIR}-(\d+)$")
 
 
 def partial_accumulation(version: str = transformers.__version__) -> str:
@@ -113,12 +132,102 @@ def _samples_per_step(args: TrainingArguments, state: TrainerState, train_datalo
     return int(samples) if samples.denominator == 1 else samples
 
 
+def checkpoint_steps(output_dir: str) -> List[int]:
+    """The steps of the `checkpoint-N` folders in `output_dir`, sorted (none when it is missing)."""
+    try:
+        names = os.listdir(output_dir)
+    except OSError:
+        return []
+    steps = []
+    for name in names:
+        match = _CHECKPOINT.match(name)
+        if match and os.path.isdir(os.path.join(output_dir, name)):
+            steps.append(int(match.group(1)))
+    return sorted(steps)
+
+
+def _step_of(folder: Optional[str]) -> Optional[int]:
+    """N of a `.../checkpoint-N` path, or None."""
+    if not folder:
+        return None
+    match = _CHECKPOINT.match(os.path.basename(os.path.normpath(folder)))
+    return int(match.group(1)) if match else None
+
+
+def best_metric_key(args: TrainingArguments) -> Optional[str]:
+    """The log key transformers compares for the best model ("eval_" + metric_for_best_model)."""
+    metric = args.metric_for_best_model
+    if metric is None:
+        return None
+    return metric if metric.startswith("eval_") else f"eval_{metric}"
+
+
+def _metrics_by_step(state: TrainerState, key: str) -> Dict[int, float]:
+    """{step: value} of `key` in the Trainer's log history (restored from the checkpoint on
+    resume, so it covers the evaluations before the resume too); a later value wins."""
+    metrics: Dict[int, float] = {}
+    for entry in state.log_history:
+        if key in entry and "step" in entry:
+            metrics[int(entry["step"])] = entry[key]
+    return metrics
+
+
+def _default(args: TrainingArguments, name: str) -> Any:
+    """The dataclass default of TrainingArguments field `name` (a sentinel when there is none)."""
+    if not dataclasses.is_dataclass(args):
+        return _NO_DEFAULT
+    for field in dataclasses.fields(type(args)):
+        if field.name == name:
+            if field.default is not dataclasses.MISSING:
+                return field.default
+            if field.default_factory is not dataclasses.MISSING:
+                return field.default_factory()
+    return _NO_DEFAULT
+
+
+_NO_DEFAULT = object()
+_VERB = {"save": "save", "eval": "evaluate", "log": "log"}
+
+
+def _plain(value: Any) -> Any:
+    """An enum argument ('steps', 'epoch', ...) as its string value; anything else as is."""
+    return getattr(value, "value", value)
+
+
+def _on_run(schedule: Optional[Schedule], run: Run) -> Optional[Schedule]:
+    """`schedule` as a Schedule of `run` (the same steps; a ready Schedule given by the user
+    may be of an equal-length Run that differs in other fields), for the Plan."""
+    if schedule is None or schedule.run == run:
+        return schedule
+    return Schedule._build(run, {"at": schedule.steps.tolist(), "final": False}, log=False)
+
+
+def _union(save: Optional[Schedule], eval_: Schedule) -> Schedule:
+    """A save schedule holding every save step and every eval step, for load_best_model_at_end."""
+    steps = set(eval_.steps.tolist())
+    if save is not None:
+        steps.update(save.steps.tolist())
+    return Schedule._build(eval_.run, {"at": sorted(steps), "final": False}, log=False)
+
+
 class ScheduleCallback(TrainerCallback):
     """A TrainerCallback whose save / evaluate / log decisions come from ckptsched rules.
 
     save, eval, log: a dict of Schedule arguments, a factory `run -> Schedule`, a Schedule
     for the same run, or None (the Trainer decides).  After `on_train_begin`, `run`,
     `schedules` ({"save": Schedule, ...}) and `diagnostics` describe what was built.
+    keep: a `Retention` (needs save=): after each completed save the process that saves
+    deletes the checkpoint-* folders in output_dir that `keep.to_delete` lets go, decided from
+    the folders on disk (so a resume continues it); never the newest one, never
+    `state.best_model_checkpoint`.  A save_total_limit in the arguments becomes
+    keep_last (keep= wins when both are given) and the Trainer's own rotation is off.
+    With load_best_model_at_end=True and eval= the callback also saves at every eval step and
+    keeps the best checkpoint (keep_best=1 by metric_for_best_model), so the Trainer can
+    load it at the end.  `plan` is the Plan of the schedules and the retention (its
+    diagnostics are logged and added to `diagnostics`); `deleted` lists the deleted steps.
+    TrainingArguments the schedules replace (save_steps, eval_steps, logging_steps, their
+    strategies, save_total_limit) are reported once each as OVERRIDDEN; logging_first_step
+    is kept as the log schedule's first=True (a dict log= rule).
     record=True writes `ckptsched.json` into each checkpoint folder (rank 0) so that a
     resumed run can tell when its geometry changed.
     """
@@ -126,19 +235,39 @@ class ScheduleCallback(TrainerCallback):
     run: Optional[Run]
     schedules: Dict[str, Schedule]
     diagnostics: Tuple[Diagnostic, ...]
+    plan: Optional[Plan]
 
     def __init__(self, save: Optional[ScheduleSpec] = None, eval: Optional[ScheduleSpec] = None,
-                 log: Optional[ScheduleSpec] = None, *, record: bool = True) -> None:
+                 log: Optional[ScheduleSpec] = None, *, keep: Optional[Retention] = None,
+                 record: bool = True) -> None:
         self._specs = {"save": check_spec(save, "save"), "eval": check_spec(eval, "eval"),
                        "log": check_spec(log, "log")}
         if all(spec is None for spec in self._specs.values()):
             raise ValueError("ScheduleCallback needs at least one of save=, eval=, log=")
         if not isinstance(record, bool):
             raise TypeError(f"record must be True or False, got {record!r}")
+        if keep is not None:
+            if not isinstance(keep, Retention):
+                raise TypeError(f"keep must be a ckptsched.Retention or None, got {keep!r} "
+                                f"({type(keep).__name__})")
+            if keep.run is not None:
+                raise ValueError(f"keep={keep!r} is bound to a run; pass the unbound Retention: "
+                                 "the callback binds it to the Trainer's real run")
+            if self._specs["save"] is None:
+                raise ValueError("keep= deletes the checkpoints the callback saves, but save= is "
+                                 "None; pass save= as well (or use save_total_limit without "
+                                 "the callback)")
         self._record = record
+        self._keep_given = keep
         self.run = None
         self.schedules = {}
         self.diagnostics = ()
+        self.plan = None
+        self.deleted: List[int] = []
+        self._keep: Optional[Retention] = None
+        self._metric_key: Optional[str] = None
+        self._restore: Dict[str, Any] = {}
+        self._load_best = False
         self._last_step = 0
         self._fired: Dict[str, int] = {}
         self._warned_epoch = False
@@ -151,24 +280,39 @@ class ScheduleCallback(TrainerCallback):
     def on_train_begin(self, args: TrainingArguments, state: TrainerState,
                        control: TrainerControl, train_dataloader: Any = None,
                        **kwargs: Any) -> TrainerControl:
-        if self._specs["save"] is not None and str(getattr(args.save_strategy, "value",
-                                                           args.save_strategy)) == "best":
+        if self._specs["save"] is not None and _plain(args.save_strategy) == "best":
             raise ValueError(
                 "ScheduleCallback(save=...) cannot be combined with save_strategy='best', "
                 "which lets the Trainer overwrite the save decision after each evaluation; "
                 "use save_strategy='steps' or 'no'")
+        load_best = bool(getattr(args, "load_best_model_at_end", False))
+        if load_best and self._specs["save"] is not None and self._specs["eval"] is None:
+            raise ValueError(
+                "ScheduleCallback(save=...) with load_best_model_at_end=True needs eval= too: "
+                "the best model is chosen among the evaluations, and the callback saves at "
+                "every eval step so that it is on disk; pass eval= (e.g. {'count': 10})")
         run, diagnostics = trainer_run(args, state, train_dataloader)
         report(diagnostics, strict=False)
+        specs = dict(self._specs)
+        log_spec = specs["log"]
+        if getattr(args, "logging_first_step", False) and isinstance(log_spec, dict) and "first" not in log_spec:
+            specs["log"] = {**log_spec, "first": True}  # logging_first_step=True is kept
         schedules = {kind: build_schedule(spec, run, kind)
-                     for kind, spec in self._specs.items() if spec is not None}
+                     for kind, spec in specs.items() if spec is not None}
+        built = tuple(d for schedule in schedules.values() for d in schedule.diagnostics)
+        if load_best and "eval" in schedules:
+            schedules["save"] = self._saves_with_evals(schedules.get("save"), schedules["eval"])
         self.run, self.schedules = run, schedules
-        self.diagnostics = tuple(diagnostics) + tuple(
-            d for schedule in schedules.values() for d in schedule.diagnostics)
+        self.diagnostics = tuple(diagnostics) + built
         self._last_step = self._start_step = state.global_step
         self._fired = {}
         self._warned_epoch = False
         self._warned_foreign = set()
         self._training = True
+        self.deleted = []
+        self._load_best = load_best and "eval" in schedules
+        keep = self._take_over_arguments(args, specs)
+        self._build_plan(args, keep, load_best and "eval" in schedules)
         if state.is_world_process_zero:
             logger.info("run %r", run)
             for kind, schedule in schedules.items():
@@ -176,6 +320,81 @@ class ScheduleCallback(TrainerCallback):
         if state.global_step > 0:
             self._check_resume(args, state)
         return control
+
+    def _saves_with_evals(self, save: Optional[Schedule], eval_: Schedule) -> Schedule:
+        """The save schedule for load_best_model_at_end: every save and every eval step (the
+        Trainer only keeps a best model whose step was saved)."""
+        if save is not None and bool(np.isin(eval_.steps, save.steps).all()):
+            return save
+        return _union(save, eval_)
+
+    def _take_over_arguments(self, args: TrainingArguments,
+                             specs: Dict[str, Optional[ScheduleSpec]]) -> Optional[Retention]:
+        """Report (OVERRIDDEN) each TrainingArguments value a schedule of this callback replaces,
+        take save_total_limit over as keep_last, and return the Retention to run (or None)."""
+        for kind in ("save", "eval", "log"):
+            if kind not in self.schedules:
+                continue
+            for name in OVERRIDDEN_ARGUMENTS[kind]:
+                if not hasattr(args, name):
+                    continue
+                value = _plain(getattr(args, name))
+                if name == "logging_first_step":
+                    if not value or 1 in self.schedules["log"]:
+                        continue  # kept as first=True (or the schedule has step 1 anyway)
+                elif value == _plain(_default(args, name)):
+                    continue  # not set by the user
+                self._add(make(
+                    "OVERRIDDEN",
+                    f"TrainingArguments {name}={value!r} is overridden: ScheduleCallback's "
+                    f"{kind} schedule decides when to {_VERB[kind]} ({describe(self.schedules[kind])})",
+                    kind=kind, argument=name, value=value))
+        if (self._load_best and "save" in self.schedules
+                and _plain(args.save_strategy) not in ("steps", "epoch")):
+            # transformers records state.best_model_checkpoint only under these strategies
+            self._restore.setdefault("save_strategy", args.save_strategy)
+            args.save_strategy = SaveStrategy.STEPS
+            logger.info("save_strategy=%r is run as 'steps' so that transformers records the best "
+                        "checkpoint (load_best_model_at_end=True); the save schedule decides",
+                        _plain(self._restore["save_strategy"]))
+        keep = self._keep_given
+        limit = args.save_total_limit
+        if "save" in self.schedules and limit is not None and limit > 0:
+            if keep is None:
+                keep = Retention(keep_last=limit)
+                what = (f"save_total_limit={limit} is run as keep=Retention(keep_last={limit}) "
+                        "by ScheduleCallback")
+            else:
+                what = (f"save_total_limit={limit} is ignored: ScheduleCallback's keep={keep!r} "
+                        "decides which checkpoints stay (keep= wins)")
+            self._restore["save_total_limit"] = limit
+            args.save_total_limit = None  # transformers' own rotation must not delete as well
+            self._add(make("OVERRIDDEN",
+                           f"{what}; transformers' own checkpoint rotation is off for this run",
+                           kind="save", argument="save_total_limit", value=limit))
+        return keep
+
+    def _build_plan(self, args: TrainingArguments, keep: Optional[Retention],
+                    load_best: bool) -> None:
+        """The Plan of the schedules and the retention; logs its own diagnostics."""
+        run = self.run
+        assert run is not None
+        save, eval_, log = (_on_run(self.schedules.get(kind), run)
+                            for kind in ("save", "eval", "log"))
+        plan = Plan(run, save=save, eval=eval_, log=log, keep=keep,
+                    load_best_model_at_end=load_best and save is not None)
+        inherited = sum(len(s.diagnostics) for s in (plan.save, plan.eval, plan.log)
+                        if s is not None)
+        self.diagnostics += plan.diagnostics[inherited:]
+        self.plan = plan
+        self._keep = plan.keep if keep is not None else None
+        self._metric_key = None
+        if self._keep is not None and self._keep.keep_best is not None:
+            self._metric_key = best_metric_key(args)
+            if self._metric_key is None:
+                raise ValueError(
+                    f"keep={keep!r} keeps the best checkpoints by a metric, but "
+                    "metric_for_best_model is None; set metric_for_best_model (e.g. 'loss')")
 
     def on_step_end(self, args: TrainingArguments, state: TrainerState,
                     control: TrainerControl, **kwargs: Any) -> TrainerControl:
@@ -205,6 +424,9 @@ class ScheduleCallback(TrainerCallback):
     def on_train_end(self, args: TrainingArguments, state: TrainerState,
                      control: TrainerControl, **kwargs: Any) -> TrainerControl:
         self._training = False
+        for name, value in self._restore.items():
+            setattr(args, name, value)  # the arguments as the user gave them
+        self._restore = {}
         return control
 
     def on_evaluate(self, args: TrainingArguments, state: TrainerState,
@@ -215,13 +437,38 @@ class ScheduleCallback(TrainerCallback):
     def on_save(self, args: TrainingArguments, state: TrainerState,
                 control: TrainerControl, **kwargs: Any) -> TrainerControl:
         self._check_foreign("save", state)
-        if not (self._record and self.run is not None and state.is_world_process_zero):
-            return control
-        folder = os.path.join(args.output_dir or "", f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}")
-        if os.path.isdir(folder):
-            with open(os.path.join(folder, RECORD), "w", encoding="utf-8") as f:
-                json.dump(self._fingerprint(), f, indent=1, sort_keys=True)
+        if self._record and self.run is not None and state.is_world_process_zero:
+            folder = os.path.join(args.output_dir or "",
+                                  f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}")
+            if os.path.isdir(folder):
+                with open(os.path.join(folder, RECORD), "w", encoding="utf-8") as f:
+                    json.dump(self._fingerprint(), f, indent=1, sort_keys=True)
+        self._retain(args, state)
         return control
+
+    def _retain(self, args: TrainingArguments, state: TrainerState) -> None:
+        """Delete the checkpoints `keep` lets go, after a completed save, on the process that
+        saves (args.should_save): decided from the checkpoint-* folders on disk, so a resumed
+        run deletes what the uninterrupted one would have.  The newest checkpoint and
+        state.best_model_checkpoint are never deleted."""
+        keep = self._keep
+        if keep is None or not args.should_save:
+            return
+        output_dir = args.output_dir or ""
+        saved = checkpoint_steps(output_dir)
+        if not saved:
+            return
+        metrics = None if self._metric_key is None else _metrics_by_step(state, self._metric_key)
+        doomed = keep.to_delete(saved, metrics=metrics,
+                                greater_is_better=bool(args.greater_is_better))
+        protected = {saved[-1], _step_of(state.best_model_checkpoint)}
+        for step in doomed.tolist():
+            if step in protected:
+                continue
+            folder = os.path.join(output_dir, f"{PREFIX_CHECKPOINT_DIR}-{step}")
+            logger.info("deleting %s (not kept by %r)", folder, keep)
+            shutil.rmtree(folder, ignore_errors=True)
+            self.deleted.append(step)
 
     # ---- checks ---------------------------------------------------------------------
 

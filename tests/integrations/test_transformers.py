@@ -213,8 +213,11 @@ def test_axolotl_emulation_matches_the_real_trainer(transformers, torch, tmp_pat
 def fake(**kw):
     args = dict(gradient_accumulation_steps=1, max_steps=-1, num_train_epochs=1,
                 per_device_train_batch_size=1, world_size=1, dataloader_drop_last=False,
-                save_strategy="steps", output_dir="")
-    state = dict(max_steps=10, train_batch_size=1, global_step=0, is_world_process_zero=True)
+                save_strategy="steps", output_dir="", load_best_model_at_end=False,
+                logging_first_step=False, save_total_limit=None, should_save=True,
+                metric_for_best_model=None, greater_is_better=None)
+    state = dict(max_steps=10, train_batch_size=1, global_step=0, is_world_process_zero=True,
+                 best_model_checkpoint=None, log_history=[])
     a = {k: kw.pop(k) for k in list(kw) if k in args}
     s = {k[6:]: kw.pop(k) for k in list(kw) if k.startswith("state_")}
     return SimpleNamespace(**{**args, **a}), SimpleNamespace(**{**state, **s})
@@ -273,3 +276,201 @@ def test_a_decision_overridden_by_a_later_callback_is_reported(transformers, tor
     assert rec.saves == [3, 4, 8]
     (diag,) = [d for d in callback.diagnostics if d.code == "OVERRIDDEN"]
     assert diag.data == {"kind": "save", "step": 3}
+
+
+# ---- retention (keep=, save_total_limit, load_best_model_at_end) ------------------------------
+
+def kept_by_model(saves, keep_last, keep_steps):
+    """The survivors of keep_last + keep_every, from first principles: the last `keep_last`
+    saves, and for each keep step k the first save at or after k."""
+    kept = set(saves[-keep_last:])
+    for k in keep_steps:
+        later = [s for s in saves if s >= k]
+        if later:
+            kept.add(later[0])
+    return sorted(kept)
+
+
+def test_keep_leaves_the_plans_survivors(transformers, torch, tmp_path):
+    from ckptsched import Retention
+    from ckptsched.integrations.transformers import ScheduleCallback
+
+    # 29 micro-batches, accumulation 3: epochs of 10 steps (the last of 2 batches), 20 steps
+    callback = ScheduleCallback(save={"every": 3},
+                                keep=Retention(keep_last=2, keep_every="1ep"))
+    trainer, rec = make_trainer(transformers, torch, tmp_path, examples=29, accum=3, epochs=2,
+                                callback=callback, save_only_model=True)
+    trainer.train()
+    assert rec.saves == [3, 6, 9, 12, 15, 18, 20]
+    expected = kept_by_model(rec.saves, 2, [10, 20])
+    assert expected == [12, 18, 20]
+    assert checkpoints(tmp_path) == expected == callback.plan.survivors.tolist()
+    assert sorted(callback.deleted) == [3, 6, 9, 15]
+
+
+def test_a_crash_and_resume_leave_the_same_survivors(transformers, torch, tmp_path):
+    from ckptsched import Retention
+    from ckptsched.integrations.transformers import ScheduleCallback
+
+    def run(out, **kw):
+        callback = ScheduleCallback(save={"every": 2},
+                                    keep=Retention(keep_last=2, keep_every=5))
+        trainer, rec = make_trainer(transformers, torch, out, examples=29, accum=3, epochs=2,
+                                    callback=callback, **kw)
+        return trainer, rec, callback
+
+    trainer, _, whole = run(tmp_path / "whole")
+    trainer.train()
+    saves = [*range(2, 21, 2)]
+    survivors = kept_by_model(saves, 2, [5, 10, 15, 20])
+    assert checkpoints(tmp_path / "whole") == survivors == whole.plan.survivors.tolist()
+
+    trainer, _, first = run(tmp_path / "resumed", crash_at=13)  # dies before saving 14
+    with pytest.raises(Crash):
+        trainer.train()
+    assert checkpoints(tmp_path / "resumed") == kept_by_model(saves[:6], 2, [5, 10])
+    assert checkpoints(tmp_path / "resumed") == first.plan.on_disk_after(13).tolist()
+    trainer, rec, second = run(tmp_path / "resumed")
+    trainer.train(resume_from_checkpoint=True)
+    assert rec.saves == [14, 16, 18, 20]
+    assert checkpoints(tmp_path / "resumed") == survivors
+
+
+def test_load_best_model_at_end_saves_keeps_and_loads_the_best(transformers, torch, tmp_path):
+    from safetensors.torch import load_file
+
+    from ckptsched import Retention
+    from ckptsched.integrations.transformers import ScheduleCallback
+
+    # 12 steps: saves 3, 6, 9, 12 and evaluations 4, 8, 12 meet only at the end.  The "best"
+    # is the highest eval loss (greater_is_better=True), in practice an early, unsaved step.
+    callback = ScheduleCallback(save={"count": 4}, eval={"count": 3},
+                                keep=Retention(keep_last=1))
+    trainer, rec = make_trainer(
+        transformers, torch, tmp_path, examples=12, epochs=1, callback=callback,
+        eval_strategy="steps", save_strategy="steps", eval_steps=5, save_steps=10,
+        load_best_model_at_end=True, metric_for_best_model="loss", greater_is_better=True)
+    trainer.train()
+    assert rec.evals[:3] == [4, 8, 12]
+    assert rec.saves == [3, 4, 6, 8, 9, 12]  # every eval step is saved too
+    losses = {e["step"]: e["eval_loss"] for e in trainer.state.log_history if "eval_loss" in e}
+    best = max(sorted(losses), key=lambda step: (losses[step], -step))
+    assert best in (4, 8)  # the named case: without the eval saves it was never on disk
+    folder = tmp_path / f"checkpoint-{best}"
+    assert trainer.state.best_model_checkpoint == str(folder)
+    assert checkpoints(tmp_path) == sorted({best, 12})
+    saved = load_file(str(folder / "model.safetensors"))
+    model = trainer.model.state_dict()
+    assert saved and all(torch.equal(model[name], value) for name, value in saved.items())
+    codes = [d.code for d in callback.diagnostics]
+    assert "BEST_NOT_SAVED" not in codes
+    overridden = {d.data.get("argument") for d in callback.diagnostics if d.code == "OVERRIDDEN"}
+    assert overridden == {"eval_strategy", "eval_steps", "save_steps"}  # save_strategy: default
+
+
+@pytest.mark.parametrize("keep", [None, 3])
+def test_save_total_limit_becomes_keep_last(transformers, torch, tmp_path, caplog, keep):
+    from ckptsched import Retention
+    from ckptsched.integrations.transformers import ScheduleCallback
+
+    callback = ScheduleCallback(save={"every": 2},
+                                keep=None if keep is None else Retention(keep_last=keep))
+    trainer, rec = make_trainer(transformers, torch, tmp_path, examples=10, epochs=1,
+                                callback=callback, save_only_model=True, save_total_limit=1)
+    with caplog.at_level(logging.WARNING, logger="ckptsched"):
+        trainer.train()
+    assert rec.saves == [2, 4, 6, 8, 10]
+    # keep_last=1 from save_total_limit, or keep= (transformers' own rotation would leave 1)
+    assert checkpoints(tmp_path) == ([10] if keep is None else [6, 8, 10])
+    (diag,) = [d for d in callback.diagnostics if d.code == "OVERRIDDEN"]
+    assert diag.data == {"kind": "save", "argument": "save_total_limit", "value": 1}
+    if keep is None:
+        assert "keep=Retention(keep_last=1)" in diag.message
+    else:
+        assert "keep= wins" in diag.message
+    assert caplog.text.count("save_total_limit=1") == 1
+    assert trainer.args.save_total_limit == 1  # given back after the run
+
+
+def test_overridden_arguments_are_reported_once(transformers, torch, tmp_path):
+    from ckptsched.integrations.transformers import ScheduleCallback
+
+    callback = ScheduleCallback(save={"every": 4}, log={"every": 4})
+    trainer, rec = make_trainer(transformers, torch, tmp_path, examples=10, epochs=1,
+                                callback=callback, save_only_model=True, save_steps=3,
+                                logging_steps=3, logging_first_step=True)
+    trainer.train()
+    assert rec.saves == [4, 8, 10]
+    assert rec.logs == [1, 4, 8, 10]  # logging_first_step=True kept as first=True
+    found = [(d.data["argument"], d.data["value"]) for d in callback.diagnostics
+             if d.code == "OVERRIDDEN"]
+    assert found == [("save_steps", 3), ("logging_steps", 3)]
+
+
+def test_retention_arguments_are_checked(transformers):
+    from ckptsched import Retention, Run
+    from ckptsched.integrations.transformers import ScheduleCallback
+
+    with pytest.raises(TypeError, match="keep must be a ckptsched.Retention"):
+        ScheduleCallback(save={"every": 2}, keep=2)
+    with pytest.raises(ValueError, match="keep= .*save= is None"):
+        ScheduleCallback(eval={"every": 2}, keep=Retention(keep_last=2))
+    with pytest.raises(ValueError, match="bound to a run"):
+        ScheduleCallback(save={"every": 2},
+                         keep=Retention(keep_last=2).bind(Run(max_steps=10)))
+    control = transformers.TrainerControl()
+    args, state = fake(load_best_model_at_end=True)
+    with pytest.raises(ValueError, match="needs eval= too"):
+        ScheduleCallback(save={"count": 2}).on_train_begin(args, state, control,
+                                                           train_dataloader=range(10))
+
+
+def test_only_the_saving_process_deletes(transformers, tmp_path):
+    from ckptsched import Retention
+    from ckptsched.integrations.transformers import ScheduleCallback
+
+    for step in (2, 4, 6):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+    control = transformers.TrainerControl()
+    for should_save, left in ((False, [2, 4, 6]), (True, [6])):
+        args, state = fake(output_dir=str(tmp_path), should_save=should_save,
+                           state_global_step=6, state_is_world_process_zero=should_save)
+        callback = ScheduleCallback(save={"every": 2}, keep=Retention(keep_last=1),
+                                    record=False)
+        callback.on_train_begin(args, state, control, train_dataloader=range(10))
+        callback.on_save(args, state, control)
+        assert checkpoints(tmp_path) == left
+
+
+def test_the_plans_diagnostics_are_logged(transformers, caplog):
+    from ckptsched import Retention
+    from ckptsched.integrations.transformers import ScheduleCallback
+
+    control = transformers.TrainerControl()
+    # keep_best among evaluations 4, 8, 12 of which only 12 is saved (saves 3, 6, 9, 12)
+    args, state = fake(metric_for_best_model="loss", greater_is_better=False,
+                       state_max_steps=12)
+    callback = ScheduleCallback(save={"count": 4}, eval={"count": 3},
+                                keep=Retention(keep_last=1, keep_best=1))
+    with caplog.at_level(logging.WARNING, logger="ckptsched"):
+        callback.on_train_begin(args, state, control, train_dataloader=range(12))
+    (diag,) = [d for d in callback.diagnostics if d.code == "BEST_NOT_SAVED"]
+    assert diag.data["unsaved_eval_steps"] == [4, 8] and "BEST_NOT_SAVED" in caplog.text
+    assert callback.plan.keep.keep_best == 1
+    args, state = fake(state_max_steps=12)
+    with pytest.raises(ValueError, match="metric_for_best_model is None"):
+        callback.on_train_begin(args, state, control, train_dataloader=range(12))
+
+
+def test_load_best_with_save_strategy_no_still_records_the_best(transformers):
+    from ckptsched.integrations.transformers import ScheduleCallback
+
+    control = transformers.TrainerControl()
+    args, state = fake(save_strategy="no", load_best_model_at_end=True,
+                       metric_for_best_model="loss", greater_is_better=False, state_max_steps=12)
+    callback = ScheduleCallback(save={"count": 4}, eval={"count": 3})
+    callback.on_train_begin(args, state, control, train_dataloader=range(12))
+    assert callback.schedules["save"].steps.tolist() == [3, 4, 6, 8, 9, 12]
+    assert args.save_strategy == "steps"  # transformers records best_model_checkpoint then
+    callback.on_train_end(args, state, control)
+    assert args.save_strategy == "no"
