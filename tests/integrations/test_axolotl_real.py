@@ -21,6 +21,7 @@ import json
 import math
 import os
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -141,3 +142,79 @@ def test_real_evaluations_are_what_ckptsched_predicts_plus_one_at_step_0(axolotl
     exact = Schedule(Run(STEPS_PER_EPOCH, EPOCHS), saves_per_epoch=3).steps.tolist()
     assert plan.eval.steps.tolist() == exact == exact_saves_per_epoch(STEPS_PER_EPOCH, EPOCHS, 3)
     assert plan.differs("eval")
+
+
+# ---- the plugin: `plugins: [ckptsched.integrations.axolotl.Plugin]` and nothing else ----------
+
+PLUGIN = "ckptsched.integrations.axolotl.Plugin"
+
+
+def child_env():
+    """A PYTHONPATH under which Axolotl's child process imports this ckptsched."""
+    import ckptsched
+
+    where = str(Path(ckptsched.__file__).resolve().parents[1])
+    return {"PYTHONPATH": os.pathsep.join(p for p in (where, os.environ.get("PYTHONPATH"))
+                                          if p)}
+
+
+@pytest.fixture(scope="module")
+def plugin_run(request, tmp_path_factory):
+    """The same config as `axolotl_run`, with the plugin listed: one more real training."""
+    need_axolotl()
+    run = axolotl_harness.train({**CONFIG, "plugins": [PLUGIN]},
+                                tmp_path_factory.mktemp("axolotl-plugin"),
+                                num_examples=NUM_EXAMPLES, env=child_env())
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"real Axolotl run with the plugin: {run.seconds:.1f} s wall time, "
+                            f"checkpoints at {run.checkpoint_steps}")
+    return run
+
+
+def test_with_the_plugin_axolotl_saves_exactly_on_the_schedule(plugin_run, backend):
+    exact = exact_saves_per_epoch(STEPS_PER_EPOCH, EPOCHS, 3)
+    assert exact == [11, 22, 32, 43, 54, 64]
+    assert plugin_run.checkpoint_steps == exact  # epoch 1's end (32) included
+    assert plugin_run.max_steps == STEPS_PER_EPOCH * EPOCHS
+    assert plugin_run.log_steps == list(range(1, STEPS_PER_EPOCH * EPOCHS + 1))  # untouched
+
+
+def test_with_the_plugin_axolotl_evaluates_exactly_on_the_schedule(plugin_run, backend):
+    # evals_per_epoch=3 exactly, plus Axolotl's evaluation before training (eval_on_start,
+    # left as Axolotl does it: `eval_on_start: false` in the config drops it)
+    assert plugin_run.eval_steps == [0, *exact_saves_per_epoch(STEPS_PER_EPOCH, EPOCHS, 3)]
+
+
+def test_the_plugin_says_in_axolotls_output_what_it_changed(plugin_run, axolotl_run):
+    lines = [line for line in plugin_run.output.splitlines() if "ckptsched: " in line]
+    assert len(lines) == 1, lines
+    line = lines[0]
+    assert "[axolotl.integrations.ckptsched]" in line  # Axolotl's own log format
+    theirs = ", ".join(map(str, axolotl_run.checkpoint_steps))
+    assert f"saves at 11, 22, 32, 43, 54, 64 instead of Axolotl's {theirs}" in line
+    evals = ", ".join(map(str, axolotl_run.eval_steps))
+    assert (f"evaluations at 0 (eval_on_start), 11, 22, 32, 43, 54, 64 instead of "
+            f"Axolotl's {evals}") in line
+    assert "save_total_limit=1000 left to transformers" in line
+
+
+def test_plugin_rules_follow_the_raw_config(backend):
+    need_axolotl()
+    from ckptsched.integrations.axolotl import Plugin
+    from ckptsched.integrations.axolotl_plugin import plugin_rules
+
+    plugin = Plugin()
+    plugin.register({**CONFIG, "save_first_step": True})
+    assert plugin.rules == {"save": {"saves_per_epoch": 3, "first": True},
+                            "eval": {"saves_per_epoch": 3}}
+    # save_first_step: step 1 joins the exact saves (Axolotl's own callback saves it too)
+    run = Run(STEPS_PER_EPOCH, EPOCHS)
+    assert Schedule(run, **plugin.rules["save"]).steps.tolist() == \
+        [1, *exact_saves_per_epoch(STEPS_PER_EPOCH, EPOCHS, 3)]
+    assert plugin_rules({"save_steps": 0.25}) == {"save": {"ratio": 0.25}, "eval": None}
+    assert plugin_rules({"save_steps": 10, "val_set_size": 0.1, "eval_strategy": "epoch"}) == \
+        {"save": {"every": 10}, "eval": {"every": "1ep"}}
+    assert plugin_rules({"save_strategy": "no"}) == {"save": None, "eval": None}
+    with pytest.raises(ValueError, match="saves_per_epoch"):
+        Plugin().register({"saves_per_epoch": 3, "save_steps": 5})
