@@ -19,8 +19,21 @@ What Axolotl would do is emulated, float arithmetic included (`ckptsched._framew
 `saves_per_epoch` becomes `save_steps = 1.0 / (saves_per_epoch * num_epochs)` when that is
 below 1, which transformers' Trainer turns into an interval of `ceil(max_steps * ratio)`
 steps, saving at its multiples and at the last step; without `save_steps` Axolotl saves
-each epoch.  Evaluations follow the same path when there is an eval set.  The Trainer's
-own step count (`ceil(num_epochs * steps_per_epoch)` in float) is emulated too.
+each epoch.  Evaluations follow the same path when there is an eval set, but without
+eval_steps or eval_strategy (evals_per_epoch * num_epochs == 1 included) Axolotl never
+evaluates; when it does, it also evaluates at step 0 unless `eval_on_start: false`
+(`FrameworkSchedule.on_start`).  The step count is Axolotl's: the config's max_steps, or
+`ceil(num_examples * num_epochs / batch_size)` in float (batch_size = micro_batch_size *
+gradient_accumulation_steps * world_size), which the Trainer runs.  save_total_limit
+defaults to 4 (`plan_from_config`).
+
+To make Axolotl itself save exactly on the schedule, list the plugin in the config:
+
+    plugins:
+      - ckptsched.integrations.axolotl.Plugin
+
+(`Plugin` is imported on first use: it needs axolotl, torch and transformers; see
+integrations/axolotl_plugin.py.)
 """
 from __future__ import annotations
 
@@ -55,6 +68,7 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 STRATEGIES = ("no", "steps", "epoch", "best")
+AXOLOTL_SAVE_TOTAL_LIMIT = 4  # what Axolotl passes to transformers without save_total_limit
 
 
 def load_config(cfg_or_yaml_path) -> dict:
@@ -253,15 +267,15 @@ def _axolotl_total_steps(cfg, run, num_examples, epochs, mbs, accum, world_size,
         return run.total_steps
     if cfg.get("sample_packing"):
         total = transformers_total_steps(epochs, run.steps_per_epoch)
-        how = (f"transformers' ceil({float(epochs)!r} * {run.steps_per_epoch}) in float "
-               "(Axolotl's estimate with sample_packing is not modelled)")
+        how = (f"ceil({float(epochs)!r} * {run.steps_per_epoch}) in float = {total} steps "
+               "(transformers' count; Axolotl's estimate with sample_packing is not modelled)")
     else:
         batch = (_cfg_int(cfg, "batch_size", None) or mbs * accum) * world_size
         total = max(1, math.ceil(num_examples * float(epochs) / batch))
-        how = (f"Axolotl's ceil({num_examples} * {float(epochs)!r} / {batch}) in float "
+        how = (f"ceil({num_examples} * {float(epochs)!r} / {batch}) in float = {total} steps "
                "(examples x epochs / batch size)")
     if total != run.total_steps:
-        notes.append(f"Axolotl runs {how} = {total} steps; {run.epochs} epochs of "
+        notes.append(f"Axolotl runs {how}; {run.epochs} epochs of "
                      f"{run.steps_per_epoch} steps are exactly {run.total_steps}")
     return total
 
@@ -269,7 +283,7 @@ def _axolotl_total_steps(cfg, run, num_examples, epochs, mbs, accum, world_size,
 def plan_from_config(cfg_or_yaml_path, num_examples, *, world_size=1, partial_accumulation="step",
                      checkpoint_bytes=None, disk_budget=None, schedules=None) -> Plan:
     """A `Plan` of an Axolotl config: its exact save / eval schedules, `save_total_limit` as
-    keep_last, and `load_best_model_at_end` (which brings BEST_NOT_SAVED and HF_REFUSED).
+    keep_last (Axolotl's default of 4 when unset or 0), and `load_best_model_at_end` (which brings BEST_NOT_SAVED and HF_REFUSED).
 
     schedules   the AxolotlSchedules of the same config and arguments, when already computed
     Without an eval set load_best_model_at_end is left out of the plan (there is nothing to
@@ -279,8 +293,10 @@ def plan_from_config(cfg_or_yaml_path, num_examples, *, world_size=1, partial_ac
     if schedules is None:
         schedules = schedules_from_config(cfg, num_examples, world_size=world_size,
                                           partial_accumulation=partial_accumulation)
-    limit = _cfg_int(cfg, "save_total_limit", None)
-    keep = None if limit is None else Retention(keep_last=to_int(limit, "config save_total_limit"))
+    # Axolotl's trainer builder passes `save_total_limit or 4`: unset (or 0) keeps 4
+    limit = cfg.get("save_total_limit")
+    limit = None if limit is None else to_int(limit, "config save_total_limit", minimum=0)
+    keep = Retention(keep_last=limit or AXOLOTL_SAVE_TOTAL_LIMIT)
     load_best = _load_best(cfg) and schedules.eval is not None
     return Plan(schedules.run, save=schedules.save, eval=schedules.eval, keep=keep,
                 checkpoint_bytes=checkpoint_bytes, disk_budget=disk_budget,

@@ -23,14 +23,15 @@ Trainer deletes all but the newest checkpoints), `save_strategy: best`, logging.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
+import numpy as np
 from axolotl.integrations.base import BasePlugin
 
-from .._numbers import to_bool
-from ..schedule import Schedule
-from .axolotl import _framework, exact_rules
 from .._frameworks import transformers_interval
+from .._numbers import to_bool
+from ..schedule import MAX_MATERIALIZED, Schedule
+from .axolotl import _framework, exact_rules
 from .transformers import ScheduleCallback
 
 __all__ = ["Plugin", "AxolotlScheduleCallback"]
@@ -100,13 +101,13 @@ class AxolotlScheduleCallback(ScheduleCallback):
         return control
 
 
-def axolotl_steps(args: Any, state: Any, run: Any) -> Dict[str, Optional[List[int]]]:
-    """{"save": steps, "eval": steps} the Trainer would have used with Axolotl's arguments
-    (None where they cannot be told in advance: strategy "best", or epochs of unknown
-    length).  Evaluations include step 0 when eval_on_start is set; saves step 1 when
-    Axolotl's save_first_step callback is on."""
+def axolotl_steps(args: Any, state: Any, run: Any) -> Dict[str, Any]:
+    """{"save": FrameworkSchedule, "eval": FrameworkSchedule} of the steps the Trainer
+    would have used with Axolotl's arguments (None where they cannot be told in advance:
+    strategy "best", or epochs of unknown length).  The eval one has `on_start` set when
+    the Trainer evaluates at step 0 (eval_on_start)."""
     total = state.max_steps
-    result: Dict[str, Optional[List[int]]] = {}
+    result: Dict[str, Any] = {}
     for kind in ("save", "eval"):
         strategy = str(getattr(getattr(args, f"{kind}_strategy"), "value",
                                getattr(args, f"{kind}_strategy")))
@@ -119,14 +120,13 @@ def axolotl_steps(args: Any, state: Any, run: Any) -> Dict[str, Optional[List[in
         interval = None
         if strategy == "steps":
             interval = transformers_interval(total, setting) if setting < 1 else int(setting)
-        steps = [int(step) for step in _framework(strategy, setting, interval, run, total)]
-        result[kind] = steps
-    if result["eval"] is not None and getattr(args, "eval_on_start", False):
-        result["eval"] = [0, *result["eval"]]
+        result[kind] = _framework(strategy, setting, interval, run, total)
+    if result["eval"] is not None:
+        result["eval"].on_start = bool(getattr(args, "eval_on_start", False))
     return result
 
 
-def summary(schedules: Dict[str, Schedule], theirs: Dict[str, Optional[List[int]]],
+def summary(schedules: Dict[str, Schedule], theirs: Dict[str, Any],
             settings: Dict[str, Any]) -> str:
     """One line: what the plugin changed from Axolotl's own saves / evaluations."""
     parts = []
@@ -134,18 +134,15 @@ def summary(schedules: Dict[str, Schedule], theirs: Dict[str, Optional[List[int]
         schedule = schedules.get(kind)
         if schedule is None:
             continue
-        ours = _steps_text(list(_head(schedule)), len(schedule), schedule.last)
         other = theirs.get(kind)
-        if kind == "eval" and other and other[0] == 0:
-            ours = "0 (eval_on_start), " + ours if ours != "none" else "0 (eval_on_start)"
+        start = "0 (eval_on_start), " if other is not None and other.on_start else ""
+        ours = start + _steps_text(schedule)
         if other is None:
             parts.append(f"{noun} at {ours} (Axolotl's cannot be told in advance)")
-            continue
-        other_text = _steps_text(other[:SHOWN], len(other), other[-1] if other else None)
-        mine = ([0] if other and other[0] == 0 else []) + list(_head(schedule, len(other) + 1))
-        if mine == other and len(schedule) + (1 if other and other[0] == 0 else 0) == len(other):
-            parts.append(f"{noun} at {other_text}, as Axolotl would")
+        elif _same(schedule, other):
+            parts.append(f"{noun} at {ours}, as Axolotl would")
         else:
+            other_text = ("0, " if other.on_start else "") + _steps_text(other)
             parts.append(f"{noun} at {ours} instead of Axolotl's {other_text}")
     first = settings.get("save_first_step")
     if first is not None and to_bool(first, "config save_first_step") and "save" in schedules:
@@ -157,17 +154,30 @@ def summary(schedules: Dict[str, Schedule], theirs: Dict[str, Optional[List[int]
     return "ckptsched: " + "; ".join(parts)
 
 
-def _head(schedule: Schedule, limit: int = SHOWN):
+def _same(schedule: Schedule, other: Any) -> bool:
+    """Whether the two have the same steps: compared one by one up to MAX_MATERIALIZED
+    steps, by count, ends and the first steps beyond that."""
+    count = len(schedule)
+    if count != len(other) or schedule.last != other.last:
+        return False
+    if count <= MAX_MATERIALIZED:
+        return bool(np.array_equal(schedule.steps, other.steps))
+    return list(_head(schedule, 1000)) == list(_head(other, 1000))
+
+
+def _head(schedule: Any, limit: int = SHOWN) -> Iterator[int]:
     for index, step in enumerate(schedule):
         if index >= limit:
             break
         yield int(step)
 
 
-def _steps_text(head: List[int], count: int, last: Optional[int]) -> str:
+def _steps_text(schedule: Any) -> str:
+    """'a, b, c, ..., z': the first SHOWN steps and the last."""
+    count = len(schedule)
     if not count:
         return "none"
-    shown = [str(step) for step in head[:SHOWN]]
+    shown = [str(step) for step in _head(schedule)]
     if count > len(shown):
-        shown += ["...", str(last)] if count > len(shown) + 1 else [str(last)]
+        shown += ["...", str(schedule.last)] if count > len(shown) + 1 else [str(schedule.last)]
     return ", ".join(shown)

@@ -218,3 +218,65 @@ def test_plugin_rules_follow_the_raw_config(backend):
     assert plugin_rules({"save_strategy": "no"}) == {"save": None, "eval": None}
     with pytest.raises(ValueError, match="saves_per_epoch"):
         Plugin().register({"saves_per_epoch": 3, "save_steps": 5})
+
+
+# ---- Axolotl's own step count, default save_total_limit, no eval strategy ---------------------
+
+# 12 examples, 2 held out: 10 training examples, batch 1 x 3, 3 epochs.  Each epoch has
+# 4 optimizer steps (the last of one micro-batch): 12 exactly, but Axolotl passes
+# max_steps = ceil(10 * 3 / 3) = 10.  No eval settings: Axolotl never evaluates.  No
+# save_total_limit: Axolotl's 4.
+UNEVEN = {"micro_batch_size": 1, "gradient_accumulation_steps": 3, "num_epochs": 3,
+          "save_steps": 2, "val_set_size": 2, "save_total_limit": None}
+UNEVEN_EXAMPLES, UNEVEN_TRAIN = 12, 10
+
+
+@pytest.fixture(scope="module")
+def uneven_run(tmp_path_factory):
+    need_axolotl()
+    return axolotl_harness.train(UNEVEN, tmp_path_factory.mktemp("axolotl-uneven"),
+                                 num_examples=UNEVEN_EXAMPLES)
+
+
+def test_axolotl_runs_its_own_step_count_keeps_4_and_never_evaluates(uneven_run, backend):
+    from ckptsched.integrations.axolotl import plan_from_config
+
+    total = -(-UNEVEN_TRAIN * 3 // 3)  # ceil(N * num_epochs / batch_size)
+    assert uneven_run.max_steps == total == 10
+    assert uneven_run.log_steps == list(range(1, total + 1))
+    plan = schedules_from_config(UNEVEN, num_examples=UNEVEN_TRAIN)
+    assert plan.run.total_steps == 12 and plan.axolotl_save.total_steps == total
+    saved = plan.axolotl_save.steps.tolist()
+    assert saved == [2, 4, 6, 8, 10]
+    keep = plan_from_config(UNEVEN, num_examples=UNEVEN_TRAIN).keep.keep_last
+    assert keep == 4 and uneven_run.checkpoint_steps == saved[-keep:]
+    assert plan.axolotl_eval.strategy == "no" and not plan.axolotl_eval.on_start
+    assert uneven_run.eval_steps == []
+
+
+def test_the_summary_line_without_training(backend):
+    need_axolotl()
+    from types import SimpleNamespace
+
+    from ckptsched.integrations.axolotl_plugin import axolotl_steps, summary
+
+    run = Run(STEPS_PER_EPOCH, None, max_steps=STEPS_PER_EPOCH * EPOCHS)
+    state = SimpleNamespace(max_steps=STEPS_PER_EPOCH * EPOCHS)
+    args = SimpleNamespace(save_strategy="steps", save_steps=1.0 / 6, eval_strategy="no",
+                           eval_steps=None, logging_steps=1, eval_on_start=False)
+    theirs = axolotl_steps(args, state, run)
+    ours = {"save": Schedule(run, saves_per_epoch=3, first=True)}
+    line = summary(ours, theirs, {"save_first_step": True})
+    assert line == ("ckptsched: saves at 1, 11, 22, 32, 43, 54, 64 instead of Axolotl's 11, 22, "
+                    "33, 44, 55, 64; step 1 saved for save_first_step; save_total_limit=4 "
+                    "(Axolotl default) left to transformers, which deletes all but the newest "
+                    "checkpoints")
+    # a schedule Axolotl already gets right; many steps are shortened
+    args.save_steps, args.eval_strategy, args.eval_steps, args.eval_on_start = 1, "epoch", None, True
+    theirs = axolotl_steps(args, state, run)
+    ours = {"save": Schedule(run, every=1), "eval": Schedule(run, every="1ep")}
+    line = summary(ours, theirs, {"save_total_limit": 2})
+    assert line == ("ckptsched: saves at 1, 2, 3, 4, 5, 6, 7, 8, ..., 64, as Axolotl would; "
+                    "evaluations at 0 (eval_on_start), 32, 64, as Axolotl would; "
+                    "save_total_limit=2 left to transformers, which deletes all but the newest "
+                    "checkpoints")
