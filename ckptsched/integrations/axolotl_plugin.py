@@ -76,8 +76,7 @@ def plugin_rules(settings: Dict[str, Any]) -> Dict[str, Optional[dict]]:
     """{"save": Schedule keyword arguments or None, "eval": ...} for the plugin: the
     config's exact rules, with step 1 added to the saves when save_first_step is set."""
     rules = exact_rules(settings)
-    first = settings.get("save_first_step")
-    if rules["save"] is not None and first is not None and to_bool(first, "config save_first_step"):
+    if rules["save"] is not None and _flag(settings, "save_first_step"):
         rules["save"] = {**rules["save"], "first": True}
     return rules
 
@@ -103,7 +102,8 @@ class AxolotlScheduleCallback(ScheduleCallback):
 
 def axolotl_steps(args: Any, state: Any, run: Any) -> Dict[str, Any]:
     """{"save": FrameworkSchedule, "eval": FrameworkSchedule} of the steps the Trainer
-    would have used with Axolotl's arguments (None where they cannot be told in advance:
+    would have used with Axolotl's arguments (without the step 1 of save_first_step, which
+    a callback adds; None where they cannot be told in advance:
     strategy "best", or epochs of unknown length).  The eval one has `on_start` set when
     the Trainer evaluates at step 0 (eval_on_start)."""
     total = state.max_steps
@@ -135,6 +135,8 @@ def summary(schedules: Dict[str, Schedule], theirs: Dict[str, Any],
         if schedule is None:
             continue
         other = theirs.get(kind)
+        if kind == "save" and other is not None and _flag(settings, "save_first_step"):
+            other = _StepList(sorted({1, *_head(other, MAX_MATERIALIZED)}), other)
         start = "0 (eval_on_start), " if other is not None and other.on_start else ""
         ours = start + _steps_text(schedule)
         if other is None:
@@ -144,14 +146,33 @@ def summary(schedules: Dict[str, Schedule], theirs: Dict[str, Any],
         else:
             other_text = ("0, " if other.on_start else "") + _steps_text(other)
             parts.append(f"{noun} at {ours} instead of Axolotl's {other_text}")
-    first = settings.get("save_first_step")
-    if first is not None and to_bool(first, "config save_first_step") and "save" in schedules:
+    if _flag(settings, "save_first_step") and "save" in schedules:
         parts.append("step 1 saved for save_first_step")
     limit = settings.get("save_total_limit")
     parts.append(f"save_total_limit={limit if limit else 4}"
                  f"{'' if limit else ' (Axolotl default)'} left to transformers, which "
                  "deletes all but the newest checkpoints")
     return "ckptsched: " + "; ".join(parts)
+
+
+def _flag(settings: Dict[str, Any], key: str) -> bool:
+    value = settings.get(key)
+    return value is not None and to_bool(value, f"config {key}")
+
+
+class _StepList:
+    """A short list of steps with the interface `summary` reads (len, last, iteration,
+    steps, on_start): Axolotl's saves plus the step 1 of its save_first_step callback."""
+
+    def __init__(self, steps: List[int], like: Any) -> None:
+        self.steps, self.on_start = np.array(steps, dtype=np.int64), like.on_start
+        self.last = steps[-1] if steps else None
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.steps.tolist())
 
 
 def _same(schedule: Schedule, other: Any) -> bool:

@@ -267,7 +267,7 @@ def test_the_summary_line_without_training(backend):
     theirs = axolotl_steps(args, state, run)
     ours = {"save": Schedule(run, saves_per_epoch=3, first=True)}
     line = summary(ours, theirs, {"save_first_step": True})
-    assert line == ("ckptsched: saves at 1, 11, 22, 32, 43, 54, 64 instead of Axolotl's 11, 22, "
+    assert line == ("ckptsched: saves at 1, 11, 22, 32, 43, 54, 64 instead of Axolotl's 1, 11, 22, "
                     "33, 44, 55, 64; step 1 saved for save_first_step; save_total_limit=4 "
                     "(Axolotl default) left to transformers, which deletes all but the newest "
                     "checkpoints")
@@ -280,3 +280,22 @@ def test_the_summary_line_without_training(backend):
                     "evaluations at 0 (eval_on_start), 32, 64, as Axolotl would; "
                     "save_total_limit=2 left to transformers, which deletes all but the newest "
                     "checkpoints")
+
+
+@pytest.fixture(scope="module")
+def first_step_run(tmp_path_factory):
+    """The plugin with save_first_step: one more real training (without evaluations)."""
+    need_axolotl()
+    config = {**CONFIG, "val_set_size": None, "evals_per_epoch": None, "save_first_step": True,
+              "plugins": [PLUGIN]}
+    return axolotl_harness.train(config, tmp_path_factory.mktemp("axolotl-first-step"),
+                                 num_examples=NUM_TRAIN, env=child_env())
+
+
+def test_with_the_plugin_save_first_step_still_saves_step_1(first_step_run, backend):
+    assert first_step_run.checkpoint_steps == \
+        [1, *exact_saves_per_epoch(STEPS_PER_EPOCH, EPOCHS, 3)]
+    assert first_step_run.eval_steps == []
+    line, = [line for line in first_step_run.output.splitlines() if "ckptsched: " in line]
+    assert "saves at 1, 11, 22, 32, 43, 54, 64 instead of Axolotl's 1, 11, 22, 33, 44, 55, 64" \
+        in line and "step 1 saved for save_first_step" in line
