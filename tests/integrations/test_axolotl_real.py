@@ -4,7 +4,9 @@ the exact schedule it should have saved.
 One tiny training (a one-layer Llama built locally, 72 alpaca examples of which Axolotl keeps
 8 for evaluation, micro batch 1, accumulation 2: 2 epochs of 32 optimizer steps, with
 saves_per_epoch 3 and evals_per_epoch 3) runs once per module, on the CPU, through
-tests/integrations/axolotl_harness.py.  These tests need the environment of
+tests/integrations/axolotl_harness.py; the same config with ckptsched's Axolotl plugin
+listed, the plugin with save_first_step, and a run whose examples do not fill the last
+batch (Axolotl's own step count) are three more trainings, about 4 to 8 minutes in all.  These tests need the environment of
 `.ci/install-axolotl.sh` (Axolotl's pins clash with .ci/requirements-integrations.txt):
 
     bash .ci/install-axolotl.sh .venv-axolotl
