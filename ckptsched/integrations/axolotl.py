@@ -19,11 +19,25 @@ What Axolotl would do is emulated, float arithmetic included (`ckptsched._framew
 `saves_per_epoch` becomes `save_steps = 1.0 / (saves_per_epoch * num_epochs)` when that is
 below 1, which transformers' Trainer turns into an interval of `ceil(max_steps * ratio)`
 steps, saving at its multiples and at the last step; without `save_steps` Axolotl saves
-each epoch.  Evaluations follow the same path when there is an eval set.  The Trainer's
-own step count (`ceil(num_epochs * steps_per_epoch)` in float) is emulated too.
+each epoch.  Evaluations follow the same path when there is an eval set, but without
+eval_steps or eval_strategy (evals_per_epoch * num_epochs == 1 included) Axolotl never
+evaluates; when it does, it also evaluates at step 0 unless `eval_on_start: false`
+(`FrameworkSchedule.on_start`).  The step count is Axolotl's: the config's max_steps, or
+`ceil(num_examples * num_epochs / batch_size)` in float (batch_size = micro_batch_size *
+gradient_accumulation_steps * world_size), which the Trainer runs.  save_total_limit
+defaults to 4 (`plan_from_config`).
+
+To make Axolotl itself save exactly on the schedule, list the plugin in the config:
+
+    plugins:
+      - ckptsched.integrations.axolotl.Plugin
+
+(`Plugin` is imported on first use: it needs axolotl, torch and transformers; see
+integrations/axolotl_plugin.py.)
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -41,10 +55,20 @@ from ..retention import Retention
 from ..run import PARTIAL_ACCUMULATION, Run
 from ..schedule import MAX_MATERIALIZED, Schedule, _materialize, iter_steps
 
-__all__ = ["AxolotlSchedules", "FrameworkSchedule", "load_config", "plan_from_config",
-           "schedules_from_config", "transformers_refusal_of"]
+__all__ = ["AxolotlSchedules", "FrameworkSchedule", "exact_rules", "load_config",
+           "plan_from_config", "schedules_from_config", "transformers_refusal_of"]
+
+
+def __getattr__(name):
+    # `plugins: [ckptsched.integrations.axolotl.Plugin]` in an Axolotl config: the plugin
+    # needs axolotl, torch and transformers, so it is imported only when asked for.
+    if name == "Plugin":
+        from .axolotl_plugin import Plugin
+        return Plugin
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 STRATEGIES = ("no", "steps", "epoch", "best")
+AXOLOTL_SAVE_TOTAL_LIMIT = 4  # what Axolotl passes to transformers without save_total_limit
 
 
 def load_config(cfg_or_yaml_path) -> dict:
@@ -99,13 +123,18 @@ class FrameworkSchedule:
     setting   the value the framework was given (e.g. save_steps=0.03125), or None
     interval  transformers' interval in steps for strategy "steps"
     total_steps  the number of steps the framework's Trainer would run
+    on_start  also an evaluation at step 0, before training (transformers' eval_on_start,
+              which Axolotl 0.21 sets unless the config says eval_on_start: false); the
+              steps of the schedule count from 1 and do not include it
     """
 
-    __slots__ = ("strategy", "setting", "interval", "total_steps", "_engine", "_steps")
+    __slots__ = ("strategy", "setting", "interval", "total_steps", "on_start", "_engine",
+                 "_steps")
 
-    def __init__(self, strategy, setting, interval, total_steps, engine):
+    def __init__(self, strategy, setting, interval, total_steps, engine, on_start=False):
         self.strategy, self.setting, self.interval = strategy, setting, interval
         self.total_steps, self._engine, self._steps = total_steps, engine, None
+        self.on_start = on_start
 
     def should_save(self, step) -> bool:
         return self._engine.contains(step)
@@ -131,6 +160,10 @@ class FrameworkSchedule:
         return iter_steps(self._engine)
 
     def describe(self) -> str:
+        text = self._describe()
+        return f"step 0 (eval_on_start), then {text}" if self.on_start else text
+
+    def _describe(self) -> str:
         if self.strategy == "steps":
             return f"{self.setting!r} -> every {self.interval} steps and the last"
         if self.strategy == "epoch":
@@ -205,11 +238,8 @@ def schedules_from_config(cfg_or_yaml_path, num_examples, *, world_size=1,
                          f"got {partial_accumulation!r}")
     run = Run.from_dataset(num_examples, mbs, accum, world_size, epochs=epochs_given,
                            max_steps=max_steps, partial_accumulation=partial_accumulation)
-    hf_total = run.total_steps if max_steps is not None else transformers_total_steps(epochs_given, run.steps_per_epoch)
-    if hf_total != run.total_steps:
-        notes.append(f"transformers computes ceil({float(epochs_given)!r} * "
-                     f"{run.steps_per_epoch}) in float = {hf_total} steps; exactly it is "
-                     f"{run.total_steps}")
+    hf_total = _axolotl_total_steps(cfg, run, num_examples, epochs_given, mbs, accum,
+                                    world_size, max_steps, notes)
     if cfg.get("sample_packing"):
         notes.append("sample_packing: num_examples must be the number of packed sequences per "
                      "epoch, or the steps per epoch are wrong")
@@ -225,10 +255,35 @@ def schedules_from_config(cfg_or_yaml_path, num_examples, *, world_size=1,
                             {"save": save_request, "eval": eval_request}, tuple(notes))
 
 
+def _axolotl_total_steps(cfg, run, num_examples, epochs, mbs, accum, world_size, max_steps,
+                         notes):
+    """The max_steps Axolotl passes to the Trainer (which runs exactly that many steps):
+    the config's max_steps, or calculate_total_num_steps' ceil(num_examples * num_epochs /
+    batch_size) in float, batch_size being the config's (or micro_batch_size *
+    gradient_accumulation_steps) times the world size; with sample_packing Axolotl estimates
+    it from token counts instead, and transformers' count ceil(num_epochs * steps_per_epoch)
+    stands in for it."""
+    if max_steps is not None:
+        return run.total_steps
+    if cfg.get("sample_packing"):
+        total = transformers_total_steps(epochs, run.steps_per_epoch)
+        how = (f"ceil({float(epochs)!r} * {run.steps_per_epoch}) in float = {total} steps "
+               "(transformers' count; Axolotl's estimate with sample_packing is not modelled)")
+    else:
+        batch = (_cfg_int(cfg, "batch_size", None) or mbs * accum) * world_size
+        total = max(1, math.ceil(num_examples * float(epochs) / batch))
+        how = (f"ceil({num_examples} * {float(epochs)!r} / {batch}) in float = {total} steps "
+               "(examples x epochs / batch size)")
+    if total != run.total_steps:
+        notes.append(f"Axolotl runs {how}; {run.epochs} epochs of "
+                     f"{run.steps_per_epoch} steps are exactly {run.total_steps}")
+    return total
+
+
 def plan_from_config(cfg_or_yaml_path, num_examples, *, world_size=1, partial_accumulation="step",
                      checkpoint_bytes=None, disk_budget=None, schedules=None) -> Plan:
     """A `Plan` of an Axolotl config: its exact save / eval schedules, `save_total_limit` as
-    keep_last, and `load_best_model_at_end` (which brings BEST_NOT_SAVED and HF_REFUSED).
+    keep_last (Axolotl's default of 4 when unset or 0), and `load_best_model_at_end` (which brings BEST_NOT_SAVED and HF_REFUSED).
 
     schedules   the AxolotlSchedules of the same config and arguments, when already computed
     Without an eval set load_best_model_at_end is left out of the plan (there is nothing to
@@ -238,8 +293,10 @@ def plan_from_config(cfg_or_yaml_path, num_examples, *, world_size=1, partial_ac
     if schedules is None:
         schedules = schedules_from_config(cfg, num_examples, world_size=world_size,
                                           partial_accumulation=partial_accumulation)
-    limit = _cfg_int(cfg, "save_total_limit", None)
-    keep = None if limit is None else Retention(keep_last=to_int(limit, "config save_total_limit"))
+    # Axolotl's trainer builder passes `save_total_limit or 4`: unset (or 0) keeps 4
+    limit = cfg.get("save_total_limit")
+    limit = None if limit is None else to_int(limit, "config save_total_limit", minimum=0)
+    keep = Retention(keep_last=limit or AXOLOTL_SAVE_TOTAL_LIMIT)
     load_best = _load_best(cfg) and schedules.eval is not None
     return Plan(schedules.run, save=schedules.save, eval=schedules.eval, keep=keep,
                 checkpoint_bytes=checkpoint_bytes, disk_budget=disk_budget,
@@ -265,8 +322,8 @@ def _load_best(cfg) -> bool:
 
 # ---- one kind (save or eval) ---------------------------------------------------------
 
-def _kind(cfg, kind, run, hf_total, epochs_given, enabled, notes):
-    """(exact Schedule or None, FrameworkSchedule, request text) for kind "save" / "eval"."""
+def _settings(cfg, kind, notes):
+    """(per_epoch, steps, strategy) of kind "save" / "eval", validated."""
     per_epoch_key, steps_key = f"{kind}s_per_epoch", f"{kind}_steps"
     per_epoch = _cfg_int(cfg, per_epoch_key, None)
     steps = _yaml_float(cfg.get(steps_key), steps_key, notes)
@@ -280,6 +337,13 @@ def _kind(cfg, kind, run, hf_total, epochs_given, enabled, notes):
                          f"{steps_key}={steps!r}")
     if steps is not None:
         steps = _steps_setting(steps, steps_key)
+    return per_epoch, steps, strategy
+
+
+def _kind(cfg, kind, run, hf_total, epochs_given, enabled, notes):
+    """(exact Schedule or None, FrameworkSchedule, request text) for kind "save" / "eval"."""
+    per_epoch_key = f"{kind}s_per_epoch"
+    per_epoch, steps, strategy = _settings(cfg, kind, notes)
 
     if not enabled:
         if per_epoch is not None or steps is not None or strategy not in (None, "no"):
@@ -299,28 +363,55 @@ def _kind(cfg, kind, run, hf_total, epochs_given, enabled, notes):
     if hf_steps is not None:
         interval = (transformers_interval(hf_total, hf_steps) if hf_steps < 1 else hf_steps)
         theirs = _framework("steps", hf_steps, interval, run, hf_total)
+    elif kind == "eval" and strategy is None:
+        # Axolotl passes no eval_strategy: transformers' default "no" (never evaluates)
+        theirs = _framework("no", None, None, run, hf_total)
+        if per_epoch is not None:
+            notes.append(f"eval: Axolotl drops evals_per_epoch={per_epoch} here and, without "
+                         "eval_steps or eval_strategy, never evaluates")
     else:
         theirs = _framework(strategy or "epoch", None, None, run, hf_total)
+    if kind == "eval" and theirs.strategy != "no":
+        on_start = cfg.get("eval_on_start")
+        theirs.on_start = True if on_start is None else to_bool(on_start,
+                                                                 "config eval_on_start")
 
-    # What the config asks for, exactly.
-    if per_epoch is not None:
-        request = f"{per_epoch_key}={per_epoch}"
-        ours = Schedule(run, saves_per_epoch=per_epoch)
-    elif steps is not None and steps < 1:
-        request = f"{steps_key}={steps!r} (a ratio of the run)"
-        ours = Schedule(run, ratio=steps)
-    elif steps is not None:
-        request = f"{steps_key}={steps}"
-        ours = Schedule(run, every=steps)
-    elif strategy == "no":
-        request, ours = f"{kind}_strategy=no", None
-    elif strategy == "best":
-        request, ours = f"{kind}_strategy=best", None
+    request, rule = _exact_rule(kind, per_epoch, steps, strategy)
+    if strategy == "best" and rule is None:
         notes.append(f"{kind}_strategy=best depends on eval metrics: no fixed steps")
-    else:
-        request = f"{kind}_strategy={strategy or 'epoch'}" + ("" if strategy else " (the default)")
-        ours = Schedule(run, every="1ep")
+    ours = None if rule is None else Schedule(run, **rule)
     return ours, theirs, request
+
+
+def _exact_rule(kind, per_epoch, steps, strategy):
+    """(request text, Schedule keyword arguments or None) of what the config asks for."""
+    per_epoch_key, steps_key = f"{kind}s_per_epoch", f"{kind}_steps"
+    if per_epoch is not None:
+        return f"{per_epoch_key}={per_epoch}", {"saves_per_epoch": per_epoch}
+    if steps is not None and steps < 1:
+        return f"{steps_key}={steps!r} (a ratio of the run)", {"ratio": steps}
+    if steps is not None:
+        return f"{steps_key}={steps}", {"every": steps}
+    if strategy in ("no", "best"):
+        return f"{kind}_strategy={strategy}", None
+    if kind == "eval" and strategy is None:
+        return "no evals_per_epoch, eval_steps or eval_strategy", None
+    request = f"{kind}_strategy={strategy or 'epoch'}" + ("" if strategy else " (the default)")
+    return request, {"every": "1ep"}
+
+
+def exact_rules(cfg_or_yaml_path) -> dict:
+    """{"save": rule, "eval": rule}: the Schedule keyword arguments (e.g.
+    {"saves_per_epoch": 3}) of what the config asks for exactly, independent of the dataset,
+    or None where it asks for no fixed steps (strategy "no" or "best", or no eval set for
+    "eval").  Raises ValueError / TypeError for the settings `schedules_from_config` rejects."""
+    cfg = load_config(cfg_or_yaml_path)
+    has_eval_set = bool(cfg.get("val_set_size")) or bool(cfg.get("test_datasets"))
+    rules = {}
+    for kind, enabled in (("save", True), ("eval", has_eval_set)):
+        per_epoch, steps, strategy = _settings(cfg, kind, [])
+        rules[kind] = _exact_rule(kind, per_epoch, steps, strategy)[1] if enabled else None
+    return rules
 
 
 def _framework(strategy, setting, interval, run, hf_total):

@@ -219,7 +219,8 @@ def write_config(path: Path, config: Mapping[str, Any]) -> Path:
 
 def train(config: Mapping[str, Any], workdir: Path, *, num_examples: int = 64,
           model_dir: Optional[Path] = None, timeout: float = 900.0,
-          launcher: Sequence[str] = ("-m", "axolotl.cli.train")) -> AxolotlRun:
+          launcher: Sequence[str] = ("-m", "axolotl.cli.train"),
+          env: Optional[Mapping[str, str]] = None) -> AxolotlRun:
     """Run real Axolotl on `num_examples` generated examples with BASE_CONFIG updated by
     `config` (a key set to None is removed), in `workdir`, and report what it saved.
 
@@ -228,6 +229,8 @@ def train(config: Mapping[str, Any], workdir: Path, *, num_examples: int = 64,
     `launcher` is what follows the interpreter; `("-m", "axolotl.cli.main", "train",
     "--launcher", "python")` goes through the `axolotl train` command instead (the same
     checkpoints, about 20 s slower: one more interpreter start).
+    `env` adds variables to the child's environment (e.g. a PYTHONPATH under which it imports
+    the ckptsched being tested, for `plugins:`).
     Raises AxolotlFailed when Axolotl fails or takes longer than `timeout` seconds.
     """
     workdir = Path(workdir)
@@ -248,7 +251,7 @@ def train(config: Mapping[str, Any], workdir: Path, *, num_examples: int = 64,
     cfg_path = write_config(workdir / "cfg.yml", merged)
     command = [sys.executable, *launcher, str(cfg_path)]
     started = time.perf_counter()
-    output = _run_child(command, timeout=timeout, cwd=workdir)
+    output = _run_child(command, timeout=timeout, cwd=workdir, env=env)
     seconds = time.perf_counter() - started
     return _read_run(output_dir, seconds, command, output)
 
@@ -279,11 +282,13 @@ def _read_run(output_dir: Path, seconds: float, command: list[str], output: str)
                       output)
 
 
-def _run_child(command: list[str], *, timeout: float, cwd: Path) -> str:
+def _run_child(command: list[str], *, timeout: float, cwd: Path,
+               env: Optional[Mapping[str, str]] = None) -> str:
     """Run `command` with CHILD_ENV and return its merged output; raise AxolotlFailed on a
     non-zero exit or after `timeout` seconds (the child and all its own children, such as
     the processes of accelerate's launcher, are killed then)."""
-    env = {**os.environ, **CHILD_ENV, "HF_HOME": str(Path(cwd) / "hf-home")}  # caches stay here
+    env = {**os.environ, **CHILD_ENV, "HF_HOME": str(Path(cwd) / "hf-home"),  # caches stay here
+           **(env or {})}
     with subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           start_new_session=True) as child:

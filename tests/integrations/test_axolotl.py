@@ -29,6 +29,11 @@ def write_yaml(path, cfg):
     return path
 
 
+def steps_of(schedule):
+    """The steps of a Schedule as a list, or None for no schedule."""
+    return None if schedule is None else schedule.steps.tolist()
+
+
 def test_reproduces_31_saves_for_32_asked(backend):
     plan = schedules_from_config(REPORTED, num_examples=3470)
     assert (plan.run.steps_per_epoch, plan.run.total_steps) == (217, 868)
@@ -242,7 +247,7 @@ def test_an_unquoted_no_is_the_strategy_no(backend, yaml, tmp_path, key, word):
     assert getattr(plan, kind) is None and getattr(plan, f"axolotl_{kind}").strategy == "no"
     assert plan.requests == quoted.requests and plan.requests[kind] == f"{kind}_strategy=no"
     other = "eval" if kind == "save" else "save"
-    assert getattr(plan, other).steps.tolist() == getattr(quoted, other).steps.tolist()
+    assert steps_of(getattr(plan, other)) == steps_of(getattr(quoted, other))
 
 
 @pytest.mark.parametrize("word", ["yes", "on", "true"])
@@ -375,9 +380,108 @@ def test_exponent_numbers_yaml_reads_as_strings(backend, yaml, tmp_path, text, k
     same = schedules_from_config({"max_steps": 100, "val_set_size": 0.1, key: number},
                                  num_examples=1000)
     for kind in ("save", "eval"):
-        assert getattr(plan, kind).steps.tolist() == getattr(same, kind).steps.tolist()
+        assert steps_of(getattr(plan, kind)) == steps_of(getattr(same, kind))
         assert getattr(plan, f"axolotl_{kind}").steps.tolist() == \
             getattr(same, f"axolotl_{kind}").steps.tolist()
     assert any(note.startswith(f"{key}: YAML read") for note in plan.notes)
     with pytest.raises(TypeError, match="micro_batch_size"):  # an integer key: as before
         schedules_from_config({"micro_batch_size": "1e1"}, num_examples=1000)
+
+
+# ---- what Axolotl 0.21 does (validate_config, normalize_config, calculate_total_num_steps,
+# ---- the trainer builder's _configure_save_and_eval_strategy)
+
+def axolotl_total_steps(num_examples, epochs, batch):
+    """calculate_total_num_steps without sample packing: ceil(N * num_epochs / batch_size),
+    exactly (the float product and quotient are exact at these sizes)."""
+    return -(-num_examples * epochs // batch)
+
+
+def epoch_model(steps_per_epoch, total):
+    """save_strategy "epoch": each epoch end before the last step, and the last step."""
+    return sorted({*range(steps_per_epoch, total + 1, steps_per_epoch), total})
+
+
+def test_axolotl_runs_ceil_examples_times_epochs_over_the_batch(backend):
+    # the reported case: 329 examples, batch 1 x 3, 3 epochs: 110 steps per epoch (the
+    # last of 2 micro-batches), 330 exactly, but Axolotl passes max_steps = 329
+    cfg = {"micro_batch_size": 1, "gradient_accumulation_steps": 3, "num_epochs": 3,
+           "saves_per_epoch": 3}
+    plan = schedules_from_config(cfg, num_examples=329)
+    assert (plan.run.steps_per_epoch, plan.run.total_steps) == (110, 330)
+    assert plan.axolotl_save.total_steps == axolotl_total_steps(329, 3, 3) == 329
+    interval = math.ceil(329 * (1.0 / 9))  # transformers' interval for save_steps 1/9
+    assert plan.axolotl_save.steps.tolist() == [*range(interval, 329, interval), 329]
+    assert any("= 329 steps" in note and "exactly 330" in note for note in plan.notes)
+
+
+@pytest.mark.parametrize("world_size", [1, 2])
+@pytest.mark.parametrize("given_batch_size", [False, True])
+def test_axolotl_total_steps_model(backend, world_size, given_batch_size):
+    for num_examples in range(1, 41):
+        for mbs in (1, 2, 3):
+            for accum in (1, 2, 3, 4):
+                for epochs in (1, 2, 3):
+                    if num_examples < mbs * world_size:
+                        continue
+                    cfg = {"micro_batch_size": mbs, "num_epochs": epochs}
+                    cfg.update({"batch_size": mbs * accum} if given_batch_size
+                               else {"gradient_accumulation_steps": accum})
+                    plan = schedules_from_config(cfg, num_examples=num_examples,
+                                                 world_size=world_size)
+                    total = axolotl_total_steps(num_examples, epochs, mbs * accum * world_size)
+                    # without saves_per_epoch / save_steps / save_strategy: each epoch
+                    assert plan.axolotl_save.strategy == "epoch"
+                    assert plan.axolotl_save.total_steps == total, cfg
+                    assert plan.axolotl_save.steps.tolist() == \
+                        epoch_model(plan.run.steps_per_epoch, total), cfg
+
+
+def test_max_steps_in_the_config_is_what_axolotl_runs(backend):
+    plan = schedules_from_config({"max_steps": 50, "gradient_accumulation_steps": 3,
+                                  "num_epochs": 3}, num_examples=329)
+    assert plan.axolotl_save.total_steps == plan.run.total_steps == 50
+
+
+@pytest.mark.parametrize("cfg", [
+    {"num_epochs": 2},                             # no eval settings at all
+    {"num_epochs": 1, "evals_per_epoch": 1},       # 1/(1*1) = 1.0: Axolotl drops it
+    {"num_epochs": 0.5, "evals_per_epoch": 2},     # 1/(2*0.5) = 1.0 as well
+])
+def test_an_eval_set_without_usable_eval_settings_is_never_evaluated(backend, cfg):
+    plan = schedules_from_config({**cfg, "val_set_size": 0.1}, num_examples=100)
+    assert plan.axolotl_eval.strategy == "no" and len(plan.axolotl_eval) == 0
+    assert not plan.axolotl_eval.on_start
+    per_epoch = cfg.get("evals_per_epoch")
+    if per_epoch is None:
+        assert plan.eval is None and not plan.differs("eval")
+    else:  # the config asks for evaluations, Axolotl makes none
+        assert plan.eval.steps.tolist() == \
+            Schedule(plan.run, saves_per_epoch=per_epoch).steps.tolist()
+        assert plan.differs("eval")
+        assert any("never evaluates" in note for note in plan.notes)
+
+
+@pytest.mark.parametrize("extra, on_start", [
+    ({}, True), ({"eval_on_start": True}, True), ({"eval_on_start": False}, False)])
+@pytest.mark.parametrize("settings", [{"evals_per_epoch": 3}, {"eval_steps": 10},
+                                      {"eval_strategy": "epoch"}])
+def test_axolotl_evaluates_at_step_0_unless_eval_on_start_is_false(backend, settings, extra,
+                                                                   on_start):
+    plan = schedules_from_config({"num_epochs": 2, "val_set_size": 0.1, **settings, **extra},
+                                 num_examples=100)
+    assert plan.axolotl_eval.on_start is on_start
+    assert plan.axolotl_eval.describe().startswith("step 0 (eval_on_start)") is on_start
+    assert 0 not in plan.axolotl_eval.steps.tolist()  # the steps count from 1
+    for quiet in ({"eval_strategy": "no"}, {"val_set_size": 0}):
+        other = {"num_epochs": 2, "val_set_size": 0.1, **extra, **quiet}
+        assert not schedules_from_config(other, num_examples=100).axolotl_eval.on_start
+
+
+def test_save_total_limit_defaults_to_axolotls_4(backend):
+    from ckptsched.integrations.axolotl import plan_from_config
+
+    for cfg, keep_last in (({}, 4), ({"save_total_limit": 0}, 4),
+                           ({"save_total_limit": 7}, 7)):
+        plan = plan_from_config({"save_steps": 10, **cfg}, num_examples=100)
+        assert plan.keep.keep_last == keep_last, cfg

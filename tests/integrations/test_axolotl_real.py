@@ -4,7 +4,9 @@ the exact schedule it should have saved.
 One tiny training (a one-layer Llama built locally, 72 alpaca examples of which Axolotl keeps
 8 for evaluation, micro batch 1, accumulation 2: 2 epochs of 32 optimizer steps, with
 saves_per_epoch 3 and evals_per_epoch 3) runs once per module, on the CPU, through
-tests/integrations/axolotl_harness.py.  These tests need the environment of
+tests/integrations/axolotl_harness.py; the same config with ckptsched's Axolotl plugin
+listed, the plugin with save_first_step, and a run whose examples do not fill the last
+batch (Axolotl's own step count) are three more trainings, about 4 to 8 minutes in all.  These tests need the environment of
 `.ci/install-axolotl.sh` (Axolotl's pins clash with .ci/requirements-integrations.txt):
 
     bash .ci/install-axolotl.sh .venv-axolotl
@@ -21,6 +23,7 @@ import json
 import math
 import os
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -141,3 +144,160 @@ def test_real_evaluations_are_what_ckptsched_predicts_plus_one_at_step_0(axolotl
     exact = Schedule(Run(STEPS_PER_EPOCH, EPOCHS), saves_per_epoch=3).steps.tolist()
     assert plan.eval.steps.tolist() == exact == exact_saves_per_epoch(STEPS_PER_EPOCH, EPOCHS, 3)
     assert plan.differs("eval")
+
+
+# ---- the plugin: `plugins: [ckptsched.integrations.axolotl.Plugin]` and nothing else ----------
+
+PLUGIN = "ckptsched.integrations.axolotl.Plugin"
+
+
+def child_env():
+    """A PYTHONPATH under which Axolotl's child process imports this ckptsched."""
+    import ckptsched
+
+    where = str(Path(ckptsched.__file__).resolve().parents[1])
+    return {"PYTHONPATH": os.pathsep.join(p for p in (where, os.environ.get("PYTHONPATH"))
+                                          if p)}
+
+
+@pytest.fixture(scope="module")
+def plugin_run(request, tmp_path_factory):
+    """The same config as `axolotl_run`, with the plugin listed: one more real training."""
+    need_axolotl()
+    run = axolotl_harness.train({**CONFIG, "plugins": [PLUGIN]},
+                                tmp_path_factory.mktemp("axolotl-plugin"),
+                                num_examples=NUM_EXAMPLES, env=child_env())
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"real Axolotl run with the plugin: {run.seconds:.1f} s wall time, "
+                            f"checkpoints at {run.checkpoint_steps}")
+    return run
+
+
+def test_with_the_plugin_axolotl_saves_exactly_on_the_schedule(plugin_run, backend):
+    exact = exact_saves_per_epoch(STEPS_PER_EPOCH, EPOCHS, 3)
+    assert exact == [11, 22, 32, 43, 54, 64]
+    assert plugin_run.checkpoint_steps == exact  # epoch 1's end (32) included
+    assert plugin_run.max_steps == STEPS_PER_EPOCH * EPOCHS
+    assert plugin_run.log_steps == list(range(1, STEPS_PER_EPOCH * EPOCHS + 1))  # untouched
+
+
+def test_with_the_plugin_axolotl_evaluates_exactly_on_the_schedule(plugin_run, backend):
+    # evals_per_epoch=3 exactly, plus Axolotl's evaluation before training (eval_on_start,
+    # left as Axolotl does it: `eval_on_start: false` in the config drops it)
+    assert plugin_run.eval_steps == [0, *exact_saves_per_epoch(STEPS_PER_EPOCH, EPOCHS, 3)]
+
+
+def test_the_plugin_says_in_axolotls_output_what_it_changed(plugin_run, axolotl_run):
+    lines = [line for line in plugin_run.output.splitlines() if "ckptsched: " in line]
+    assert len(lines) == 1, lines
+    line = lines[0]
+    assert "[axolotl.integrations.ckptsched]" in line  # Axolotl's own log format
+    theirs = ", ".join(map(str, axolotl_run.checkpoint_steps))
+    assert f"saves at 11, 22, 32, 43, 54, 64 instead of Axolotl's {theirs}" in line
+    evals = ", ".join(map(str, axolotl_run.eval_steps))
+    assert (f"evaluations at 0 (eval_on_start), 11, 22, 32, 43, 54, 64 instead of "
+            f"Axolotl's {evals}") in line
+    assert "save_total_limit=1000 left to transformers" in line
+
+
+def test_plugin_rules_follow_the_raw_config(backend):
+    need_axolotl()
+    from ckptsched.integrations.axolotl import Plugin
+    from ckptsched.integrations.axolotl_plugin import plugin_rules
+
+    plugin = Plugin()
+    plugin.register({**CONFIG, "save_first_step": True})
+    assert plugin.rules == {"save": {"saves_per_epoch": 3, "first": True},
+                            "eval": {"saves_per_epoch": 3}}
+    # save_first_step: step 1 joins the exact saves (Axolotl's own callback saves it too)
+    run = Run(STEPS_PER_EPOCH, EPOCHS)
+    assert Schedule(run, **plugin.rules["save"]).steps.tolist() == \
+        [1, *exact_saves_per_epoch(STEPS_PER_EPOCH, EPOCHS, 3)]
+    assert plugin_rules({"save_steps": 0.25}) == {"save": {"ratio": 0.25}, "eval": None}
+    assert plugin_rules({"save_steps": 10, "val_set_size": 0.1, "eval_strategy": "epoch"}) == \
+        {"save": {"every": 10}, "eval": {"every": "1ep"}}
+    assert plugin_rules({"save_strategy": "no"}) == {"save": None, "eval": None}
+    with pytest.raises(ValueError, match="saves_per_epoch"):
+        Plugin().register({"saves_per_epoch": 3, "save_steps": 5})
+
+
+# ---- Axolotl's own step count, default save_total_limit, no eval strategy ---------------------
+
+# 12 examples, 2 held out: 10 training examples, batch 1 x 3, 3 epochs.  Each epoch has
+# 4 optimizer steps (the last of one micro-batch): 12 exactly, but Axolotl passes
+# max_steps = ceil(10 * 3 / 3) = 10.  No eval settings: Axolotl never evaluates.  No
+# save_total_limit: Axolotl's 4.
+UNEVEN = {"micro_batch_size": 1, "gradient_accumulation_steps": 3, "num_epochs": 3,
+          "save_steps": 2, "val_set_size": 2, "save_total_limit": None}
+UNEVEN_EXAMPLES, UNEVEN_TRAIN = 12, 10
+
+
+@pytest.fixture(scope="module")
+def uneven_run(tmp_path_factory):
+    need_axolotl()
+    return axolotl_harness.train(UNEVEN, tmp_path_factory.mktemp("axolotl-uneven"),
+                                 num_examples=UNEVEN_EXAMPLES)
+
+
+def test_axolotl_runs_its_own_step_count_keeps_4_and_never_evaluates(uneven_run, backend):
+    from ckptsched.integrations.axolotl import plan_from_config
+
+    total = -(-UNEVEN_TRAIN * 3 // 3)  # ceil(N * num_epochs / batch_size)
+    assert uneven_run.max_steps == total == 10
+    assert uneven_run.log_steps == list(range(1, total + 1))
+    plan = schedules_from_config(UNEVEN, num_examples=UNEVEN_TRAIN)
+    assert plan.run.total_steps == 12 and plan.axolotl_save.total_steps == total
+    saved = plan.axolotl_save.steps.tolist()
+    assert saved == [2, 4, 6, 8, 10]
+    keep = plan_from_config(UNEVEN, num_examples=UNEVEN_TRAIN).keep.keep_last
+    assert keep == 4 and uneven_run.checkpoint_steps == saved[-keep:]
+    assert plan.axolotl_eval.strategy == "no" and not plan.axolotl_eval.on_start
+    assert uneven_run.eval_steps == []
+
+
+def test_the_summary_line_without_training(backend):
+    need_axolotl()
+    from types import SimpleNamespace
+
+    from ckptsched.integrations.axolotl_plugin import axolotl_steps, summary
+
+    run = Run(STEPS_PER_EPOCH, None, max_steps=STEPS_PER_EPOCH * EPOCHS)
+    state = SimpleNamespace(max_steps=STEPS_PER_EPOCH * EPOCHS)
+    args = SimpleNamespace(save_strategy="steps", save_steps=1.0 / 6, eval_strategy="no",
+                           eval_steps=None, logging_steps=1, eval_on_start=False)
+    theirs = axolotl_steps(args, state, run)
+    ours = {"save": Schedule(run, saves_per_epoch=3, first=True)}
+    line = summary(ours, theirs, {"save_first_step": True})
+    assert line == ("ckptsched: saves at 1, 11, 22, 32, 43, 54, 64 instead of Axolotl's 1, 11, 22, "
+                    "33, 44, 55, 64; step 1 saved for save_first_step; save_total_limit=4 "
+                    "(Axolotl default) left to transformers, which deletes all but the newest "
+                    "checkpoints")
+    # a schedule Axolotl already gets right; many steps are shortened
+    args.save_steps, args.eval_strategy, args.eval_steps, args.eval_on_start = 1, "epoch", None, True
+    theirs = axolotl_steps(args, state, run)
+    ours = {"save": Schedule(run, every=1), "eval": Schedule(run, every="1ep")}
+    line = summary(ours, theirs, {"save_total_limit": 2})
+    assert line == ("ckptsched: saves at 1, 2, 3, 4, 5, 6, 7, 8, ..., 64, as Axolotl would; "
+                    "evaluations at 0 (eval_on_start), 32, 64, as Axolotl would; "
+                    "save_total_limit=2 left to transformers, which deletes all but the newest "
+                    "checkpoints")
+
+
+@pytest.fixture(scope="module")
+def first_step_run(tmp_path_factory):
+    """The plugin with save_first_step: one more real training (without evaluations)."""
+    need_axolotl()
+    config = {**CONFIG, "val_set_size": None, "evals_per_epoch": None, "save_first_step": True,
+              "plugins": [PLUGIN]}
+    return axolotl_harness.train(config, tmp_path_factory.mktemp("axolotl-first-step"),
+                                 num_examples=NUM_TRAIN, env=child_env())
+
+
+def test_with_the_plugin_save_first_step_still_saves_step_1(first_step_run, backend):
+    assert first_step_run.checkpoint_steps == \
+        [1, *exact_saves_per_epoch(STEPS_PER_EPOCH, EPOCHS, 3)]
+    assert first_step_run.eval_steps == []
+    line, = [line for line in first_step_run.output.splitlines() if "ckptsched: " in line]
+    assert "saves at 1, 11, 22, 32, 43, 54, 64 instead of Axolotl's 1, 11, 22, 33, 44, 55, 64" \
+        in line and "step 1 saved for save_first_step" in line
