@@ -17,8 +17,9 @@ through a logger under "axolotl" so that it shows in Axolotl's output, one line 
 it changed from what Axolotl would have done.
 
 Left as Axolotl does it: the evaluation at step 0 (eval_on_start, on by default in Axolotl
-0.21 when it evaluates; set `eval_on_start: false` to drop it), `save_total_limit` (the
-Trainer deletes all but the newest checkpoints), `save_strategy: best`, logging.
+0.21 when it evaluates; set `eval_on_start: false` to drop it), `save_strategy: best`,
+logging.  `save_total_limit` is run by ScheduleCallback's retention as keep_last when the
+plugin owns the saves (Axolotl's default of 4 included), else left to transformers.
 """
 from __future__ import annotations
 
@@ -149,9 +150,13 @@ def summary(schedules: Dict[str, Schedule], theirs: Dict[str, Any],
     if _flag(settings, "save_first_step") and "save" in schedules:
         parts.append("step 1 saved for save_first_step")
     limit = settings.get("save_total_limit")
-    parts.append(f"save_total_limit={limit if limit else 4}"
-                 f"{'' if limit else ' (Axolotl default)'} left to transformers, which "
-                 "deletes all but the newest checkpoints")
+    given = f"save_total_limit={limit if limit else 4}{'' if limit else ' (Axolotl default)'}"
+    if "save" in schedules:  # the callback owns the saves, so it runs the limit as retention
+        parts.append(f"{given} run as keep_last={limit if limit else 4} (a checkpoint is "
+                     "deleted only once a newer save has completed)")
+    else:
+        parts.append(f"{given} left to transformers, which deletes all but the newest "
+                     "checkpoints")
     return "ckptsched: " + "; ".join(parts)
 
 

@@ -198,7 +198,7 @@ def test_the_plugin_says_in_axolotls_output_what_it_changed(plugin_run, axolotl_
     evals = ", ".join(map(str, axolotl_run.eval_steps))
     assert (f"evaluations at 0 (eval_on_start), 11, 22, 32, 43, 54, 64 instead of "
             f"Axolotl's {evals}") in line
-    assert "save_total_limit=1000 left to transformers" in line
+    assert "save_total_limit=1000 run as keep_last=1000" in line
 
 
 def test_plugin_rules_follow_the_raw_config(backend):
@@ -271,8 +271,8 @@ def test_the_summary_line_without_training(backend):
     line = summary(ours, theirs, {"save_first_step": True})
     assert line == ("ckptsched: saves at 1, 11, 22, 32, 43, 54, 64 instead of Axolotl's 1, 11, 22, "
                     "33, 44, 55, 64; step 1 saved for save_first_step; save_total_limit=4 "
-                    "(Axolotl default) left to transformers, which deletes all but the newest "
-                    "checkpoints")
+                    "(Axolotl default) run as keep_last=4 (a checkpoint is deleted only once a "
+                    "newer save has completed)")
     # a schedule Axolotl already gets right; many steps are shortened
     args.save_steps, args.eval_strategy, args.eval_steps, args.eval_on_start = 1, "epoch", None, True
     theirs = axolotl_steps(args, state, run)
@@ -280,8 +280,8 @@ def test_the_summary_line_without_training(backend):
     line = summary(ours, theirs, {"save_total_limit": 2})
     assert line == ("ckptsched: saves at 1, 2, 3, 4, 5, 6, 7, 8, ..., 64, as Axolotl would; "
                     "evaluations at 0 (eval_on_start), 32, 64, as Axolotl would; "
-                    "save_total_limit=2 left to transformers, which deletes all but the newest "
-                    "checkpoints")
+                    "save_total_limit=2 run as keep_last=2 (a checkpoint is deleted only once a "
+                    "newer save has completed)")
 
 
 @pytest.fixture(scope="module")
