@@ -50,6 +50,7 @@ from .._common import RULE_EVERY
 from .._frameworks import (axolotl_save_steps, transformers_engine, transformers_interval,
                            transformers_refusal, transformers_total_steps)
 from .._numbers import to_bool, to_int, to_rational
+from .._text import decode_utf8
 from ..plan import Plan
 from ..retention import Retention
 from ..run import PARTIAL_ACCUMULATION, Run
@@ -80,7 +81,7 @@ def load_config(cfg_or_yaml_path) -> dict:
                         f"{type(cfg_or_yaml_path).__name__}")
     path = os.fspath(cfg_or_yaml_path)
     with open(path, "rb") as f:
-        text = _utf8(f.read(), path)
+        text = decode_utf8(f.read(), path)
     try:
         import yaml
     except ImportError:
@@ -101,19 +102,6 @@ def load_config(cfg_or_yaml_path) -> dict:
         raise ValueError(f"{path} must hold a YAML mapping of config keys, "
                          f"got {type(cfg).__name__}")
     return dict(cfg)
-
-
-def _utf8(data: bytes, path: str) -> str:
-    """The file's bytes as text (UTF-8, a byte-order mark dropped); ValueError naming the
-    file, the byte offset and the line of the first byte that is not UTF-8."""
-    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    try:
-        return data[start:].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        offset = start + exc.start
-        line = data.count(b"\n", 0, offset) + 1
-        raise ValueError(f"{path} is not UTF-8 text: byte 0x{data[offset]:02x} at offset "
-                         f"{offset} (line {line}) cannot be decoded ({exc.reason})") from None
 
 
 class FrameworkSchedule:
