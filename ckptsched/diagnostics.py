@@ -11,8 +11,10 @@ How they are reported (`report`):
 - warnings go through `warnings.warn(..., ScheduleWarning)` as
   "ckptsched: FEWER_THAN_REQUESTED: eval schedule: ...", attributed to the user's line that
   built the schedule.  A user who configured nothing sees them on stderr, and the standard
-  means filter them: ``-W ignore::ckptsched.ScheduleWarning``, ``warnings.filterwarnings``,
-  PYTHONWARNINGS, pytest's filterwarnings.
+  means filter them: ``warnings.filterwarnings("ignore", category=ckptsched.ScheduleWarning)``,
+  pytest's ``filterwarnings = ignore::ckptsched.ScheduleWarning``; on the command line
+  (``-W`` / PYTHONWARNINGS resolve categories before ckptsched can be imported) by the
+  message prefix: ``-W "ignore:ckptsched:UserWarning"``.
 - warnings are NOT also logged on the "ckptsched" logger: a user who configured logging would
   otherwise see each one twice (once from the warnings machinery, once from their handler),
   and ``logging.captureWarnings(True)`` -- the standard way to send warnings to logging --
