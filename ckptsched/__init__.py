@@ -5,8 +5,8 @@
     sched.should_save(217)  # True
 
 Every step is computed with integer / rational arithmetic (a C core, or its pure-Python
-twin); requests that cannot be honoured are reported as diagnostics on the "ckptsched"
-logger (or raise, with strict=True).  `backend()` (and `ckptsched.BACKEND`) say which
+twin); requests that cannot be honoured are reported as diagnostics: warnings as
+`ScheduleWarning`, information on the "ckptsched" logger (or raise, with strict=True).  `backend()` (and `ckptsched.BACKEND`) say which
 twin is in use: "c" or "python".
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, List
 
 from . import _backend
 from ._version import __version__
-from .diagnostics import CODES, Diagnostic, ScheduleError
+from .diagnostics import CODES, Diagnostic, ScheduleError, ScheduleWarning
 from .run import Run
 from .plan import Plan
 from .retention import Retention
@@ -23,7 +23,8 @@ from .schedule import Schedule
 from .sweeps import SweepResult, sweep
 from .tracker import Tracker
 
-__all__ = ["BACKEND", "CODES", "Diagnostic", "Run", "Schedule", "ScheduleError", "SweepResult",
+__all__ = ["BACKEND", "CODES", "Diagnostic", "Run", "Schedule", "ScheduleError", "ScheduleWarning",
+           "SweepResult",
            "Tracker", "__version__", "backend", "sweep", "Plan", "Retention"]
 
 

@@ -14,6 +14,7 @@ They are never used to compute a ckptsched schedule.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import TYPE_CHECKING, Optional, SupportsFloat, Tuple
 
 from . import _backend
@@ -22,6 +23,14 @@ from ._common import RULE_EVERY
 if TYPE_CHECKING:
     from ._schedule_py import Engine
     from .run import Run
+
+
+def readable(value: object) -> str:
+    """A number as a person writes it: an exact rational as 5/2 (in parentheses, as it
+    stands in a product), anything else (int, the user's float) as its repr."""
+    if isinstance(value, Fraction) and type(value).__repr__ is Fraction.__repr__:
+        return str(value.numerator) if value.denominator == 1 else f"({value})"
+    return repr(value)
 
 
 def transformers_interval(total_steps: int, ratio: SupportsFloat) -> int:
@@ -81,7 +90,7 @@ def transformers_equivalent(run: "Run", *, saves_per_epoch: Optional[int] = None
         ratio_f = axolotl_save_steps(saves_per_epoch, epochs)
         if ratio_f < 1:
             interval = transformers_interval(T, ratio_f)
-            return (f"Axolotl save_steps=1/({saves_per_epoch}*{epochs!r})={ratio_f!r} "
+            return (f"Axolotl save_steps=1/({saves_per_epoch}*{readable(epochs)})={ratio_f!r} "
                     f"-> every {interval}", interval)
     if ratio is not None:
         interval = transformers_interval(T, float(ratio))
@@ -100,8 +109,6 @@ def transformers_equivalent(run: "Run", *, saves_per_epoch: Optional[int] = None
 from typing import TYPE_CHECKING, Optional, Union  # noqa: E402  (appended section)
 
 if TYPE_CHECKING:
-    from fractions import Fraction
-
     from .run import Run
 
 #: A transformers `save_steps` / `eval_steps` value: an int interval or a float ratio below 1.

@@ -14,7 +14,6 @@ from typing import Any, Tuple, Union
 
 from . import _backend
 from ._common import INT64_MAX, RULE_EVEN, RULE_EVERY
-from ._frameworks import transformers_interval
 from ._numbers import show
 from .diagnostics import Diagnostic, make
 from .run import Run
@@ -28,6 +27,50 @@ Listed = Union[Tuple[int, ...], range]
 
 #: The most dropped steps of an at=range(...) an OUT_OF_RANGE diagnostic lists (its count is exact).
 MAX_LISTED_DROPPED = 100_000
+
+
+@dataclass(frozen=True)
+class Words:
+    """How the messages of one schedule name what it does at its steps, by the schedule's name.
+
+    An eval schedule is never described as saves: its messages say "evaluation", and its
+    comparison with transformers / Axolotl uses their eval arguments."""
+
+    name: str            # the schedule's name, as the messages start: "eval schedule: ..."
+    step: str            # one scheduled step: "save"
+    steps: str           # several: "saves"
+    verb: str            # "this schedule saves nothing"
+    done: str            # "every step is saved"
+    missing: str         # "the final 5 steps go unsaved"
+    per_epoch: str       # Axolotl's per-epoch argument for it
+    hf_argument: str     # transformers' TrainingArguments field for it
+    hf_at_last: bool     # transformers also does it at the last step (it saves there; it
+                         # neither evaluates nor logs there with the "steps" strategy)
+
+    def diagnostic(self, code: str, message: str, **data: Any) -> Diagnostic:
+        """The diagnostic `code` of this schedule: its message names the schedule and its
+        data carries data["schedule"]."""
+        return make(code, f"{self.name} schedule: {message}", schedule=self.name, **data)
+
+
+#: The words of the schedules a Plan names; any other name gets `words_for`'s generic ones.
+VOCABULARY = {
+    "save": Words("save", "save", "saves", "saves", "saved", "go unsaved",
+                  "saves_per_epoch", "save_steps", True),
+    "eval": Words("eval", "evaluation", "evaluations", "evaluates", "evaluated",
+                  "go unevaluated", "evals_per_epoch", "eval_steps", False),
+    "log": Words("log", "log", "logs", "logs", "logged", "go unlogged",
+                 "logs_per_epoch", "logging_steps", False),
+}
+
+
+def words_for(name: str) -> Words:
+    """The words of the schedule called `name` (generic "scheduled steps" for a name of one's own)."""
+    known = VOCABULARY.get(name)
+    if known is not None:
+        return known
+    return Words(name, "scheduled step", "scheduled steps", "schedules", "scheduled",
+                 "go unscheduled", "saves_per_epoch", "save_steps", True)
 
 
 @dataclass(frozen=True)
@@ -45,6 +88,12 @@ class Request:
     at: Listed = ()
     first: bool = False
     final: bool = True
+    name: str = "save"                           # what the schedule is for (`words_for`)
+
+    @property
+    def words(self) -> Words:
+        """How this schedule's messages name its steps."""
+        return words_for(self.name)
 
 
 @dataclass(frozen=True)
@@ -72,6 +121,7 @@ def _needs(run: Run, attribute: str, name: str, given: object) -> int | Fraction
 def compile_request(run: Run, req: Request) -> Compiled:
     """The rules, extra steps and request-level diagnostics of `req` on `run`."""
     T = run.total_steps
+    w = req.words
     rules: list[tuple[str, Rule]] = []
     diags: list[Diagnostic] = []
 
@@ -82,20 +132,20 @@ def compile_request(run: Run, req: Request) -> Compiled:
             raise ValueError(f"saves_per_epoch={k} needs a Run with steps_per_epoch")
         rules.append((f"saves_per_epoch={k}", (RULE_EVEN, S, k, T)))
         if k > S:
-            diags.append(make(
+            diags.append(w.diagnostic(
                 "FEWER_THAN_REQUESTED",
                 f"saves_per_epoch={k} but an epoch has only {S} optimizer steps: every step is "
-                f"saved ({S} per epoch, not {k}); ask for at most {S} saves per epoch",
+                f"{w.done} ({S} per epoch, not {k}); ask for at most {S} {w.steps} per epoch",
                 rule=f"saves_per_epoch={k}", requested=k, per_epoch=S))
 
     if req.count is not None:
         n = req.count
         rules.append((f"count={n}", (RULE_EVEN, T, n, T)))
         if n > T:
-            diags.append(make(
+            diags.append(w.diagnostic(
                 "FEWER_THAN_REQUESTED",
-                f"count={n} but the run has only {T} steps: every step is saved ({T} saves, "
-                f"not {n}); ask for count <= {T}",
+                f"count={n} but the run has only {T} steps: every step is {w.done} ({T} "
+                f"{w.steps}, not {n}); ask for count <= {T}",
                 rule=f"count={n}", requested=n, got=T))
 
     if req.every is not None:
@@ -109,7 +159,7 @@ def compile_request(run: Run, req: Request) -> Compiled:
     if req.ratio is not None:
         rules.append(_ratio_rule(run, req, diags))
 
-    diags += [_never_fires(label, rule, T, req.final) for label, rule in rules
+    diags += [_never_fires(w, label, rule, T, req.final) for label, rule in rules
               if _backend.impl.Engine([rule], []).last() == 0]
     extra: set[int] = set()
     if isinstance(req.at, range):
@@ -125,7 +175,7 @@ def compile_request(run: Run, req: Request) -> Compiled:
         dropped = [s for s in req.at if not 1 <= s <= T]
         dropped_count = len(dropped)
     if dropped_count:
-        diags.append(make(
+        diags.append(w.diagnostic(
             "OUT_OF_RANGE",
             f"at= lists {show(dropped_count)} step(s) outside the run's steps 1..{T}, dropped: "
             f"{_preview(dropped, total=dropped_count)}",
@@ -154,6 +204,7 @@ def _clip_range(steps: range, T: int) -> tuple[range, range, range]:
 def _every_rule(run: Run, req: Request, diags: list[Diagnostic]) -> tuple[str, Rule] | None:
     """The rule of every=, or None when its first boundary lies beyond the run (reported)."""
     T = run.total_steps
+    w = req.words
     assert req.every is not None
     amount, unit = req.every
     label = f"every={show(req.every_given)}"
@@ -170,11 +221,11 @@ def _every_rule(run: Run, req: Request, diags: list[Diagnostic]) -> tuple[str, R
             return label, rule  # reported by _never_fires
         if req.final and req.until is None and not _backend.impl.Engine([rule], []).contains(T):
             last = _backend.impl.Engine([rule], []).last()
-            diags.append(make(
+            diags.append(w.diagnostic(
                 "UNEVEN_TAIL",
-                f"{label} does not divide the {T}-step run: after the last regular save at "
-                f"{last} the final save at {T} comes early; use count= for evenly spaced saves "
-                "that end at the last step",
+                f"{label} does not divide the {T}-step run: after the last regular {w.step} at "
+                f"{last} the final {w.step} at {T} comes early; use count= for evenly spaced "
+                f"{w.steps} that end at the last step",
                 rule=label, last_regular=last, total_steps=T))
         return label, rule
     per_step = Fraction(_needs(run, UNIT_NEEDS[unit], "every", req.every_given))
@@ -183,55 +234,49 @@ def _every_rule(run: Run, req: Request, diags: list[Diagnostic]) -> tuple[str, R
     else:
         spacing = amount / per_step  # samples (tokens) per boundary / per step
     if spacing < 1:
-        diags.append(make(
+        diags.append(w.diagnostic(
             "FEWER_THAN_REQUESTED",
             f"{label} is less than one optimizer step ({_text(spacing)} steps): several "
-            "boundaries fall in one step, which saves once; every step is saved",
+            f"boundaries fall in one step, which counts once; every step is {w.done}",
             rule=label, spacing=_text(spacing)))
         return label, (RULE_EVEN, 1, 1, stop)  # the same steps, whatever the spacing's size
     first = -(-spacing.numerator // spacing.denominator)
     if first > stop:  # beyond the run (at any size, even past int64): no step
-        diags.append(_never_fires_at(label, first, T, req.final))
+        diags.append(_never_fires_at(w, label, first, T, req.final))
         return None
     return label, _even(spacing, stop, "every", req.every_given)
 
 
 def _ratio_rule(run: Run, req: Request, diags: list[Diagnostic]) -> tuple[str, Rule]:
     T = run.total_steps
+    w = req.words
     r = req.ratio
     assert r is not None
     interval = _backend.impl.ratio_interval(T, r.numerator, r.denominator)
     label = f"ratio={show(req.ratio_given)}"
     rule = (RULE_EVERY, interval, interval, T)
-    hf = transformers_interval(T, float(req.ratio_given))
-    if hf != interval:
-        diags.append(make(
-            "HF_MISMATCH",
-            f"{label}: transformers computes ceil({T} * {float(req.ratio_given)!r}) in float = {hf} "
-            f"and saves every {hf} steps; the exact interval ceil({T} * {r}) is {interval}",
-            framework="transformers", rule=label, interval=interval, hf_interval=hf))
     if req.final and not _backend.impl.Engine([rule], []).contains(T):
-        diags.append(make(
+        diags.append(w.diagnostic(
             "UNEVEN_TAIL",
             f"{label} gives an interval of {interval} steps, which does not divide the "
-            f"{T}-step run; the final save at {T} comes early",
+            f"{T}-step run; the final {w.step} at {T} comes early",
             rule=label, interval=interval, total_steps=T))
     return label, rule
 
 
-def _never_fires(label: str, rule: Rule, T: int, final: bool) -> Diagnostic:
+def _never_fires(w: Words, label: str, rule: Rule, T: int, final: bool) -> Diagnostic:
     kind, a, b, _ = rule
     first = _backend.impl.Engine([(kind, a, b, INT64_MAX)], []).next_after(0)
     assert first is not None
-    return _never_fires_at(label, first, T, final)
+    return _never_fires_at(w, label, first, T, final)
 
 
-def _never_fires_at(label: str, first: int, T: int, final: bool) -> Diagnostic:
-    return make("OUT_OF_RANGE",
-                f"{label} never fires: its first step {show(first)} is past the run's {T} steps"
-                + ("; only the final save remains" if final else "")
-                + "; use a shorter interval, count=, or ratio=",
-                rule=label, first_step=first, total_steps=T)
+def _never_fires_at(w: Words, label: str, first: int, T: int, final: bool) -> Diagnostic:
+    return w.diagnostic("OUT_OF_RANGE",
+                        f"{label} never fires: its first step {show(first)} is past the run's "
+                        f"{T} steps" + (f"; only the final {w.step} remains" if final else "")
+                        + "; use a shorter interval, count=, or ratio=",
+                        rule=label, first_step=first, total_steps=T)
 
 
 def _text(value: Fraction) -> str:

@@ -1,19 +1,50 @@
-"""Diagnostic records, the ScheduleError raised by strict schedules, and their logging.
+"""Diagnostic records, the ScheduleError raised by strict schedules, and how they are reported.
 
 Every schedule carries `diagnostics`: records with a stable `code`, a `severity`
-("info" or "warning"), a `message` saying what happens and what to change, and `data`
-for programs.  They are logged once, on the "ckptsched" logger, when the schedule is
-built; with strict=True a warning raises ScheduleError instead.
+("info" or "warning"), a `message` saying what happens and what to change (it starts with
+the schedule it is about: "eval schedule: ..."), and `data` for programs (always with
+data["schedule"], the schedule's name).  They are reported once, when the schedule (or plan)
+is built, never on unpickling; with strict=True a warning raises ScheduleError instead, on
+every rank.
+
+How they are reported (`report`):
+- warnings go through `warnings.warn(..., ScheduleWarning)` as
+  "ckptsched: FEWER_THAN_REQUESTED: eval schedule: ...", attributed to the user's line that
+  built the schedule.  A user who configured nothing sees them on stderr, and the standard
+  means filter them: ``warnings.filterwarnings("ignore", category=ckptsched.ScheduleWarning)``,
+  pytest's ``filterwarnings = ignore::ckptsched.ScheduleWarning``; on the command line
+  (``-W`` / PYTHONWARNINGS resolve categories before ckptsched can be imported) by the
+  message prefix: ``-W "ignore:ckptsched:UserWarning"``.
+- warnings are NOT also logged on the "ckptsched" logger: a user who configured logging would
+  otherwise see each one twice (once from the warnings machinery, once from their handler),
+  and ``logging.captureWarnings(True)`` -- the standard way to send warnings to logging --
+  would log it twice too.  Users who want them in their logs call captureWarnings: they then
+  arrive once, on the "py.warnings" logger.
+- info diagnostics go to the "ckptsched" logger at INFO only.  That logger has a
+  `logging.NullHandler`, so Python's last-resort handler never prints bare "CODE: message"
+  lines when logging is not configured; configure logging (or add a handler) to see them.
+- in a distributed run only rank 0 reports (see `distributed_rank`); the other ranks compute
+  the same diagnostics and keep them on the objects.
 """
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Dict, Final, Iterable, Literal, Mapping
 
 from ._numbers import show
 
 logger = logging.getLogger("ckptsched")
+logger.addHandler(logging.NullHandler())
+
+
+class ScheduleWarning(UserWarning):
+    """A ckptsched schedule (or plan, or tracker) cannot do exactly what was asked: the
+    warning-severity diagnostics, emitted once when they are found.  Filter with
+    ``warnings.filterwarnings("ignore", category=ckptsched.ScheduleWarning)``."""
 
 #: How serious a diagnostic is: "info" (worth knowing) or "warning" (a request not honoured).
 Severity = Literal["info", "warning"]
@@ -93,13 +124,52 @@ class ScheduleError(ValueError):
 
 
 def report(diagnostics: Iterable[Diagnostic], *, strict: bool) -> None:
-    """Log each diagnostic once; with strict=True raise ScheduleError on warnings instead."""
+    """Report each diagnostic once, as the module docstring says: warnings as ScheduleWarning,
+    info on the "ckptsched" logger, on rank 0 only.  With strict=True, raise ScheduleError on
+    warnings instead (on every rank)."""
     diagnostics = tuple(diagnostics)
-    warnings = [d for d in diagnostics if d.severity == WARNING]
-    if strict and warnings:
-        raise ScheduleError(warnings)
+    found = [d for d in diagnostics if d.severity == WARNING]
+    if strict and found:
+        raise ScheduleError(found)
+    if not diagnostics or distributed_rank() != 0:
+        return
     for d in diagnostics:
-        logger.log(_LEVELS[d.severity], "%s: %s", d.code, d.message)
+        if d.severity == WARNING:
+            warnings.warn(f"ckptsched: {d.code}: {d.message}", ScheduleWarning,
+                          stacklevel=_user_stacklevel())
+        else:
+            logger.info("%s: %s", d.code, d.message)
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _user_stacklevel() -> int:
+    """The `stacklevel` for warnings.warn called from `report` that names the first frame
+    outside the ckptsched package: the user's line that built the schedule."""
+    frame = sys._getframe(2)  # report's caller: stacklevel 2 (report itself is 1)
+    level = 2
+    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+            _PACKAGE_DIR + os.sep):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def distributed_rank() -> int:
+    """This process's rank in a distributed run: torch.distributed's when torch is already
+    imported and its process group initialized (torch is never imported here), else the RANK
+    environment variable (as torchrun and accelerate set it), else 0."""
+    dist = sys.modules.get("torch.distributed")
+    try:
+        if dist is not None and dist.is_available() and dist.is_initialized():
+            return int(dist.get_rank())
+    except Exception:  # a half-initialized or stubbed torch: fall back to the environment
+        pass
+    try:
+        return int(os.environ.get("RANK", "0"))
+    except ValueError:
+        return 0
 
 
 #: Codes a Plan reports about its schedules together (ckptsched.plan), never a single Schedule;

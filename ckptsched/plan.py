@@ -165,8 +165,10 @@ class Plan:
                       own start-up checks are reported (HF_REFUSED)
     strict            raise ScheduleError when any diagnostic is a warning
 
-    The plan's own diagnostics are logged once, on the "ckptsched" logger, when it is built
-    (the schedules log theirs when they are built).  keep_best picks its checkpoints at run
+    Each schedule is named after its role ("save", "eval", "log"; a Schedule given with the
+    default name is renamed so), so its diagnostics say which it is.  The plan's own
+    diagnostics are reported once when it is built, as `ckptsched.diagnostics` describes
+    (the schedules report theirs when they are built).  keep_best picks its checkpoints at run
     time: the counts (timeline, peak) include its K in the worst case, while the steps
     (on_disk_after, survivors) are those the other rules keep.  Plans are immutable, picklable
     and compare equal when built from equal arguments.
@@ -285,7 +287,10 @@ class Plan:
         for name in ("save", "eval", "log"):
             value = self._arguments[name]
             if isinstance(value, Schedule):
-                parts.append(f"{name}={_schedule_arguments(value)!r}")
+                arguments = _schedule_arguments(value)
+                if arguments.get("name") == name:  # the role's own name goes without saying
+                    del arguments["name"]
+                parts.append(f"{name}={arguments!r}")
             elif value is not None:
                 parts.append(f"{name}={value!r}")
         if self._arguments["keep"] is not None:
@@ -314,6 +319,10 @@ def _schedule(spec: object, run: Run, role: str, log: bool) -> Optional[Schedule
         if spec.run != run:
             raise ValueError(f"{role} is a Schedule of {spec.run!r}, not of the plan's run "
                              f"{run!r}; build it on the plan's run or pass its arguments as a dict")
+        if spec.name == "save" and role != "save":
+            # built with the default name: as the plan's eval / log schedule its diagnostics
+            # must not speak of saves (it reported its own already, when it was built)
+            return Schedule._build(run, {**_schedule_arguments(spec), "name": role}, log=False)
         return spec
     if not isinstance(spec, Mapping):
         raise TypeError(f"{role} must be a Schedule, a dict of Schedule arguments or None, got "
@@ -323,8 +332,7 @@ def _schedule(spec: object, run: Run, role: str, log: bool) -> Optional[Schedule
         if name not in SCHEDULE_ARGUMENTS:
             raise TypeError(f"{role}={kwargs!r}: {name!r} is not a Schedule argument; use "
                             f"{', '.join(SCHEDULE_ARGUMENTS)}")
-    if "name" in SCHEDULE_ARGUMENTS:
-        kwargs.setdefault("name", role)
+    kwargs.setdefault("name", role)
     try:
         if not log:
             return Schedule._build(run, kwargs, log=False)
@@ -338,8 +346,7 @@ def _schedule(spec: object, run: Run, role: str, log: bool) -> Optional[Schedule
 def _at_evals(eval_: Schedule, log: bool) -> Schedule:
     """A save schedule with exactly the eval steps: the eval's own rules, built as saves."""
     kwargs = _schedule_arguments(eval_)
-    if "name" in SCHEDULE_ARGUMENTS:
-        kwargs["name"] = "save"
+    kwargs["name"] = "save"
     if not log:
         return Schedule._build(eval_.run, kwargs, log=False)
     return _new_schedule(eval_.run, **kwargs)

@@ -28,7 +28,7 @@ RatioLike = Union[float, Fraction, Decimal, "np.floating[Any]"]
 
 _DEFAULTS: Dict[str, Any] = dict(
     saves_per_epoch=None, count=None, every=None, start=None, until=None, ratio=None, at=None,
-    first=False, final=True, min_interval=0, max_gap=None, strict=False)
+    first=False, final=True, min_interval=0, max_gap=None, strict=False, name="save")
 
 
 def _restore(run: Run, kwargs: Dict[str, Any]) -> Schedule:
@@ -40,6 +40,17 @@ def _listed_steps(at: object) -> Listed:
     if isinstance(at, range):
         return step_range(at)
     return tuple(to_step_list(at, "at"))
+
+
+def _name(value: object) -> str:
+    """name= checked: a non-empty str."""
+    if not isinstance(value, str):
+        raise TypeError(f"name must be a str naming what the schedule is for (\"save\", "
+                        f"\"eval\", \"log\", ...), got {show(value)} ({type(value).__name__})")
+    if not value.strip():
+        raise ValueError(f"name must be a non-empty str such as \"save\", \"eval\" or \"log\", "
+                         f"got {value!r}")
+    return value
 
 
 def _request(kwargs: Dict[str, Any]) -> Request:
@@ -62,7 +73,8 @@ def _request(kwargs: Dict[str, Any]) -> Request:
         every=every, every_given=k["every"], start=opt_int("start"), until=opt_int("until"),
         ratio=ratio, ratio_given=k["ratio"],
         at=() if k["at"] is None else _listed_steps(k["at"]),
-        first=to_bool(k["first"], "first"), final=to_bool(k["final"], "final"))
+        first=to_bool(k["first"], "first"), final=to_bool(k["final"], "final"),
+        name=_name(k["name"]))
 
 
 class Schedule:
@@ -79,7 +91,10 @@ class Schedule:
       first=False        also step 1;   final=True: also step T
       min_interval=0     drop saves closer than this to the previous kept one (T is kept)
       max_gap=None       warn (LONG_GAP) when unsaved work can exceed this many steps
-      strict=False       raise ScheduleError instead of logging warnings
+      strict=False       raise ScheduleError instead of reporting warnings
+      name="save"        what the steps are for ("save", "eval", "log", or a name of one's
+                         own): diagnostics name it (data["schedule"], "eval schedule: ...")
+                         and describe its steps accordingly (evaluations, not saves)
 
     Queries never build the step array: `should_save`, `due` and `next_after` are O(1) per
     arithmetic rule (O(log n) for listed steps).  Schedules are immutable and picklable.
@@ -99,10 +114,11 @@ class Schedule:
                  start: IntLike | None = None, until: IntLike | None = None,
                  ratio: RatioLike | None = None, at: Iterable[IntLike] | None = None,
                  first: bool = False, final: bool = True, min_interval: IntLike = 0,
-                 max_gap: IntLike | None = None, strict: bool = False) -> None:
+                 max_gap: IntLike | None = None, strict: bool = False,
+                 name: str = "save") -> None:
         kwargs = dict(saves_per_epoch=saves_per_epoch, count=count, every=every, start=start,
                       until=until, ratio=ratio, at=at, first=first, final=final,
-                      min_interval=min_interval, max_gap=max_gap, strict=strict)
+                      min_interval=min_interval, max_gap=max_gap, strict=strict, name=name)
         self._setup(run, kwargs, log=True)
 
     @classmethod
@@ -130,12 +146,12 @@ class Schedule:
             diags += _min_interval_diagnostics(run, req, full, steps, min_interval)
         diags += _schedule_diagnostics(run, req, engine)
         if max_gap is not None:
-            diags += _gap_diagnostics(run, engine, steps, max_gap)
+            diags += _gap_diagnostics(run, req, engine, steps, max_gap)
         given = {k: v for k, v in kwargs.items() if not _is_default(k, v)}
         if "at" in given and not isinstance(given["at"], range):
             given["at"] = list(req.at)  # plain ints: comparable, hashable, picklable
         key = (run, req.saves_per_epoch, req.count, req.every, req.start, req.until,
-               req.ratio, req.at, req.first, req.final, min_interval, max_gap, strict)
+               req.ratio, req.at, req.first, req.final, min_interval, max_gap, strict, req.name)
         for name, value in (("_run", run), ("_diagnostics", tuple(diags)), ("_kwargs", given),
                             ("_key", key), ("_engine", engine), ("_steps", steps)):
             object.__setattr__(self, name, value)
@@ -148,6 +164,12 @@ class Schedule:
     def run(self) -> Run:
         """The run this schedule's steps belong to."""
         return self._run
+
+    @property
+    def name(self) -> str:
+        """What the steps are for: "save" (the default), "eval", "log", or a name of one's own."""
+        name: str = self._key[-1]  # type: ignore[assignment]
+        return name
 
     @property
     def diagnostics(self) -> Tuple[Diagnostic, ...]:

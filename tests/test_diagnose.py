@@ -77,3 +77,72 @@ def test_epoch_end_missed_equals_brute_force(S, epochs, k, m, final):
     assert sched.steps.tolist() == kept
     found = [d.data["missed_epoch_ends"] for d in sched.diagnostics if d.code == "EPOCH_END_MISSED"]
     assert found == ([missed] if missed else [])
+
+
+def test_same_count_at_other_steps_is_a_mismatch(backend):
+    """225 steps, 4 saves per epoch: exact ceil(225*i/4) = 57, 113, 169, 225; Axolotl's
+    save_steps 0.25 -> every ceil(225*0.25) = 57: 57, 114, 171, 225.  Same count, other steps."""
+    sched = Schedule(Run(steps_per_epoch=225, epochs=1), saves_per_epoch=4)
+    (hf,) = [d for d in sched.diagnostics if d.code == "HF_MISMATCH"]
+    assert hf.data["count"] == hf.data["hf_count"] == 4 and hf.data["hf_interval"] == 57
+    assert hf.data["exact_only"] == [113, 169] and hf.data["hf_only"] == [114, 171]
+    assert hf.data["differing_count"] == 4 and hf.data["schedule"] == "save"
+    assert "exact 113, 169 vs transformers 114, 171 (4 steps differ in all)" in hf.message
+
+
+def brute_force_difference(T, a, b, final, h, at_last):
+    exact = {-(-i * a // b) for i in range(1, T * b // a + 1)} | ({T} if final else set())
+    theirs = {s for s in range(h, T + 1, h)} | ({T} if at_last else set())
+    return sorted(exact - theirs), sorted(theirs - exact), len(exact), len(theirs)
+
+
+@given(T=st.integers(1, 300), a=st.integers(1, 60), b=st.integers(1, 60),
+       h=st.integers(1, 400), final=st.booleans(), at_last=st.booleans())
+def test_step_comparison_equals_brute_force(T, a, b, h, final, at_last):
+    from ckptsched._diagnose import _StepComparison
+    a, b = max(a, b), min(a, b)
+    exact_only, theirs_only, n_exact, n_theirs = brute_force_difference(T, a, b, final, h,
+                                                                        at_last)
+    cmp = _StepComparison(T, a, b, final, h, at_last)
+    assert cmp.differing_count() == len(exact_only) + len(theirs_only)
+    assert (cmp.exact_count(), cmp.hf_count()) == (n_exact, n_theirs)
+    first = sorted(exact_only + theirs_only)[:8]
+    assert cmp.first_differences(8) == ([s for s in first if s in exact_only],
+                                        [s for s in first if s in theirs_only])
+
+
+def test_first_differences_past_the_merged_steps():
+    """Differences that start after the bounded merge are found by binary search."""
+    from ckptsched._diagnose import _StepComparison
+    T = 10**6
+    exact_only, theirs_only, _, _ = brute_force_difference(T, 1000, 1, True, 1000, True)
+    assert exact_only == theirs_only == []
+    cmp = _StepComparison(T, 1001, 1, True, 1000, True)  # diverge from the first step on
+    exact_only, theirs_only, _, _ = brute_force_difference(T, 1001, 1, True, 1000, True)
+    first = sorted(exact_only + theirs_only)[:8]
+    assert cmp.first_differences(8) == ([s for s in first if s in exact_only],
+                                        [s for s in first if s in theirs_only])
+    cmp = _StepComparison(T, 499_999, 500, True, 1000, True)  # 999.998: drifts apart late
+    exact_only, theirs_only, _, _ = brute_force_difference(T, 499_999, 500, True, 1000, True)
+    first = sorted(exact_only + theirs_only)[:8]
+    assert first and first[0] > 256 * 1000
+    assert cmp.first_differences(8) == ([s for s in first if s in exact_only],
+                                        [s for s in first if s in theirs_only])
+
+
+def test_eval_schedules_compare_with_transformers_evaluations(backend):
+    """transformers evaluates at multiples of eval_steps only (not at the last step)."""
+    run = Run(max_steps=100)
+    assert not [d for d in Schedule(run, every=10, name="eval").diagnostics]
+    (hf,) = Schedule(run, every=7, name="eval").diagnostics[1:]
+    assert hf.code == "HF_MISMATCH" and hf.data["exact_only"] == [100]
+    assert hf.message.startswith("eval schedule: every=7: as eval_steps=7, transformers "
+                                 "evaluates every 7 steps")
+    assert not [d for d in Schedule(run, every=7).diagnostics if d.code == "HF_MISMATCH"]
+
+
+def test_huge_runs_compare_in_closed_form(backend):
+    sched = Schedule(Run(217, 10**12), saves_per_epoch=8)
+    (hf,) = [d for d in sched.diagnostics if d.code == "HF_MISMATCH"]
+    assert hf.data["count"] == 8 * 10**12 and hf.data["hf_count"] == -(-217 * 10**12 // 28)
+    assert hf.data["exact_only"][:2] == [55, 82] and hf.data["hf_only"][:2] == [56, 84]

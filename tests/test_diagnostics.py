@@ -1,15 +1,17 @@
 """Diagnostics: every code has a request that produces it, with its severity and data; they
-are logged once on the "ckptsched" logger when the schedule is built (never on unpickling);
-strict=True raises ScheduleError on warnings only."""
+are reported once when the schedule is built (never on unpickling): warnings as
+ScheduleWarning, info on the "ckptsched" logger; strict=True raises ScheduleError on warnings
+only.  (Where reports reach a user: tests/test_reporting.py.)"""
 import copy
 import logging
 import pickle
 import re
+import warnings
 
 import pytest
 
 import ckptsched
-from ckptsched import CODES, Diagnostic, Run, Schedule, ScheduleError
+from ckptsched import CODES, Diagnostic, Run, Schedule, ScheduleError, ScheduleWarning
 
 S10x3 = dict(steps_per_epoch=10, epochs=3)  # T = 30
 
@@ -122,27 +124,32 @@ def diagnostic_records(caplog):
             and r.getMessage().split(":")[0] in CODES]
 
 
-LEVELS = {"info": logging.INFO, "warning": logging.WARNING}
-
-
 @pytest.mark.parametrize("run_kwargs, kwargs", [
     (dict(steps_per_epoch=217, epochs=4), dict(saves_per_epoch=8)),
     (S10x3, dict(saves_per_epoch=2, min_interval=6, at=[0, 99], max_gap=3)),
     (dict(max_steps=30), dict(final=False)),
 ])
-def test_logged_once_at_build_and_not_on_unpickling(backend, caplog, run_kwargs, kwargs):
+def test_reported_once_at_build_and_not_on_unpickling(backend, caplog, run_kwargs, kwargs):
     caplog.set_level(logging.DEBUG, logger="ckptsched")
-    sched = Schedule(Run(**run_kwargs), **kwargs)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sched = Schedule(Run(**run_kwargs), **kwargs)
     records = diagnostic_records(caplog)
     assert sched.diagnostics
-    assert [r.getMessage() for r in records] == [f"{d.code}: {d.message}" for d in sched.diagnostics]
-    assert [r.levelno for r in records] == [LEVELS[d.severity] for d in sched.diagnostics]
+    infos = [d for d in sched.diagnostics if d.severity == "info"]
+    found = [d for d in sched.diagnostics if d.severity == "warning"]
+    assert [r.getMessage() for r in records] == [f"{d.code}: {d.message}" for d in infos]
+    assert all(r.levelno == logging.INFO for r in records)
+    assert [(w.category, str(w.message)) for w in caught] == [
+        (ScheduleWarning, f"ckptsched: {d.code}: {d.message}") for d in found]
     caplog.clear()
-    clone = pickle.loads(pickle.dumps(sched))
-    twin = copy.deepcopy(sched)
-    assert clone.diagnostics == sched.diagnostics == twin.diagnostics
-    clone.steps, sched.should_save(5), sched.next_after(5), len(sched), list(sched)
-    assert diagnostic_records(caplog) == []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clone = pickle.loads(pickle.dumps(sched))
+        twin = copy.deepcopy(sched)
+        assert clone.diagnostics == sched.diagnostics == twin.diagnostics
+        clone.steps, sched.should_save(5), sched.next_after(5), len(sched), list(sched)
+    assert diagnostic_records(caplog) == [] and caught == []
 
 
 def test_clean_schedule_logs_nothing(backend, caplog):

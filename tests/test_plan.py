@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 import pickle
+import warnings
 
 import numpy as np
 import pytest
 
 from ckptsched import Plan, Retention, Run, Schedule, ScheduleError
 from ckptsched._frameworks import transformers_refusal
-from ckptsched.diagnostics import PLAN_CODES
+from ckptsched.diagnostics import PLAN_CODES, ScheduleWarning
 from ckptsched.plan import Peak, Timeline
 
 RUN30 = Run(max_steps=30)
@@ -76,7 +77,8 @@ def test_schedules_from_dicts_schedules_or_none(backend):
     save = Schedule(RUN30, every=7)
     plan = Plan(RUN30, save=save, eval=dict(every=10), log=dict(every=1))
     assert plan.save is save
-    assert plan.eval == Schedule(RUN30, every=10) and plan.log == Schedule(RUN30, every=1)
+    assert plan.eval == Schedule(RUN30, every=10, name="eval")
+    assert plan.log == Schedule(RUN30, every=1, name="log")
     empty = Plan(RUN30)
     assert empty.save is None and empty.eval is None and empty.log is None
     assert empty.survivors.tolist() == [] and len(empty.timeline) == 0
@@ -89,8 +91,13 @@ def test_schedules_from_dicts_schedules_or_none(backend):
 def test_schedule_diagnostics_are_included_as_built(backend):
     eval_ = Schedule(RUN30, every=7)  # UNEVEN_TAIL
     plan = Plan(RUN30, save=dict(count=50), eval=eval_)  # FEWER_THAN_REQUESTED
-    assert codes(plan) == ["FEWER_THAN_REQUESTED", "UNEVEN_TAIL"]
-    assert plan.diagnostics[1] is eval_.diagnostics[0]
+    assert codes(plan) == ["FEWER_THAN_REQUESTED", "UNEVEN_TAIL", "HF_MISMATCH"]
+    # a Schedule with the default name is the plan's eval schedule: renamed, not a save
+    assert plan.eval == Schedule(RUN30, every=7, name="eval") and plan.eval != eval_
+    assert [d.data["schedule"] for d in plan.diagnostics] == ["save", "eval", "eval"]
+    assert plan.diagnostics[1].message.startswith("eval schedule: ")
+    named = Schedule(RUN30, every=7, name="probe")
+    assert Plan(RUN30, eval=named).eval is named
 
 
 def test_a_schedule_of_another_run_is_refused(backend):
@@ -200,15 +207,22 @@ def plan_records(caplog):
 
 def test_logged_once_at_build_not_on_unpickling(backend, caplog):
     caplog.set_level(logging.DEBUG, logger="ckptsched")
-    plan = Plan(RUN30, save=dict(every=7), eval=dict(every=10), load_best_model_at_end=True,
-                keep=Retention(keep_every=10))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plan = Plan(RUN30, save=dict(every=7), eval=dict(every=10), load_best_model_at_end=True,
+                    keep=Retention(keep_every=10))
     logged = [r.getMessage().split(":")[0] for r in plan_records(caplog)]
-    # each schedule logs its own when built (UNEVEN_TAIL of save), the plan logs its own
-    assert sorted(logged) == sorted(codes(plan))
-    assert len(logged) == len(set(logged))
+    warned = [str(w.message).split(": ")[1] for w in caught if w.category is ScheduleWarning]
+    # each schedule reports its own when built (UNEVEN_TAIL of save), the plan reports its own:
+    # info on the logger, warnings as ScheduleWarning, each once
+    assert sorted(logged + warned) == sorted(codes(plan))
+    assert sorted(warned) == sorted(d.code for d in plan.diagnostics if d.severity == "warning")
+    assert len(logged) == len(set(logged)) and len(warned) == len(set(warned))
     caplog.clear()
-    copy = pickle.loads(pickle.dumps(plan))
-    assert copy == plan and plan_records(caplog) == []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        copy = pickle.loads(pickle.dumps(plan))
+    assert copy == plan and plan_records(caplog) == [] and caught == []
 
 
 def test_strict_raises_on_warnings_only(backend):

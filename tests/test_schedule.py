@@ -270,10 +270,33 @@ def test_schedule_matches_design_oracle(backend, case, prevs):
         exact = math.ceil(T * exact_ratio(rules["ratio"]))
         transformers = max(1, math.ceil(T * float(rules["ratio"])))  # its float arithmetic
         hf = [d for d in sched.diagnostics if d.code == "HF_MISMATCH"
-              and d.data.get("framework") == "transformers"]
-        assert len(hf) == (exact != transformers)
-        if hf:
+              and d.data["rule"].startswith("ratio=")]
+        if exact != transformers:
             assert hf[0].data["hf_interval"] == transformers and hf[0].data["interval"] == exact
+    differing = {name for name, h in transformers_intervals(run, run_kwargs, rules).items()
+                 if set(oracle_steps(spec, {name: rules[name], "final": rules.get("final", True)}))
+                 != {s for s in range(1, T + 1) if s % h == 0 or s == T}}
+    assert {d.data["rule"].split("=")[0] for d in sched.diagnostics
+            if d.code == "HF_MISMATCH"} == differing
+
+
+def transformers_intervals(run, run_kwargs, rules):
+    """The interval transformers would use for each rule it can express alone (float
+    arithmetic on purpose: what HF_MISMATCH compares with)."""
+    T, out = run.total_steps, {}
+    if "saves_per_epoch" in rules and run.epochs is not None:
+        ratio = 1.0 / (rules["saves_per_epoch"] * float(run_kwargs.get("epochs", run.epochs)))
+        if ratio < 1:
+            out["saves_per_epoch"] = max(1, math.ceil(T * ratio))
+    if rules.get("count", 1) > 1:
+        out["count"] = max(1, math.ceil(T * (1.0 / rules["count"])))
+    every = rules.get("every")
+    if every is not None and "start" not in rules and "until" not in rules and not str(
+            every).strip().endswith(("ep", "sp", "tok")):
+        out["every"] = int(str(every).strip().rstrip("steps").strip())
+    if "ratio" in rules:
+        out["ratio"] = max(1, math.ceil(T * float(rules["ratio"])))
+    return out
     if rules.get("max_gap") is not None:
         assert ("LONG_GAP" in codes) == (longest_gap(expected, T) > rules["max_gap"])
     if rules.get("min_interval"):
