@@ -495,3 +495,21 @@ def test_streams_closed_at_start(tmp_path):
     assert result.returncode == 0
     assert (tmp_path / "status.txt").read_text() == "[0, 2, 0]"
     assert (tmp_path / "out.csv").read_text().splitlines() == ["row,count,flags", "0,5,"]
+
+
+def test_plan_reports_each_diagnostic_once_in_its_own_listing(capsys):
+    """The command lists diagnostics itself: no ScheduleWarning (nor log record) repeats them."""
+    import warnings
+
+    from ckptsched import ScheduleWarning
+    from ckptsched.cli import main
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        status = main(["plan", "--steps-per-epoch", "10", "--max-steps", "5",
+                       "--saves-per-epoch", "20"])
+    assert status == 0
+    assert not [w for w in caught if issubclass(w.category, ScheduleWarning)]
+    captured = capsys.readouterr()
+    assert captured.out.count("FEWER_THAN_REQUESTED") == 1
+    assert "FEWER_THAN_REQUESTED" not in captured.err

@@ -10,6 +10,8 @@ import contextlib
 import logging
 import re
 import sys
+import warnings
+from typing import Iterator
 
 from .._text import decode_utf8
 
@@ -130,14 +132,17 @@ def byte_size(flag: str):
 
 
 @contextlib.contextmanager
-def quiet_logger():
-    """The CLI prints diagnostics itself; keep the "ckptsched" logger from printing them twice."""
-    from ..diagnostics import logger
+def quiet_logger() -> Iterator[None]:
+    """The CLI prints diagnostics itself: keep the "ckptsched" logger and ScheduleWarning
+    from reporting them a second time while schedules and plans are built."""
+    from ..diagnostics import ScheduleWarning, logger
 
     saved = logger.propagate, logger.handlers[:]
     logger.propagate = False
     logger.handlers[:] = [logging.NullHandler()]
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ScheduleWarning)
+            yield
     finally:
         logger.propagate, logger.handlers[:] = saved[0], saved[1]
