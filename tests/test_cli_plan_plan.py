@@ -88,7 +88,7 @@ def test_each_family_takes_every_rule(backend, capsys, family):
     code, out, err = invoke(capsys, *RUN30, f"--{family}-every", "2",
                             f"--{family}-min-interval", "5", "--json")
     assert code == 0, err
-    assert json.loads(out)[family]["schedule"].endswith("every=2, min_interval=5)")
+    assert "every=2, min_interval=5" in json.loads(out)[family]["schedule"]
     code, out, err = invoke(capsys, "--max-steps", "100", f"--{family}-ratio", "0.25",
                             "--json")
     assert code == 0, err
