@@ -33,7 +33,8 @@ from ._sweep_py import OVERFLOW, ABSENT, ARGS, FLAGS, WHY_MISSING, WHY_NEEDS_SPE
 from .run import Run
 from .diagnostics import CODES
 
-__all__ = ["sweep", "SweepResult", "SweepSummary", "FLAGS", "Integers", "Numbers", "Flags"]
+__all__ = ["sweep", "SweepResult", "SweepSummary", "FLAGS", "Integers", "Numbers", "Flags",
+           "Every"]
 
 #: An integer argument: one value for every run, or one per run (a list, tuple, range or
 #: 1-D array of any integer dtype or integral floats; None or a masked entry leaves it out).
@@ -44,6 +45,8 @@ Integers = Union[int, np.integer[Any], range,
 Number = Union[int, float, Fraction, Decimal, np.integer[Any], np.floating[Any]]
 Numbers = Union[Number, range, Sequence[Optional[Number]],
                 npt.NDArray[np.integer[Any]], npt.NDArray[np.floating[Any]]]
+#: every: Integers (steps), or a unit string ("2ep", "10000sp", "1e9tok"), or one per run.
+Every = Union[Integers, str, Sequence[Optional[str]], npt.NDArray[np.str_]]
 #: final: True / False for every run, or one per run (None: True).
 Flags = Union[bool, np.bool_, Sequence[Union[bool, np.bool_, None]], npt.NDArray[np.bool_]]
 
@@ -74,7 +77,7 @@ _UNIT_NEEDS = {"epochs": "steps_per_epoch", "samples": "samples_per_step",
 
 def sweep(steps_per_epoch: Optional[Integers] = None, epochs: Optional[Numbers] = None, *,
           max_steps: Optional[Integers] = None, saves_per_epoch: Optional[Integers] = None,
-          every: Optional[Integers] = None, count: Optional[Integers] = None,
+          every: Optional[Every] = None, count: Optional[Integers] = None,
           ratio: Optional[Numbers] = None, final: Flags = True, min_interval: Integers = 0,
           checkpoint_bytes: Optional[Integers] = None, keep_last: Optional[Integers] = None,
           num_examples: Optional[Integers] = None, micro_batch_size: Optional[Integers] = None,
