@@ -256,6 +256,19 @@ def _schedule_of(run: Run, kwargs: Dict[str, object], i: int) -> Tuple[_schedule
     return thinned, len(thinned)
 
 
+def read_columns(columns: Mapping[str, Optional[npt.NDArray[np.generic]]],
+                 n_runs: int) -> _Columns:
+    """The kernel columns, ready for row_schedule (read once: O(R))."""
+    return _Columns(columns, n_runs)
+
+
+def row_schedule(cols: _Columns, i: int) -> _schedule.Schedule:
+    """Run i's Schedule, built (without logging its diagnostics) as this backend builds it:
+    the source of a sweep's flags, and of their messages."""
+    run, kwargs, _, _ = _row(cols, i)
+    return _schedule_of(run, kwargs, i)[0]
+
+
 def _flags_of(sched: _schedule.Schedule) -> int:
     """The flag bits of the schedule's diagnostic codes."""
     flags = 0

@@ -29,7 +29,7 @@ from . import _backend
 from . import schedule as _schedule
 from ._numbers import INT64_MAX, parse_every, to_bool, to_int, to_rational
 from ._sweep_py import OVERFLOW, ABSENT, ARGS, FLAGS, WHY_MISSING, WHY_NEEDS_SPE, WHY_OVERFLOW, \
-    WHY_TOTAL, WHY_VALUE, WHY_WALK, RowError
+    WHY_TOTAL, WHY_VALUE, WHY_WALK, RowError, read_columns, row_schedule
 from .run import Run
 from .diagnostics import CODES
 
@@ -130,8 +130,11 @@ def sweep(steps_per_epoch: Optional[Integers] = None, epochs: Optional[Numbers] 
                           partial_accumulation=None if isinstance(partial_accumulation, str)
                           else partial_accumulation))
     units = _unit_every(every, n_runs)
-    if units is not None:
-        given["every"] = None
+    if units is not None:  # a row in steps ("500", "500st") goes to the every column
+        in_steps = [int(u[0]) if u is not None and u[1] == "steps" else None for u in units]
+        units = [None if u is not None and u[1] == "steps" else u for u in units]
+        given["every"] = None if all(v is None for v in in_steps) else (
+            in_steps[0] if len(in_steps) == 1 else in_steps)
     columns: Dict[str, Column] = {}
     for name, (minimum, optional) in _INTEGERS.items():
         columns[name] = _int_column(given[name], name, minimum, optional)
@@ -150,8 +153,10 @@ def sweep(steps_per_epoch: Optional[Integers] = None, epochs: Optional[Numbers] 
     except RowError as exc:
         raise _row_error(exc, given) from None
     counts, offsets, steps, flags, nbytes, peak, peak_bytes, survivors = arrays
-    return SweepResult(counts, offsets, steps, flags, nbytes, peak=peak, peak_bytes=peak_bytes,
-                       survivors=survivors, backend=impl.NAME)
+    result = SweepResult(counts, offsets, steps, flags, nbytes, peak=peak,
+                         peak_bytes=peak_bytes, survivors=survivors, backend=impl.NAME)
+    result._columns = (n_runs, columns)
+    return result
 
 
 class SweepSummary(TypedDict):
@@ -182,7 +187,7 @@ class SweepResult:
     """
 
     __slots__ = ("counts", "offsets", "steps", "flags", "bytes", "peak", "peak_bytes",
-                 "survivors", "backend")
+                 "survivors", "backend", "_columns", "_rows")
 
     counts: Int64Array
     offsets: Optional[Int64Array]
@@ -205,6 +210,8 @@ class SweepResult:
         self.counts, self.offsets, self.steps = counts, offsets, steps
         self.flags, self.bytes, self.backend = flags, nbytes, backend
         self.peak, self.peak_bytes, self.survivors = peak, peak_bytes, survivors
+        self._columns: Optional[Tuple[int, Dict[str, Column]]] = None  # set by sweep()
+        self._rows: Any = None
 
     def __len__(self) -> int:
         return len(self.counts)
@@ -240,6 +247,29 @@ class SweepResult:
         """Indices of the runs whose schedules have any of the diagnostic `codes`
         (given as arguments, or as one list)."""
         return np.flatnonzero(self.flags & _mask(codes))
+
+    def schedule(self, i: SupportsIndex) -> _schedule.Schedule:
+        """Run i's Schedule (built on demand, its diagnostics not logged): its
+        `diagnostics` give the messages behind `codes(i)`."""
+        if self._columns is None:
+            raise ValueError("this SweepResult was not made by ckptsched.sweep(): it has no runs "
+                             "to rebuild")
+        n = len(self)
+        if isinstance(i, bool) or not isinstance(i, numbers.Integral):
+            raise TypeError(f"runs are indexed by integers, got {type(i).__name__}")
+        j = int(i) + n if int(i) < 0 else int(i)
+        if not 0 <= j < n:
+            raise IndexError(f"run {int(i)} is out of range for a sweep of {n} runs")
+        if self._rows is None:
+            self._rows = read_columns(self._columns[1], self._columns[0])
+        return row_schedule(self._rows, j)
+
+    def messages(self, i: SupportsIndex) -> Tuple[str, ...]:
+        """The diagnostic messages of run i (those of its Schedule; empty for a clean run,
+        which is not rebuilt)."""
+        if not int(self.flags[i]):
+            return ()
+        return tuple(d.message for d in self.schedule(i).diagnostics)
 
     def codes(self, i: SupportsIndex) -> Tuple[str, ...]:
         """The diagnostic codes of run i, in CODES order."""
@@ -590,8 +620,8 @@ def _final_column(value: Any) -> npt.NDArray[np.uint8]:
 
 
 def _unit_every(every: Any, n_runs: int) -> Optional[List[Optional[Tuple[Fraction, str]]]]:
-    """every= in units: (amount, unit) per run (one entry: every run; None: left out), or
-    None when every= is a number of steps (or absent)."""
+    """every= as strings: (amount, unit) per run (one entry: every run; None: left out;
+    unit "steps" for "500" or "500st"), or None when every= is not given as strings."""
     if isinstance(every, str):
         values: List[Any] = [every]
     elif isinstance(every, (list, tuple)) and any(isinstance(v, str) for v in every):
@@ -613,9 +643,6 @@ def _unit_every(every: Any, n_runs: int) -> Optional[List[Optional[Tuple[Fractio
             parsed.append(None)
             continue
         amount, unit = parse_every(value, label)
-        if unit == "steps":
-            raise TypeError(f"{label}={value!r} is a number of steps: pass every= as integers, "
-                            "or give every run a unit (ep, sp, tok)")
         if max(amount.numerator, amount.denominator) > INT64_MAX:
             raise OverflowError(f"{label}={value!r}: a sweep takes amounts whose numerator and "
                                 "denominator fit in int64")
@@ -668,6 +695,8 @@ def _geometry_columns(columns: Dict[str, Column], given: Dict[str, Any], n_runs:
     b = _broadcast(columns["micro_batch_size"], n_runs, ABSENT)
     g = _broadcast(columns["grad_accum"], n_runs, 1)
     w = _broadcast(columns["world_size"], n_runs, 1)
+    g, w = np.where(g == ABSENT, 1, g), np.where(w == ABSENT, 1, w)  # left out: 1
+    columns["grad_accum"], columns["world_size"] = g, w
     spe = _broadcast(columns["steps_per_epoch"], n_runs, ABSENT)
     sps = _broadcast(columns["samples_num"], n_runs, ABSENT)
     has = n != ABSENT

@@ -612,9 +612,12 @@ def test_cli_sweep_csv(on, tmp_path, capsys):
     s1 = Schedule(Run(31, 2.5), saves_per_epoch=40)
     s2 = Schedule(Run(100, 1), count=3, final=False)
     assert [int(r["count"]) for r in rows] == [len(s0.steps), len(s1.steps), len(s2.steps)]
-    assert [int(r["bytes"]) for r in rows] == [1000 * len(s0.steps), 1000 * len(s1.steps),
-                                               500 * len(s2.steps)]
+    assert [int(r["bytes_written"]) for r in rows] == [1000 * len(s0.steps),
+                                                       1000 * len(s1.steps), 500 * len(s2.steps)]
+    assert [int(r["peak_bytes"]) for r in rows] == [int(r["bytes_written"]) for r in rows]
     assert rows[1]["flags"].split("|") == [d.code for d in s1.diagnostics]
+    assert rows[1]["messages"] == " | ".join(d.message for d in s1.diagnostics)
+    assert rows[2]["messages"] == " | ".join(d.message for d in s2.diagnostics)
     assert "runs: 3" in err and "total checkpoints" in err and "FEWER_THAN_REQUESTED: 1" in err
 
 
@@ -757,8 +760,61 @@ def test_geometry_and_unit_every_equal_their_schedules(on):
         assert res.codes(i) == tuple(c for c in CODES if c in {d.code for d in sched.diagnostics})
 
 
+def test_unit_strings_may_mix_with_steps_strings(on):
+    res = sweep(steps_per_epoch=40, epochs=3, every=["1ep", "30", "45st", None])
+    run = Run(40, 3)
+    for i, every in enumerate(["1ep", 30, 45]):
+        sched = Schedule(run, every=every)
+        assert list(res[i]) == list(sched.steps)
+        assert res.codes(i) == tuple(c for c in CODES if c in {d.code for d in sched.diagnostics})
+    assert list(res[3]) == [120]
+
+
 def test_tokens_per_step_every(on):
     res = sweep(max_steps=500, tokens_per_step=[4096, 1000], every="1e6tok")
     for i, tps in enumerate([4096, 1000]):
         assert list(res[i]) == list(Schedule(Run(max_steps=500, tokens_per_step=tps),
                                              every="1e6tok").steps)
+
+
+def test_messages_are_those_of_each_runs_schedule(on):
+    res = sweep(steps_per_epoch=[100, 217], epochs=3, every=[50, 64], keep_last=2,
+                counts_only=True)
+    assert res.messages(0) == ()
+    sched = Schedule(Run(217, 3), every=64)
+    assert res.messages(1) == tuple(d.message for d in sched.diagnostics)
+    assert res.messages(-1) and res.codes(1) == ("UNEVEN_TAIL",)
+    assert list(res.schedule(1).steps) == list(sched.steps)
+    with pytest.raises(IndexError, match="run 2"):
+        res.schedule(2)
+
+
+def test_cli_sweep_new_columns(on, tmp_path, capsys):
+    """keep_last, dataset geometry and every in units as CSV columns; the peak disk of each
+    run and the messages of its Schedule in the output."""
+    from ckptsched.plan import Plan
+    from ckptsched.retention import Retention
+    path = _write(tmp_path, "name,num_examples,micro_batch_size,grad_accum,world_size,"
+                            "drop_last,partial_accumulation,epochs,every,keep_last,"
+                            "checkpoint_bytes\n"
+                            "a,1000,4,2,1,false,step,2,0.5ep,2,1000\n"
+                            "b,5000,4,3,2,true,drop,3,64,,1000\n"
+                            "c,77,4,,,,,2,1/3ep,1,1000\n")
+    assert cli_main(["sweep", path, "--json"]) == 0
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    cases = [(Run.from_dataset(1000, 4, 2, 1, epochs=2), "0.5ep", 2),
+             (Run.from_dataset(5000, 4, 3, 2, epochs=3, drop_last=True,
+                               partial_accumulation="drop"), 64, None),
+             (Run.from_dataset(77, 4, epochs=2), "1/3ep", 1)]
+    for row, (run, every, keep) in zip(doc["runs"], cases):
+        sched = Schedule(run, every=every)
+        plan = Plan(run, save=sched, keep=Retention(keep_last=keep), checkpoint_bytes=1000)
+        assert row["count"] == len(sched.steps)
+        assert row["peak"] == plan.peak.count and row["peak_bytes"] == plan.peak.bytes
+        assert row["survivors"] == len(plan.survivors)
+        assert row["bytes_written"] == 1000 * len(sched.steps)
+        assert row["messages"] == [d.message for d in sched.diagnostics]
+    assert any(row["messages"] for row in doc["runs"])
+    assert doc["summary"]["max_peak_bytes"] == max(r["peak_bytes"] for r in doc["runs"])
+    assert "largest peak disk of one run" in err and "bytes written" in err
