@@ -818,3 +818,21 @@ def test_cli_sweep_new_columns(on, tmp_path, capsys):
     assert any(row["messages"] for row in doc["runs"])
     assert doc["summary"]["max_peak_bytes"] == max(r["peak_bytes"] for r in doc["runs"])
     assert "largest peak disk of one run" in err and "bytes written" in err
+
+
+def test_unit_spacing_past_int64_is_refused_as_schedule_refuses_it(on):
+    every = f"{2**63 - 1}/{2**63 - 3}ep"  # 3 epochs of 3 steps, in terms past int64
+    with pytest.raises(OverflowError):
+        Schedule(Run(3, max_steps=10), every=every)
+    with pytest.raises(OverflowError, match=r"run 0: every="):
+        sweep(steps_per_epoch=3, max_steps=10, every=every)
+    # beyond the run, the same spacing only says so (OUT_OF_RANGE), as Schedule does
+    res = sweep(steps_per_epoch=3, max_steps=2, every=every)
+    assert res.codes(0) == tuple(c for c in CODES if c in {
+        d.code for d in Schedule(Run(3, max_steps=2), every=every).diagnostics})
+
+
+def test_kernel_constants_match_the_twin():
+    from ckptsched import _sweep_py
+    _sweep_c = pytest.importorskip("ckptsched._sweep_c")
+    assert _sweep_c.OVERFLOW == _sweep_py.OVERFLOW
