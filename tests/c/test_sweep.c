@@ -425,6 +425,84 @@ static void test_layout(void)
     CHECK_EQ(ckpt_sweep_count(&in, 0, 4, counts, flags, counts, offsets, NULL, &done, &err), CKPT_DOMAIN);
 }
 
+/* every= in units as its spacing: boundaries every span/parts steps crossed at the first
+ * step reaching them; below one step every step (FEWER_THAN_REQUESTED); a first step
+ * past the run no rule (OUT_OF_RANGE); terms past int64 refused only when it fires. */
+static void test_unit_every(void)
+{
+    const int64_t T = 10;
+    int64_t span[5] = {5, 1, 7, CKPT_SWEEP_OVERFLOW, CKPT_SWEEP_OVERFLOW};
+    int64_t parts[5] = {2, 2, 1, 1, 1};
+    int64_t first[5] = {3, 1, 7, 4, A};
+    int64_t max_steps = T, counts[5], offsets[6] = {0}, steps[64], done;
+    uint8_t final = 0;
+    uint32_t flags[5];
+    ckpt_sweep_error err;
+    ckpt_sweep_in in;
+    memset(&in, 0, sizeof in);
+    in.n_runs = 5;
+    in.max_steps.data = &max_steps;
+    in.final.data = &final;
+    in.every_span = col(span);
+    in.every_parts = col(parts);
+    in.every_first = col(first);
+    in.walk_limit = INT64_MAX;
+    first[2] = 11;  /* run 2: 11 > T */
+    CHECK_EQ(ckpt_sweep_count(&in, 0, 3, counts, flags, NULL, offsets, NULL, &done, &err), CKPT_OK);
+    CHECK_EQ(counts[0], 4);  /* 2.5, 5, 7.5, 10 -> 3, 5, 8, 10 */
+    CHECK_EQ(flags[0], 0u);
+    CHECK_EQ(counts[1], T);
+    CHECK_EQ(flags[1], CKPT_FLAG_FEWER_THAN_REQUESTED);
+    CHECK_EQ(counts[2], 0);
+    CHECK_EQ(flags[2] & CKPT_FLAG_OUT_OF_RANGE, CKPT_FLAG_OUT_OF_RANGE);
+    CHECK_EQ(ckpt_sweep_fill(&in, 0, 3, offsets, steps, &done, &err), CKPT_OK);
+    CHECK_EQ(steps[0], 3);
+    CHECK_EQ(steps[1], 5);
+    CHECK_EQ(steps[2], 8);
+    CHECK_EQ(steps[3], 10);
+    CHECK_EQ(ckpt_sweep_count(&in, 3, 4, counts, flags, NULL, NULL, NULL, &done, &err),
+             CKPT_OVERFLOW);
+    CHECK_EQ(err.row, 3);
+    CHECK_EQ(err.arg, CKPT_ARG_EVERY);
+    CHECK_EQ(err.why, CKPT_WHY_OVERFLOW);
+    CHECK_EQ(ckpt_sweep_count(&in, 4, 5, counts, flags, NULL, NULL, NULL, &done, &err), CKPT_OK);
+    CHECK_EQ(flags[4] & CKPT_FLAG_OUT_OF_RANGE, CKPT_FLAG_OUT_OF_RANGE);
+}
+
+/* keep_last: the peak holds a save in flight more than the N kept, the bytes follow. */
+static void test_keep_last(void)
+{
+    int64_t max_steps = 100, every[3] = {10, 50, 100}, keep[3] = {2, 2, A}, size = 7;
+    int64_t counts[3], peak[3], peak_bytes[3], survivors[3], done;
+    uint32_t flags[3];
+    ckpt_sweep_error err;
+    ckpt_sweep_disk disk = {peak, peak_bytes, survivors};
+    ckpt_sweep_in in;
+    memset(&in, 0, sizeof in);
+    in.n_runs = 3;
+    in.max_steps.data = &max_steps;
+    in.every = col(every);
+    in.keep_last = col(keep);
+    in.checkpoint_bytes.data = &size;
+    in.walk_limit = INT64_MAX;
+    CHECK_EQ(ckpt_sweep_count(&in, 0, 3, counts, flags, NULL, NULL, &disk, &done, &err), CKPT_OK);
+    CHECK_EQ(peak[0], 3);
+    CHECK_EQ(survivors[0], 2);
+    CHECK_EQ(peak_bytes[0], 21);
+    CHECK_EQ(peak[1], 2);
+    CHECK_EQ(survivors[1], 2);
+    CHECK_EQ(peak[2], 1);
+    CHECK_EQ(survivors[2], 1);
+    keep[1] = 0;
+    CHECK_EQ(ckpt_sweep_count(&in, 0, 3, counts, flags, NULL, NULL, &disk, &done, &err),
+             CKPT_DOMAIN);
+    CHECK_EQ(err.row, 1);
+    CHECK_EQ(err.arg, CKPT_ARG_KEEP_LAST);
+    in.checkpoint_bytes.data = NULL;  /* peak bytes need checkpoint_bytes */
+    CHECK_EQ(ckpt_sweep_count(&in, 0, 1, counts, flags, NULL, NULL, &disk, &done, &err),
+             CKPT_DOMAIN);
+}
+
 /* ckpt_sweep_rule_fill gives ckpt_rule_nth's steps, periods and lanes included. */
 static void test_rule_fill(void)
 {
@@ -583,6 +661,8 @@ int main(void)
     test_flags();
     test_errors();
     test_layout();
+    test_unit_every();
+    test_keep_last();
     test_rule_fill();
     test_empty_runs_fill_nowhere();
     test_min_interval_at_int64_max();
