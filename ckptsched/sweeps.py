@@ -2,11 +2,14 @@
 
     import numpy as np, ckptsched
     res = ckptsched.sweep(steps_per_epoch=np.array([217, 400, 31]), epochs=3,
-                          saves_per_epoch=[8, 4, 40], checkpoint_bytes=14 * 2**30)
+                          saves_per_epoch=[8, 4, 40], checkpoint_bytes=14 * 2**30,
+                          keep_last=2)
     res.counts                  # saves per run            int64[R]
     res[1]                      # run 1's steps (a view)   int64[counts[1]]
     res.runs_with("FEWER_THAN_REQUESTED")   # -> array([2])
-    res.bytes.sum()             # disk for the whole sweep
+    res.peak_bytes.max()        # the most disk one run needs at once (keep_last=2: 3 saves)
+    res.bytes.sum()             # bytes written by the whole sweep (not on disk at once)
+    res.messages(2)             # run 2's diagnostic messages (from its Schedule)
 
 Run i of a sweep is `Schedule(Run(...row i...), ...)` exactly: same steps, and its flags
 are the codes of that schedule's diagnostics.  This module only validates and converts
@@ -105,10 +108,12 @@ def sweep(steps_per_epoch: Optional[Integers] = None, epochs: Optional[Numbers] 
     written) is then counts * checkpoint_bytes, `peak_bytes` peak * checkpoint_bytes.
     keep_last: the checkpoints kept on disk (retention.Retention(keep_last=N)); `peak` is
     the most on disk at once (a save in flight included: min(counts, N + 1)) and
-    `survivors` those left at the end (min(counts, N)); left out, every checkpoint stays.  counts_only=True: counts, flags and bytes without the
-    steps (O(1) per run, unless a run combines rules or has min_interval > 1, which
-    walks its schedule, as Schedule does: a run that would walk more than
-    schedule.MAX_MATERIALIZED steps is refused with a ValueError, never walked).
+    `survivors` those left at the end (min(counts, N)); left out, every checkpoint stays.
+
+    counts_only=True: counts, flags, bytes and the disk without the steps (O(1) per run,
+    unless a run combines rules or has min_interval > 1, which walks its schedule, as
+    Schedule does: a run that would walk more than schedule.MAX_MATERIALIZED steps is
+    refused with a ValueError, never walked).
 
     Errors name the argument, the run and the value: TypeError for non-integers, bools,
     strings, object, complex and datetime arrays and numpy longdouble epochs / ratios;
@@ -757,9 +762,10 @@ def _unit_columns(columns: Dict[str, Column], given: Dict[str, Any],
         num = ABSENT if num_col is None else int(num_col[i if len(num_col) != 1 else 0])
         if num == ABSENT:
             label = f"every[{i}]" if len(units) != 1 else "every"
-            raise ValueError(f"run {i}: {label}={_show(given['every'] if len(units) == 1 else given['every'][i])} "
-                             f"needs {need}" + (" (or num_examples and micro_batch_size)"
-                                                if need != "tokens_per_step" else ""))
+            value = given["every"] if len(units) == 1 else given["every"][i]
+            raise ValueError(f"run {i}: {label}={_show(value)} needs {need}"
+                             + (" (or num_examples and micro_batch_size)"
+                                if need != "tokens_per_step" else ""))
         den = 1 if den_col is None else int(den_col[i if len(den_col) != 1 else 0])
         key = (amount, unit, Fraction(num, den))
         if key not in cache:

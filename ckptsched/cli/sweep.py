@@ -7,9 +7,9 @@ rows is a sweep of no runs.  The per-run table (CSV, or JSON with --json) goes t
 --output, with each run's peak checkpoints on disk, survivors, bytes written and peak
 bytes (with checkpoint_bytes), codes and, for flagged runs, the diagnostic messages of its
 Schedule; the summary (runs, total checkpoints, the largest peak disk of one run, bytes
-written, runs per diagnostic code) goes to stderr.  A file that cannot be read or written, a cell that is not a number (or over the
-csv module's field limit), and a bad run end in one line naming the file, its line and
-column or the run, with exit status 2.
+written, runs per diagnostic code) goes to stderr.  A file that cannot be read or written,
+a cell that is not a number (or over the csv module's field limit), and a bad run end in
+one line naming the file, its line and column or the run, with exit status 2.
 """
 from __future__ import annotations
 
