@@ -34,6 +34,11 @@ cdef extern from "ckpt_sweep.h" nogil:
         ckpt_col_u8 final
         ckpt_col_i64 min_interval
         ckpt_col_i64 checkpoint_bytes
+        ckpt_col_i64 keep_last
+        ckpt_col_i64 every_span
+        ckpt_col_i64 every_parts
+        ckpt_col_i64 every_first
+        ckpt_col_u8 every_whole_epochs
         int64_t walk_limit
         int64_t work_budget
 
@@ -42,15 +47,22 @@ cdef extern from "ckpt_sweep.h" nogil:
         int arg
         int why
 
+    ctypedef struct ckpt_sweep_disk:
+        int64_t *peak
+        int64_t *peak_bytes
+        int64_t *survivors
+
     ckpt_status ckpt_sweep_count(const ckpt_sweep_in *sweep, int64_t begin, int64_t end,
                                  int64_t *counts, uint32_t *flags, int64_t *nbytes,
-                                 int64_t *offsets, int64_t *done, ckpt_sweep_error *err)
+                                 int64_t *offsets, const ckpt_sweep_disk *disk,
+                                 int64_t *done, ckpt_sweep_error *err)
     ckpt_status ckpt_sweep_fill(const ckpt_sweep_in *sweep, int64_t begin, int64_t end,
                                 const int64_t *offsets, int64_t *steps, int64_t *done,
                                 ckpt_sweep_error *err)
     void ckpt_sweep_rule_fill(const ckpt_rule *rule, int64_t *out, int64_t n)
 
     int64_t CKPT_SWEEP_ABSENT
+    int64_t CKPT_SWEEP_OVERFLOW
     uint32_t CKPT_FLAG_NO_SAVES
     uint32_t CKPT_FLAG_FEWER_THAN_REQUESTED
     uint32_t CKPT_FLAG_FINAL_NOT_SAVED

@@ -8,6 +8,7 @@ from ._sweep_py import SweepArrays
 
 NAME: str
 ABSENT: int
+OVERFLOW: int
 FLAGS: Dict[str, int]
 WHYS: Dict[str, int]
 

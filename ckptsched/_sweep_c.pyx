@@ -19,7 +19,7 @@ from ._ckpt_sweep cimport (
     CKPT_FLAG_HF_MISMATCH, CKPT_FLAG_LONG_GAP, CKPT_FLAG_MIN_INTERVAL_DROPPED, CKPT_FLAG_NO_SAVES,
     CKPT_FLAG_OUT_OF_RANGE, CKPT_FLAG_UNEVEN_TAIL, CKPT_SWEEP_ABSENT, CKPT_WHY_INTERNAL,
     CKPT_WHY_MISSING, CKPT_WHY_NEEDS_SPE, CKPT_WHY_OVERFLOW, CKPT_WHY_TOTAL, CKPT_WHY_VALUE,
-    CKPT_WHY_WALK, ckpt_col_f64, ckpt_col_i64, ckpt_col_u8, ckpt_sweep_count, ckpt_sweep_error,
+    CKPT_WHY_WALK, CKPT_SWEEP_OVERFLOW, ckpt_col_f64, ckpt_sweep_disk, ckpt_col_i64, ckpt_col_u8, ckpt_sweep_count, ckpt_sweep_error,
     ckpt_sweep_fill, ckpt_sweep_in, ckpt_sweep_rule_fill,
 )
 from . import schedule as _schedule
@@ -30,6 +30,7 @@ NAME = "c"
 
 #: The C header's constants, for the tests that hold them equal to the Python twin's.
 ABSENT = CKPT_SWEEP_ABSENT
+OVERFLOW = CKPT_SWEEP_OVERFLOW
 FLAGS = {
     "NO_SAVES": CKPT_FLAG_NO_SAVES,
     "FEWER_THAN_REQUESTED": CKPT_FLAG_FEWER_THAN_REQUESTED,
@@ -110,9 +111,10 @@ cdef inline int64_t *_ptr(object array):
 
 
 def sweep(int64_t n_runs, dict columns, bint counts_only):
-    """(counts, offsets, steps, flags, bytes) of every run; offsets and steps are None with
-    counts_only, bytes None without a checkpoint_bytes column.  Raises RowError, and
-    ValueError when the steps would not fit in memory."""
+    """(counts, offsets, steps, flags, bytes, peak, peak_bytes, survivors) of every run;
+    offsets and steps are None with counts_only, bytes and peak_bytes None without a
+    checkpoint_bytes column.  Raises RowError, and ValueError when the steps would not
+    fit in memory."""
     cdef ckpt_sweep_in sw
     cdef ckpt_sweep_error err
     cdef ckpt_status status = CKPT_OK
@@ -123,6 +125,7 @@ def sweep(int64_t n_runs, dict columns, bint counts_only):
     cdef int64_t *steps_p
     cdef uint32_t[::1] flags_v
     cdef uint32_t *flags_p = NULL
+    cdef ckpt_sweep_disk disk
 
     unknown = set(columns) - set(COLUMNS)
     if unknown or n_runs < 0:
@@ -142,6 +145,11 @@ def sweep(int64_t n_runs, dict columns, bint counts_only):
     _bind_uint8_column(&sw.final, columns.get("final"), n_runs)
     _bind_int64_column(&sw.min_interval, columns.get("min_interval"), n_runs)
     _bind_int64_column(&sw.checkpoint_bytes, columns.get("checkpoint_bytes"), n_runs)
+    _bind_int64_column(&sw.keep_last, columns.get("keep_last"), n_runs)
+    _bind_int64_column(&sw.every_span, columns.get("every_span"), n_runs)
+    _bind_int64_column(&sw.every_parts, columns.get("every_parts"), n_runs)
+    _bind_int64_column(&sw.every_first, columns.get("every_first"), n_runs)
+    _bind_uint8_column(&sw.every_whole_epochs, columns.get("every_whole_epochs"), n_runs)
     # a run is Schedule(...) exactly: it walks no more steps than a Schedule holds
     sw.walk_limit = _schedule.MAX_MATERIALIZED
     sw.work_budget = WORK_BUDGET
@@ -150,6 +158,10 @@ def sweep(int64_t n_runs, dict columns, bint counts_only):
     flags = np.empty(n_runs, dtype=np.uint32)
     nbytes = None if columns.get("checkpoint_bytes") is None else np.empty(n_runs, dtype=np.int64)
     offsets = None if counts_only else np.empty(n_runs + 1, dtype=np.int64)
+    peak = np.empty(n_runs, dtype=np.int64)
+    survivors = np.empty(n_runs, dtype=np.int64)
+    peak_bytes = None if nbytes is None else np.empty(n_runs, dtype=np.int64)
+    disk.peak, disk.survivors, disk.peak_bytes = _ptr(peak), _ptr(survivors), _ptr(peak_bytes)
     counts_p, bytes_p = _ptr(counts), _ptr(nbytes)
     if n_runs:
         flags_v = flags
@@ -162,12 +174,12 @@ def sweep(int64_t n_runs, dict columns, bint counts_only):
     while begin < n_runs:
         with nogil:
             status = ckpt_sweep_count(&sw, begin, n_runs, counts_p, flags_p, bytes_p, offsets_p,
-                                      &done, &err)
+                                      &disk, &done, &err)
         _check(status, &err)
         PyErr_CheckSignals()
         begin = done
     if counts_only:
-        return counts, None, None, flags, nbytes
+        return counts, None, None, flags, nbytes, peak, peak_bytes, survivors
 
     steps = allocate_steps(offsets_p[n_runs])
     steps_p = _ptr(steps)
@@ -178,7 +190,7 @@ def sweep(int64_t n_runs, dict columns, bint counts_only):
         _check(status, &err)
         PyErr_CheckSignals()
         begin = done
-    return counts, offsets, steps, flags, nbytes
+    return counts, offsets, steps, flags, nbytes, peak, peak_bytes, survivors
 
 
 def rule_fill(rule, int64_t n):

@@ -30,21 +30,35 @@ import numpy.typing as npt
 from . import schedule as _schedule
 from ._common import INT64_MAX, STATUS_CAPACITY, STATUS_DOMAIN, STATUS_OVERFLOW
 from .diagnostics import CODES
+from .plan import Plan
+from .retention import Retention
 from .run import Run
 
 NAME = "python"
 
 #: "Not given in this run" in an int64 column (CKPT_SWEEP_ABSENT).
 ABSENT = -(2**63)
+#: every_span: the unit spacing's terms leave int64 (CKPT_SWEEP_OVERFLOW).
+OVERFLOW = -(2**63) + 1
 
 #: The kernel's columns, as in ckpt_sweep_in.
 COLUMNS = ("steps_per_epoch", "epochs_num", "epochs_den", "epochs_float", "max_steps",
            "saves_per_epoch", "every", "count", "ratio_num", "ratio_den", "ratio_float",
-           "final", "min_interval", "checkpoint_bytes")
+           "final", "min_interval", "checkpoint_bytes", "keep_last",
+           "every_span", "every_parts", "every_first", "every_whole_epochs",
+           # read by this twin only (the C kernels get the steps_per_epoch and every_*
+           # columns the facade computed from them): the run as Run.from_dataset and
+           # Schedule(every="<amount><unit>") take it
+           "num_examples", "micro_batch_size", "grad_accum", "world_size", "drop_last",
+           "step_partial", "every_num", "every_den", "every_unit",
+           "samples_num", "samples_den", "tokens_num", "tokens_den")
+
+#: every_unit codes -> the unit suffix Schedule's every= parses.
+UNITS = {1: "ep", 2: "sp", 3: "tok"}
 
 #: The arguments a row error can be about (ckpt_sweep_arg: index in this tuple, -1 none).
 ARGS = ("steps_per_epoch", "epochs", "max_steps", "saves_per_epoch", "every", "count",
-        "ratio", "final", "min_interval", "checkpoint_bytes")
+        "ratio", "final", "min_interval", "checkpoint_bytes", "keep_last")
 
 # Why a row stopped the sweep (ckpt_sweep_why).
 WHY_VALUE = 1      # the argument's value is outside its domain
@@ -60,8 +74,10 @@ WHY_WALK = 7       # the run's union must be walked (several rules, or min_inter
 FLAGS: Dict[str, int] = {code: 1 << i for i, code in enumerate(CODES)}
 
 Int64Array = npt.NDArray[np.int64]
+#: (counts, offsets, steps, flags, bytes, peak, peak_bytes, survivors)
 SweepArrays = Tuple[Int64Array, Optional[Int64Array], Optional[Int64Array],
-                    npt.NDArray[np.uint32], Optional[Int64Array]]
+                    npt.NDArray[np.uint32], Optional[Int64Array], Int64Array,
+                    Optional[Int64Array], Int64Array]
 
 
 class RowError(Exception):
@@ -118,6 +134,10 @@ class _Columns:
         """Run i's value of an integer column (`default` when the column is absent)."""
         return int(self._value(name, i)) if name in self._lists else default
 
+    def integer_column(self, name: str) -> Int64Array:
+        """A given integer column as int64 (length 1 or n_runs: it broadcasts)."""
+        return np.array(self._lists[name][0], dtype=np.int64)
+
     def real(self, name: str, i: int) -> Optional[float]:
         """Run i's value of a float64 column, None when the column is absent."""
         return float(self._value(name, i)) if name in self._lists else None
@@ -132,9 +152,31 @@ def _as_given(num: int, den: int, given: Optional[float]) -> _AsGiven:
     return _AsGiven(num, den, float(num) / float(den) if given is None else given)
 
 
-def _row(cols: _Columns, i: int) -> Tuple[Run, Dict[str, object], int]:
-    """Run i's Run, its Schedule arguments and its checkpoint bytes (0: none); RowError
-    for a bad row, checked in the order of the kernel (read_row, run_total, build_rules)."""
+def _fraction(cols: _Columns, name: str, i: int) -> Optional[Fraction]:
+    """Run i's exact rational of the columns name_num / name_den, None when absent."""
+    num = cols.integer(f"{name}_num", i, ABSENT)
+    return None if num == ABSENT else Fraction(num, cols.integer(f"{name}_den", i, 1))
+
+
+def _geometry(cols: _Columns, i: int, S: int) -> Tuple[int, Optional[Fraction]]:
+    """Run i's steps per epoch and samples per step: Run.from_dataset's when the row gives
+    num_examples, else the steps_per_epoch and samples_per_step columns."""
+    n = cols.integer("num_examples", i, ABSENT)
+    if n == ABSENT:
+        return S, _fraction(cols, "samples", i)
+    run = Run.from_dataset(n, cols.integer("micro_batch_size", i, ABSENT),
+                           cols.integer("grad_accum", i, 1), cols.integer("world_size", i, 1),
+                           max_steps=1, drop_last=bool(cols.integer("drop_last", i, 0)),
+                           partial_accumulation="step" if cols.integer("step_partial", i, 1)
+                           else "drop")
+    assert run.steps_per_epoch is not None
+    return run.steps_per_epoch, run.samples_per_step
+
+
+def _row(cols: _Columns, i: int) -> Tuple[Run, Dict[str, object], int, Optional[int]]:
+    """Run i's Run, its Schedule arguments, its checkpoint bytes (0: none) and keep_last
+    (None: keep all); RowError for a bad row, checked in the order of the kernel
+    (read_row, run_total, build_rules)."""
     A = ABSENT
     S, max_steps = cols.integer("steps_per_epoch", i, A), cols.integer("max_steps", i, A)
     e_num, e_den = cols.integer("epochs_num", i, A), cols.integer("epochs_den", i, 1)
@@ -143,6 +185,9 @@ def _row(cols: _Columns, i: int) -> Tuple[Run, Dict[str, object], int]:
     r_num, r_den = cols.integer("ratio_num", i, A), cols.integer("ratio_den", i, 1)
     final, min_interval = bool(cols.integer("final", i, 1)), cols.integer("min_interval", i, 0)
     bytes_each = cols.integer("checkpoint_bytes", i, 0)
+    keep_last = cols.integer("keep_last", i, A)
+    unit = cols.integer("every_unit", i, 0) if cols.integer("every_num", i, A) != A else 0
+    S, samples = _geometry(cols, i, S)
 
     if S != A and S < 1:
         raise _fail(i, "steps_per_epoch", WHY_VALUE)
@@ -158,6 +203,8 @@ def _row(cols: _Columns, i: int) -> Tuple[Run, Dict[str, object], int]:
         raise _fail(i, "min_interval", WHY_VALUE)
     if cols.given("checkpoint_bytes") and bytes_each < 1:
         raise _fail(i, "checkpoint_bytes", WHY_VALUE)
+    if keep_last != A and keep_last < 1:
+        raise _fail(i, "keep_last", WHY_VALUE)
 
     if max_steps == A and S == A:
         raise _fail(i, "steps_per_epoch", WHY_MISSING)
@@ -165,7 +212,8 @@ def _row(cols: _Columns, i: int) -> Tuple[Run, Dict[str, object], int]:
         raise _fail(i, "epochs", WHY_MISSING)
     epochs = None if e_num == A else _as_given(e_num, e_den, cols.real("epochs_float", i))
     try:
-        run = Run(None if S == A else S, epochs, max_steps=None if max_steps == A else max_steps)
+        run = Run(None if S == A else S, epochs, max_steps=None if max_steps == A else max_steps,
+                  samples_per_step=samples, tokens_per_step=_fraction(cols, "tokens", i))
     except OverflowError:
         raise _fail(i, "epochs", WHY_OVERFLOW, STATUS_OVERFLOW) from None
     if k != A and S == A:
@@ -175,9 +223,16 @@ def _row(cols: _Columns, i: int) -> Tuple[Run, Dict[str, object], int]:
     for name, value in (("saves_per_epoch", k), ("count", count), ("every", every)):
         if value != A:
             kwargs[name] = value
+    if unit:
+        amount = Fraction(cols.integer("every_num", i, A), cols.integer("every_den", i, 1))
+        kwargs["every"] = f"{amount}{UNITS[unit]}"
+        try:
+            _schedule.Schedule._build(run, {"every": kwargs["every"]}, log=False)
+        except OverflowError:
+            raise _fail(i, "every", WHY_OVERFLOW, STATUS_OVERFLOW) from None
     if r_num != A:
         kwargs["ratio"] = _as_given(r_num, r_den, cols.real("ratio_float", i))
-    return run, kwargs, bytes_each
+    return run, kwargs, bytes_each, None if keep_last == A else keep_last
 
 
 def _schedule_of(run: Run, kwargs: Dict[str, object], i: int) -> Tuple[_schedule.Schedule, int]:
@@ -201,12 +256,41 @@ def _schedule_of(run: Run, kwargs: Dict[str, object], i: int) -> Tuple[_schedule
     return thinned, len(thinned)
 
 
+def read_columns(columns: Mapping[str, Optional[npt.NDArray[np.generic]]],
+                 n_runs: int) -> _Columns:
+    """The kernel columns, ready for row_schedule (read once: O(R))."""
+    return _Columns(columns, n_runs)
+
+
+def row_schedule(cols: _Columns, i: int) -> _schedule.Schedule:
+    """Run i's Schedule, built (without logging its diagnostics) as this backend builds it:
+    the source of a sweep's flags, and of their messages."""
+    run, kwargs, _, _ = _row(cols, i)
+    return _schedule_of(run, kwargs, i)[0]
+
+
 def _flags_of(sched: _schedule.Schedule) -> int:
     """The flag bits of the schedule's diagnostic codes."""
     flags = 0
     for diagnostic in sched.diagnostics:
         flags |= FLAGS[diagnostic.code]
     return flags
+
+
+def _disk_of(run: Run, sched: _schedule.Schedule, n: int, keep_last: Optional[int],
+             bytes_each: int) -> Tuple[int, int]:
+    """(peak, survivors): the most checkpoints on disk at once and those left at the end,
+    as the run's Plan with Retention(keep_last) computes them.  A schedule too long for
+    a Plan to hold (more than MAX_MATERIALIZED saves) gets the Plan's closed form for
+    keep_last alone: min(n, N + 1) and min(n, N)."""
+    if n > _schedule.MAX_MATERIALIZED:
+        return ((n, n) if keep_last is None
+                else (min(n, keep_last + 1), min(n, keep_last)))
+    plan = Plan._build(run, dict(save=sched, eval=None, log=None,
+                                 keep=Retention(keep_last=keep_last),
+                                 checkpoint_bytes=bytes_each or None, disk_budget=None,
+                                 load_best_model_at_end=False, strict=False), log=False)
+    return plan.peak.count, len(plan.survivors)
 
 
 def _steps_of(sched: _schedule.Schedule, n: int) -> Int64Array:
@@ -243,32 +327,37 @@ def allocate_steps(total: int) -> Int64Array:
 
 def sweep(n_runs: int, columns: Mapping[str, Optional[npt.NDArray[np.generic]]],
           counts_only: bool) -> SweepArrays:
-    """(counts, offsets, steps, flags, bytes) of every run; offsets and steps are None with
-    counts_only, bytes None without a checkpoint_bytes column.  Raises RowError, and
-    ValueError when the steps would not fit in memory."""
+    """(counts, offsets, steps, flags, bytes, peak, peak_bytes, survivors) of every run;
+    offsets and steps are None with counts_only, bytes and peak_bytes None without a
+    checkpoint_bytes column.  Raises RowError, and ValueError when the steps would not
+    fit in memory."""
     cols = _Columns(columns, n_runs)
     with_bytes = cols.given("checkpoint_bytes")
     counts = np.zeros(n_runs, dtype=np.int64)
+    peak = np.zeros(n_runs, dtype=np.int64)
+    survivors = np.zeros(n_runs, dtype=np.int64)
     flags = np.zeros(n_runs, dtype=np.uint32)
     nbytes = np.zeros(n_runs, dtype=np.int64) if with_bytes else None
     schedules: List[_schedule.Schedule] = []
     total = 0
     # pass 1, as ckpt_sweep_count: every run's count, flags and bytes; stop at a bad run
     for i in range(n_runs):
-        run, kwargs, bytes_each = _row(cols, i)
+        run, kwargs, bytes_each, keep_last = _row(cols, i)
         sched, n = _schedule_of(run, kwargs, i)
         if nbytes is not None:
             if n * bytes_each > INT64_MAX:
                 raise _fail(i, "checkpoint_bytes", WHY_OVERFLOW, STATUS_OVERFLOW)
             nbytes[i] = n * bytes_each
+        peak[i], survivors[i] = _disk_of(run, sched, n, keep_last, bytes_each)
         if not counts_only:
             total += n
             if total > INT64_MAX:
                 raise _fail(i, None, WHY_TOTAL, STATUS_OVERFLOW)
             schedules.append(sched)
         counts[i], flags[i] = n, _flags_of(sched)
+    peak_bytes = None if nbytes is None else peak * cols.integer_column("checkpoint_bytes")
     if counts_only:
-        return counts, None, None, flags, nbytes
+        return counts, None, None, flags, nbytes, peak, peak_bytes, survivors
     # pass 2, as ckpt_sweep_fill
     offsets = np.zeros(n_runs + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
@@ -278,4 +367,4 @@ def sweep(n_runs: int, columns: Mapping[str, Optional[npt.NDArray[np.generic]]],
         if len(run_steps) != counts[i]:
             raise _fail(i, None, WHY_INTERNAL, STATUS_CAPACITY)
         steps[offsets[i]:offsets[i + 1]] = run_steps
-    return counts, offsets, steps, flags, nbytes
+    return counts, offsets, steps, flags, nbytes, peak, peak_bytes, survivors

@@ -2,11 +2,14 @@
 
     import numpy as np, ckptsched
     res = ckptsched.sweep(steps_per_epoch=np.array([217, 400, 31]), epochs=3,
-                          saves_per_epoch=[8, 4, 40], checkpoint_bytes=14 * 2**30)
+                          saves_per_epoch=[8, 4, 40], checkpoint_bytes=14 * 2**30,
+                          keep_last=2)
     res.counts                  # saves per run            int64[R]
     res[1]                      # run 1's steps (a view)   int64[counts[1]]
     res.runs_with("FEWER_THAN_REQUESTED")   # -> array([2])
-    res.bytes.sum()             # disk for the whole sweep
+    res.peak_bytes.max()        # the most disk one run needs at once (keep_last=2: 3 saves)
+    res.bytes.sum()             # bytes written by the whole sweep (not on disk at once)
+    res.messages(2)             # run 2's diagnostic messages (from its Schedule)
 
 Run i of a sweep is `Schedule(Run(...row i...), ...)` exactly: same steps, and its flags
 are the codes of that schedule's diagnostics.  This module only validates and converts
@@ -27,12 +30,14 @@ import numpy.typing as npt
 
 from . import _backend
 from . import schedule as _schedule
-from ._numbers import INT64_MAX, to_bool, to_int, to_rational
-from ._sweep_py import ABSENT, ARGS, FLAGS, WHY_MISSING, WHY_NEEDS_SPE, WHY_OVERFLOW, \
-    WHY_TOTAL, WHY_VALUE, WHY_WALK, RowError
+from ._numbers import INT64_MAX, parse_every, to_bool, to_int, to_rational
+from ._sweep_py import OVERFLOW, ABSENT, ARGS, FLAGS, WHY_MISSING, WHY_NEEDS_SPE, WHY_OVERFLOW, \
+    WHY_TOTAL, WHY_VALUE, WHY_WALK, RowError, read_columns, row_schedule
+from .run import Run
 from .diagnostics import CODES
 
-__all__ = ["sweep", "SweepResult", "SweepSummary", "FLAGS", "Integers", "Numbers", "Flags"]
+__all__ = ["sweep", "SweepResult", "SweepSummary", "FLAGS", "Integers", "Numbers", "Flags",
+           "Every"]
 
 #: An integer argument: one value for every run, or one per run (a list, tuple, range or
 #: 1-D array of any integer dtype or integral floats; None or a masked entry leaves it out).
@@ -43,6 +48,8 @@ Integers = Union[int, np.integer[Any], range,
 Number = Union[int, float, Fraction, Decimal, np.integer[Any], np.floating[Any]]
 Numbers = Union[Number, range, Sequence[Optional[Number]],
                 npt.NDArray[np.integer[Any]], npt.NDArray[np.floating[Any]]]
+#: every: Integers (steps), or a unit string ("2ep", "10000sp", "1e9tok"), or one per run.
+Every = Union[Integers, str, Sequence[Optional[str]], npt.NDArray[np.str_]]
 #: final: True / False for every run, or one per run (None: True).
 Flags = Union[bool, np.bool_, Sequence[Union[bool, np.bool_, None]], npt.NDArray[np.bool_]]
 
@@ -58,15 +65,28 @@ _INTEGERS = {
     "count": (1, True),
     "min_interval": (0, True),     # left out: 0
     "checkpoint_bytes": (1, False),
+    "keep_last": (1, True),        # left out: keep every checkpoint
+    "num_examples": (1, True),
+    "micro_batch_size": (1, True),
+    "grad_accum": (1, True),       # left out: 1
+    "world_size": (1, True),       # left out: 1
 }
-_RATIONALS = ("epochs", "ratio")
+_RATIONALS = ("epochs", "ratio", "samples_per_step", "tokens_per_step")
+#: What the every_unit column holds for each unit of parse_every.
+_UNIT_CODES = {"epochs": 1, "samples": 2, "tokens": 3}
+_UNIT_NEEDS = {"epochs": "steps_per_epoch", "samples": "samples_per_step",
+               "tokens": "tokens_per_step"}
 
 
 def sweep(steps_per_epoch: Optional[Integers] = None, epochs: Optional[Numbers] = None, *,
           max_steps: Optional[Integers] = None, saves_per_epoch: Optional[Integers] = None,
-          every: Optional[Integers] = None, count: Optional[Integers] = None,
+          every: Optional[Every] = None, count: Optional[Integers] = None,
           ratio: Optional[Numbers] = None, final: Flags = True, min_interval: Integers = 0,
-          checkpoint_bytes: Optional[Integers] = None,
+          checkpoint_bytes: Optional[Integers] = None, keep_last: Optional[Integers] = None,
+          num_examples: Optional[Integers] = None, micro_batch_size: Optional[Integers] = None,
+          grad_accum: Optional[Integers] = None, world_size: Optional[Integers] = None,
+          drop_last: Flags = False, partial_accumulation: Union[str, Sequence[str]] = "step",
+          samples_per_step: Optional[Numbers] = None, tokens_per_step: Optional[Numbers] = None,
           counts_only: bool = False) -> SweepResult:
     """The schedules of R runs: run i is Schedule(Run(steps_per_epoch[i], epochs[i],
     max_steps=max_steps[i]), saves_per_epoch=saves_per_epoch[i], every=every[i], ...).
@@ -75,13 +95,25 @@ def sweep(steps_per_epoch: Optional[Integers] = None, epochs: Optional[Numbers] 
     tuple, range or 1-D numpy array of any integer dtype, integral floats, or (for
     `epochs` and `ratio`) any floats, which mean their simplest rational as in `Run`.
     `None` (or a masked entry) leaves the argument out of that run; `min_interval` left
-    out is 0 and `final` left out is True.  `every` is a whole number of steps.
+    out is 0 and `final` left out is True.  `every` is a whole number of steps, or a unit
+    string as Schedule takes it ("2ep", "10000sp", "1e9tok"; one string for every run or
+    one per run), which needs steps_per_epoch, samples_per_step or tokens_per_step.
 
-    checkpoint_bytes: the size of one checkpoint (scalar or per run): `bytes` is then
-    counts * checkpoint_bytes.  counts_only=True: counts, flags and bytes without the
-    steps (O(1) per run, unless a run combines rules or has min_interval > 1, which
-    walks its schedule, as Schedule does: a run that would walk more than
-    schedule.MAX_MATERIALIZED steps is refused with a ValueError, never walked).
+    Dataset geometry (as Run.from_dataset): num_examples with micro_batch_size,
+    grad_accum (1), world_size (1), drop_last (False) and partial_accumulation ("step" or
+    "drop") give a run its steps_per_epoch and its samples_per_step, instead of those
+    columns; a run with 0 steps per epoch is a ValueError naming its inputs.
+
+    checkpoint_bytes: the size of one checkpoint (scalar or per run): `bytes` (bytes
+    written) is then counts * checkpoint_bytes, `peak_bytes` peak * checkpoint_bytes.
+    keep_last: the checkpoints kept on disk (retention.Retention(keep_last=N)); `peak` is
+    the most on disk at once (a save in flight included: min(counts, N + 1)) and
+    `survivors` those left at the end (min(counts, N)); left out, every checkpoint stays.
+
+    counts_only=True: counts, flags, bytes and the disk without the steps (O(1) per run,
+    unless a run combines rules or has min_interval > 1, which walks its schedule, as
+    Schedule does: a run that would walk more than schedule.MAX_MATERIALIZED steps is
+    refused with a ValueError, never walked).
 
     Errors name the argument, the run and the value: TypeError for non-integers, bools,
     strings, object, complex and datetime arrays and numpy longdouble epochs / ratios;
@@ -94,9 +126,20 @@ def sweep(steps_per_epoch: Optional[Integers] = None, epochs: Optional[Numbers] 
     given: Dict[str, Any] = dict(
         steps_per_epoch=steps_per_epoch, epochs=epochs, max_steps=max_steps,
         saves_per_epoch=saves_per_epoch, every=every, count=count, ratio=ratio, final=final,
-        min_interval=min_interval, checkpoint_bytes=checkpoint_bytes)
+        min_interval=min_interval, checkpoint_bytes=checkpoint_bytes, keep_last=keep_last,
+        num_examples=num_examples, micro_batch_size=micro_batch_size, grad_accum=grad_accum,
+        world_size=world_size, samples_per_step=samples_per_step,
+        tokens_per_step=tokens_per_step)
     counts_only = to_bool(counts_only, "counts_only")
-    n_runs = _n_runs(given)
+    n_runs = _n_runs(dict(given, drop_last=drop_last,
+                          partial_accumulation=None if isinstance(partial_accumulation, str)
+                          else partial_accumulation))
+    units = _unit_every(every, n_runs)
+    if units is not None:  # a row in steps ("500", "500st") goes to the every column
+        in_steps = [int(u[0]) if u is not None and u[1] == "steps" else None for u in units]
+        units = [None if u is not None and u[1] == "steps" else u for u in units]
+        given["every"] = None if all(v is None for v in in_steps) else (
+            in_steps[0] if len(in_steps) == 1 else in_steps)
     columns: Dict[str, Column] = {}
     for name, (minimum, optional) in _INTEGERS.items():
         columns[name] = _int_column(given[name], name, minimum, optional)
@@ -104,12 +147,21 @@ def sweep(steps_per_epoch: Optional[Integers] = None, epochs: Optional[Numbers] 
         num, den, flt = _rational_column(given[name], name)
         columns[f"{name}_num"], columns[f"{name}_den"], columns[f"{name}_float"] = num, den, flt
     columns["final"] = _final_column(final)
+    if units is not None:
+        given["every"] = every
+    _geometry_columns(columns, given, n_runs, drop_last, partial_accumulation)
+    if units is not None:
+        _unit_columns(columns, given, units, n_runs)
     impl = _backend.sweep_impl
     try:
-        counts, offsets, steps, flags, nbytes = impl.sweep(n_runs, columns, counts_only)
+        arrays = impl.sweep(n_runs, columns, counts_only)
     except RowError as exc:
         raise _row_error(exc, given) from None
-    return SweepResult(counts, offsets, steps, flags, nbytes, backend=impl.NAME)
+    counts, offsets, steps, flags, nbytes, peak, peak_bytes, survivors = arrays
+    result = SweepResult(counts, offsets, steps, flags, nbytes, peak=peak,
+                         peak_bytes=peak_bytes, survivors=survivors, backend=impl.NAME)
+    result._columns = (n_runs, columns)
+    return result
 
 
 class SweepSummary(TypedDict):
@@ -117,7 +169,10 @@ class SweepSummary(TypedDict):
 
     runs: int
     total_checkpoints: int
-    total_bytes: Optional[int]     # None without checkpoint_bytes
+    total_bytes: Optional[int]     # bytes written by all runs; None without checkpoint_bytes
+    max_peak: int                  # the most checkpoints one run holds on disk at once
+    max_peak_bytes: Optional[int]  # the most disk one run needs at once; None without bytes
+    total_survivors: int           # checkpoints left on disk by all runs
     runs_per_code: Dict[str, int]  # every code of CODES -> the runs that have it
 
 
@@ -128,27 +183,40 @@ class SweepResult:
     offsets  int64[R+1]  run i's steps are steps[offsets[i]:offsets[i+1]]  (None: counts_only)
     steps    int64[sum]  every run's sorted steps, run after run               (None: counts_only)
     flags    uint32[R]   bit FLAGS[code] is set when run i's Schedule has a diagnostic `code`
-    bytes    int64[R]    counts * checkpoint_bytes (None without checkpoint_bytes)
+    bytes    int64[R]    bytes written: counts * checkpoint_bytes (None without checkpoint_bytes)
+    peak     int64[R]    most checkpoints on disk at once (a save in flight included), as
+                         Plan(..., keep=Retention(keep_last=N)).peak.count: min(counts, N + 1)
+    peak_bytes int64[R]  peak disk: peak * checkpoint_bytes (None without checkpoint_bytes)
+    survivors int64[R]   checkpoints on disk when the run ends: min(counts, N)
     res[i] is run i's steps (a view); len(res) is R.
     """
 
-    __slots__ = ("counts", "offsets", "steps", "flags", "bytes", "backend")
+    __slots__ = ("counts", "offsets", "steps", "flags", "bytes", "peak", "peak_bytes",
+                 "survivors", "backend", "_columns", "_rows")
 
     counts: Int64Array
     offsets: Optional[Int64Array]
     steps: Optional[Int64Array]
     flags: npt.NDArray[np.uint32]
     bytes: Optional[Int64Array]
+    peak: Int64Array
+    peak_bytes: Optional[Int64Array]
+    survivors: Int64Array
     backend: str
 
     def __init__(self, counts: Int64Array, offsets: Optional[Int64Array],
                  steps: Optional[Int64Array], flags: npt.NDArray[np.uint32],
-                 nbytes: Optional[Int64Array], *, backend: str) -> None:
-        for array in (counts, offsets, steps, flags, nbytes):
+                 nbytes: Optional[Int64Array], *, peak: Int64Array,
+                 peak_bytes: Optional[Int64Array], survivors: Int64Array,
+                 backend: str) -> None:
+        for array in (counts, offsets, steps, flags, nbytes, peak, peak_bytes, survivors):
             if array is not None:
                 array.flags.writeable = False
         self.counts, self.offsets, self.steps = counts, offsets, steps
         self.flags, self.bytes, self.backend = flags, nbytes, backend
+        self.peak, self.peak_bytes, self.survivors = peak, peak_bytes, survivors
+        self._columns: Optional[Tuple[int, Dict[str, Column]]] = None  # set by sweep()
+        self._rows: Any = None
 
     def __len__(self) -> int:
         return len(self.counts)
@@ -185,16 +253,44 @@ class SweepResult:
         (given as arguments, or as one list)."""
         return np.flatnonzero(self.flags & _mask(codes))
 
+    def schedule(self, i: SupportsIndex) -> _schedule.Schedule:
+        """Run i's Schedule (built on demand, its diagnostics not logged): its
+        `diagnostics` give the messages behind `codes(i)`."""
+        if self._columns is None:
+            raise ValueError("this SweepResult was not made by ckptsched.sweep(): it has no runs "
+                             "to rebuild")
+        n = len(self)
+        if isinstance(i, bool) or not isinstance(i, numbers.Integral):
+            raise TypeError(f"runs are indexed by integers, got {type(i).__name__}")
+        j = int(i) + n if int(i) < 0 else int(i)
+        if not 0 <= j < n:
+            raise IndexError(f"run {int(i)} is out of range for a sweep of {n} runs")
+        if self._rows is None:
+            self._rows = read_columns(self._columns[1], self._columns[0])
+        return row_schedule(self._rows, j)
+
+    def messages(self, i: SupportsIndex) -> Tuple[str, ...]:
+        """The diagnostic messages of run i (those of its Schedule; empty for a clean run,
+        which is not rebuilt)."""
+        if not int(self.flags[i]):
+            return ()
+        return tuple(d.message for d in self.schedule(i).diagnostics)
+
     def codes(self, i: SupportsIndex) -> Tuple[str, ...]:
         """The diagnostic codes of run i, in CODES order."""
         f = int(self.flags[i])
         return tuple(code for code, bit in FLAGS.items() if f & bit)
 
     def summary(self) -> SweepSummary:
-        """Runs, total checkpoints, total bytes (None without checkpoint_bytes) and, for
-        every code in CODES, how many runs have it."""
+        """Runs, total checkpoints, total bytes written (None without checkpoint_bytes),
+        the largest peak on disk of one run (count and bytes), the checkpoints left at the
+        end and, for every code in CODES, how many runs have it."""
         return {"runs": len(self), "total_checkpoints": self.total,
                 "total_bytes": self.total_bytes,
+                "max_peak": int(self.peak.max()) if len(self) else 0,
+                "max_peak_bytes": None if self.peak_bytes is None else
+                (int(self.peak_bytes.max()) if len(self) else 0),
+                "total_survivors": _exact_sum(self.survivors),
                 "runs_per_code": {code: int(np.count_nonzero(self.flags & bit))
                                   for code, bit in FLAGS.items()}}
 
@@ -528,6 +624,169 @@ def _final_column(value: Any) -> npt.NDArray[np.uint8]:
     return np.ascontiguousarray(arr).view(np.uint8)
 
 
+def _unit_every(every: Any, n_runs: int) -> Optional[List[Optional[Tuple[Fraction, str]]]]:
+    """every= as strings: (amount, unit) per run (one entry: every run; None: left out;
+    unit "steps" for "500" or "500st"), or None when every= is not given as strings."""
+    if isinstance(every, str):
+        values: List[Any] = [every]
+    elif isinstance(every, (list, tuple)) and any(isinstance(v, str) for v in every):
+        values = list(every)
+    elif isinstance(every, np.ndarray) and every.dtype.kind in "UO" and every.size and \
+            any(isinstance(v, str) for v in every.tolist()):
+        values = every.tolist()
+    else:
+        return None
+    if any(v is not None and not isinstance(v, str) for v in values):
+        j = next(j for j, v in enumerate(values) if isinstance(v, str))
+        raise TypeError(f"every[{j}]={values[j]!r}: this every= column mixes numbers of steps "
+                        "and strings; give every run a unit string (\"2ep\", \"10000sp\", "
+                        "\"1e9tok\"), or every run an integer number of steps")
+    parsed: List[Optional[Tuple[Fraction, str]]] = []
+    for i, value in enumerate(values):
+        label = "every" if len(values) == 1 and isinstance(every, str) else f"every[{i}]"
+        if value is None:
+            parsed.append(None)
+            continue
+        amount, unit = parse_every(value, label)
+        if max(amount.numerator, amount.denominator) > INT64_MAX:
+            raise OverflowError(f"{label}={value!r}: a sweep takes amounts whose numerator and "
+                                "denominator fit in int64")
+        parsed.append((amount, unit))
+    return parsed
+
+
+def _broadcast(column: Column, n_runs: int, default: int) -> npt.NDArray[np.int64]:
+    if column is None:
+        return np.full(n_runs, default, dtype=np.int64)
+    return np.broadcast_to(column, (n_runs,)) if len(column) == 1 else column
+
+
+def _flag_column(value: Any, name: str) -> npt.NDArray[np.uint8]:
+    if not _per_run(value):
+        return np.array([to_bool(value, name)], dtype=np.uint8)
+    return np.array([to_bool(v, f"{name}[{i}]") for i, v in enumerate(value)], dtype=np.uint8)
+
+
+def _geometry_columns(columns: Dict[str, Column], given: Dict[str, Any], n_runs: int,
+                      drop_last: Any, partial_accumulation: Any) -> None:
+    """steps_per_epoch and samples_per_step of the runs given by num_examples, computed as
+    Run.from_dataset does (and its errors); the raw geometry columns for the Python twin."""
+    for name in ("samples_per_step", "tokens_per_step"):
+        short = name.split("_")[0]
+        num = columns.pop(f"{name}_num")
+        den = columns.pop(f"{name}_den")
+        columns.pop(f"{name}_float")
+        columns[f"{short}_num"] = num
+        columns[f"{short}_den"] = den if den is not None or num is None else \
+            np.ones(1, dtype=np.int64)
+    geometry = ("micro_batch_size", "grad_accum", "world_size")
+    if columns["num_examples"] is None:
+        for name in geometry:
+            if columns[name] is not None:
+                raise ValueError(f"{name} is dataset geometry: it needs num_examples")
+            del columns[name]
+        del columns["num_examples"]
+        return
+    drop = _flag_column(drop_last, "drop_last")
+    modes = [partial_accumulation] if isinstance(partial_accumulation, str) \
+        else list(partial_accumulation)
+    for i, mode in enumerate(modes):
+        if mode not in ("step", "drop"):
+            label = "partial_accumulation" if len(modes) == 1 else f"partial_accumulation[{i}]"
+            raise ValueError(f"{label} must be 'step' or 'drop', got {_show(mode)}")
+    step_partial = np.array([m == "step" for m in modes], dtype=np.uint8)
+    columns["drop_last"], columns["step_partial"] = drop, step_partial
+    n = _broadcast(columns["num_examples"], n_runs, ABSENT)
+    b = _broadcast(columns["micro_batch_size"], n_runs, ABSENT)
+    g = _broadcast(columns["grad_accum"], n_runs, 1)
+    w = _broadcast(columns["world_size"], n_runs, 1)
+    g, w = np.where(g == ABSENT, 1, g), np.where(w == ABSENT, 1, w)  # left out: 1
+    columns["grad_accum"], columns["world_size"] = g, w
+    spe = _broadcast(columns["steps_per_epoch"], n_runs, ABSENT)
+    sps = _broadcast(columns["samples_num"], n_runs, ABSENT)
+    has = n != ABSENT
+    for what, bad in (("steps_per_epoch", has & (spe != ABSENT)),
+                      ("samples_per_step", has & (sps != ABSENT))):
+        if bad.any():
+            i = _first(bad)
+            raise ValueError(f"run {i} gives num_examples and {what}: the dataset geometry "
+                             f"decides {what}; leave one of them out")
+    if (has & (b == ABSENT)).any():
+        i = _first(has & (b == ABSENT))
+        raise ValueError(f"run {i} gives num_examples without micro_batch_size")
+    dl = np.broadcast_to(drop, (n_runs,)).astype(bool)
+    sp = np.broadcast_to(step_partial, (n_runs,)).astype(bool)
+    nn, bb, gg, ww = (np.where(has, x, 1) for x in (n, b, g, w))
+    per_rank = np.where(dl, nn // ww, -(-nn // ww))
+    batches = np.where(dl, per_rank // bb, -(-per_rank // bb))
+    S = np.where(sp, -(-batches // gg), batches // gg)
+    samples = bb.astype(object) * gg * ww
+    bad = has & ((S == 0) | (samples > INT64_MAX))
+    if bad.any():
+        i = _first(bad)
+        try:
+            Run.from_dataset(int(n[i]), int(b[i]), int(g[i]), int(w[i]), max_steps=1,
+                             drop_last=bool(dl[i]),
+                             partial_accumulation="step" if sp[i] else "drop")
+        except (ValueError, OverflowError) as exc:
+            raise type(exc)(f"run {i}: {exc}") from None
+    columns["steps_per_epoch"] = np.where(has, S, spe).astype(np.int64)
+    columns["samples_num"] = np.where(has, samples, sps).astype(np.int64)
+    den = columns["samples_den"]
+    columns["samples_den"] = np.where(has, 1, _broadcast(den, n_runs, 1)).astype(np.int64)
+
+
+def _unit_columns(columns: Dict[str, Column], given: Dict[str, Any],
+                  units: List[Optional[Tuple[Fraction, str]]], n_runs: int) -> None:
+    """every_span / every_parts / every_first (the spacing in steps the kernels take) and
+    every_num / every_den / every_unit (the amounts, for the Python twin)."""
+    rows = n_runs if len(units) != 1 else 1
+    per_step = {"steps_per_epoch": (columns.get("steps_per_epoch"), None),
+                "samples_per_step": (columns.get("samples_num"), columns.get("samples_den")),
+                "tokens_per_step": (columns.get("tokens_num"), columns.get("tokens_den"))}
+    if any(c is not None and len(c) == n_runs and n_runs != 1 for c, _ in per_step.values()):
+        rows = n_runs
+    out = {name: np.empty(rows, dtype=np.int64) for name in
+           ("every_span", "every_parts", "every_first", "every_num", "every_den")}
+    unit_codes = np.zeros(rows, dtype=np.uint8)
+    cache: Dict[Tuple[Fraction, str, Fraction], Tuple[int, int, int]] = {}
+    for i in range(rows):
+        entry = units[i if len(units) != 1 else 0]
+        if entry is None:
+            out["every_span"][i] = out["every_num"][i] = ABSENT
+            out["every_parts"][i] = out["every_first"][i] = out["every_den"][i] = 1
+            continue
+        amount, unit = entry
+        need = _UNIT_NEEDS[unit]
+        num_col, den_col = per_step[need]
+        num = ABSENT if num_col is None else int(num_col[i if len(num_col) != 1 else 0])
+        if num == ABSENT:
+            label = f"every[{i}]" if len(units) != 1 else "every"
+            value = given["every"] if len(units) == 1 else given["every"][i]
+            raise ValueError(f"run {i}: {label}={_show(value)} needs {need}"
+                             + (" (or num_examples and micro_batch_size)"
+                                if need != "tokens_per_step" else ""))
+        den = 1 if den_col is None else int(den_col[i if len(den_col) != 1 else 0])
+        key = (amount, unit, Fraction(num, den))
+        if key not in cache:
+            spacing = amount * key[2] if unit == "epochs" else amount / key[2]
+            if spacing < 1:
+                cache[key] = (1, 2, 1)
+            else:
+                first = -(-spacing.numerator // spacing.denominator)
+                fits = max(spacing.numerator, spacing.denominator) <= INT64_MAX
+                cache[key] = (spacing.numerator if fits else OVERFLOW,
+                              spacing.denominator if fits else 1,
+                              first if first <= INT64_MAX else ABSENT)
+        out["every_span"][i], out["every_parts"][i], out["every_first"][i] = cache[key]
+        out["every_num"][i], out["every_den"][i] = amount.numerator, amount.denominator
+        unit_codes[i] = _UNIT_CODES[unit]
+    columns.update(out)
+    columns["every_unit"] = unit_codes
+    columns["every_whole_epochs"] = ((unit_codes == _UNIT_CODES["epochs"])
+                                     & (out["every_den"] == 1)).view(np.uint8)
+
+
 def _row_error(exc: RowError, given: Dict[str, Any]) -> Exception:
     """The user's exception for a row the kernel stopped at."""
     i = exc.row
@@ -553,6 +812,9 @@ def _row_error(exc: RowError, given: Dict[str, Any]) -> Exception:
     if exc.why == WHY_OVERFLOW and name == "epochs":
         return OverflowError(f"run {i}: {show('epochs')} * {show('steps_per_epoch')} total "
                              "steps exceed the int64 range (2**63 - 1)")
+    if exc.why == WHY_OVERFLOW and name == "every":
+        return OverflowError(f"run {i}: {show('every')} gives a spacing in steps whose terms "
+                             "exceed the int64 range (2**63 - 1); give a rounder amount")
     if exc.why == WHY_OVERFLOW:
         return OverflowError(f"run {i}: {show('checkpoint_bytes')} times its number of "
                              "checkpoints exceeds the int64 range (2**63 - 1)")

@@ -23,6 +23,8 @@ typedef struct {
     int final;
     int64_t min_interval;
     int64_t bytes_each;  /* 0 when absent */
+    int64_t keep_last;   /* 0 when absent: keep all */
+    int whole_epochs;    /* every= in whole epochs (_diagnose: epoch_based) */
     ckpt_rule rules[MAX_SWEEP_RULES];
     int64_t n_rules;
     int64_t extra;   /* T when final */
@@ -88,6 +90,8 @@ typedef struct {
     int final;
     int64_t min_interval;  /* 0 when absent */
     int64_t bytes_each;    /* 0 when absent */
+    int64_t keep_last;     /* ABSENT: keep all */
+    int64_t unit_span, unit_parts, unit_first;  /* every= in units; span ABSENT: none */
 } row_args;
 
 /* Read row i and check each argument against its domain (ckpt_sweep.h), in order. */
@@ -106,6 +110,10 @@ static ckpt_status read_row(const ckpt_sweep_in *in, int64_t i, row_args *a, ckp
     a->final = in->final.data == NULL ? 1 : in->final.data[i * in->final.step] != 0;
     a->min_interval = get_i64(in->min_interval, i, 0);
     a->bytes_each = get_i64(in->checkpoint_bytes, i, 0);
+    a->keep_last = get_i64(in->keep_last, i, A);
+    a->unit_span = get_i64(in->every_span, i, A);
+    a->unit_parts = get_i64(in->every_parts, i, 1);
+    a->unit_first = get_i64(in->every_first, i, A);
 
     if (a->S != A && a->S < 1)
         return row_fail(err, i, CKPT_ARG_STEPS_PER_EPOCH, CKPT_WHY_VALUE, CKPT_DOMAIN);
@@ -125,6 +133,12 @@ static ckpt_status read_row(const ckpt_sweep_in *in, int64_t i, row_args *a, ckp
         return row_fail(err, i, CKPT_ARG_MIN_INTERVAL, CKPT_WHY_VALUE, CKPT_DOMAIN);
     if (in->checkpoint_bytes.data != NULL && a->bytes_each < 1)
         return row_fail(err, i, CKPT_ARG_CHECKPOINT_BYTES, CKPT_WHY_VALUE, CKPT_DOMAIN);
+    if (a->keep_last != A && a->keep_last < 1)
+        return row_fail(err, i, CKPT_ARG_KEEP_LAST, CKPT_WHY_VALUE, CKPT_DOMAIN);
+    if (a->unit_span != A && (a->every != A || a->unit_parts < 1
+                              || (a->unit_span != CKPT_SWEEP_OVERFLOW && a->unit_span < 1)
+                              || (a->unit_first != A && a->unit_first < 1)))
+        return row_fail(err, i, CKPT_ARG_EVERY, CKPT_WHY_VALUE, CKPT_DOMAIN);
     return CKPT_OK;
 }
 
@@ -165,6 +179,20 @@ static ckpt_status build_rules(const ckpt_sweep_in *in, int64_t i, const row_arg
         add_rule(r, CKPT_RULE_EVERY, a->every, a->every);
         if (a->every > T) r->flags |= CKPT_FLAG_OUT_OF_RANGE;
         else if (r->final && T % a->every != 0) r->flags |= CKPT_FLAG_UNEVEN_TAIL;
+    }
+    if (a->unit_span != A) {
+        /* _rules._every_rule in units: below one step, every step (FEWER_THAN_REQUESTED);
+         * a first step past the run, no rule (OUT_OF_RANGE); no UNEVEN_TAIL */
+        if (a->unit_span != CKPT_SWEEP_OVERFLOW && a->unit_span < a->unit_parts) {
+            add_rule(r, CKPT_RULE_EVEN, 1, 1);
+            r->flags |= CKPT_FLAG_FEWER_THAN_REQUESTED;
+        } else if (a->unit_first == A || a->unit_first > T) {
+            r->flags |= CKPT_FLAG_OUT_OF_RANGE;
+        } else if (a->unit_span == CKPT_SWEEP_OVERFLOW) {
+            return row_fail(err, i, CKPT_ARG_EVERY, CKPT_WHY_OVERFLOW, CKPT_OVERFLOW);
+        } else {
+            add_rule(r, CKPT_RULE_EVEN, a->unit_span, a->unit_parts);
+        }
     }
     if (a->r_num != A) {
         int64_t interval;
@@ -221,6 +249,9 @@ static ckpt_status row_setup(const ckpt_sweep_in *in, int64_t i, int with_flags,
     r->final = a.final;
     r->min_interval = a.min_interval;
     r->bytes_each = a.bytes_each;
+    r->keep_last = a.keep_last == A ? 0 : a.keep_last;
+    r->whole_epochs = a.unit_span != A && in->every_whole_epochs.data != NULL
+                      && in->every_whole_epochs.data[i * in->every_whole_epochs.step] != 0;
     r->n_rules = 0;
     r->flags = 0;
     r->extra = T;
@@ -283,6 +314,16 @@ static ckpt_status thin_walk(const sweep_row *r, int64_t *out, int64_t cap, int6
         if (r->k != 0) {
             int64_t hi = next != 0 ? next - 1 : r->T;
             if (hi / r->S > s / r->S) end_missed = 1;
+        } else if (r->whole_epochs && r->S != 0 && !end_missed) {
+            /* not every epoch end is a step: look at the dropped ones (at most the
+             * union's steps in all, which the caller bounds) */
+            for (int64_t t = ckpt_sched_next_after(&sched, s); t != 0 && (next == 0 || t < next);
+                 t = ckpt_sched_next_after(&sched, t)) {
+                if (t % r->S == 0) {
+                    end_missed = 1;
+                    break;
+                }
+            }
         }
         s = next;
     }
@@ -352,15 +393,19 @@ static inline int budget_spent(const ckpt_sweep_in *in, int64_t work)
 
 ckpt_status ckpt_sweep_count(const ckpt_sweep_in *in, int64_t begin, int64_t end,
                              int64_t *counts, uint32_t *flags, int64_t *bytes,
-                             int64_t *offsets, int64_t *done, ckpt_sweep_error *err)
+                             int64_t *offsets, const ckpt_sweep_disk *disk, int64_t *done,
+                             ckpt_sweep_error *err)
 {
+    static const ckpt_sweep_disk no_disk = {NULL, NULL, NULL};
     sweep_row r;
     int64_t work = 0;
     if (done == NULL || err == NULL) return CKPT_DOMAIN;
     start_pass(begin, done, err);
     if (begin < 0 || end > in->n_runs || begin > end || counts == NULL || flags == NULL)
         return CKPT_DOMAIN;
-    if (bytes != NULL && in->checkpoint_bytes.data == NULL) return CKPT_DOMAIN;
+    if (disk == NULL) disk = &no_disk;
+    if ((bytes != NULL || disk->peak_bytes != NULL) && in->checkpoint_bytes.data == NULL)
+        return CKPT_DOMAIN;
     for (int64_t i = begin; i < end; i++) {
         ckpt_status status = row_setup(in, i, 1, &r, err);
         int64_t n, last;
@@ -384,6 +429,13 @@ ckpt_status ckpt_sweep_count(const ckpt_sweep_in *in, int64_t begin, int64_t end
             return row_fail(err, i, CKPT_ARG_CHECKPOINT_BYTES, CKPT_WHY_OVERFLOW, CKPT_OVERFLOW);
         if (offsets != NULL && ckpt_add(offsets[i], n, &offsets[i + 1]) != CKPT_OK)
             return row_fail(err, i, CKPT_ARG_NONE, CKPT_WHY_TOTAL, CKPT_OVERFLOW);
+        /* retention (retention.Retention, plan._timeline): the last N stay, and the save
+         * in flight joins them before the oldest is deleted; peak <= n: no overflow */
+        int64_t peak = r.keep_last != 0 && r.keep_last < n ? r.keep_last + 1 : n;
+        if (disk->peak != NULL) disk->peak[i] = peak;
+        if (disk->peak_bytes != NULL) disk->peak_bytes[i] = peak * r.bytes_each;
+        if (disk->survivors != NULL)
+            disk->survivors[i] = r.keep_last != 0 && r.keep_last < n ? r.keep_last : n;
         counts[i] = n;
         flags[i] = f;
         *done = i + 1;

@@ -31,6 +31,8 @@
 
 /* "Not given in this row" in an int64 column (never a valid value). */
 #define CKPT_SWEEP_ABSENT INT64_MIN
+/* every_span: the unit spacing's terms leave int64 */
+#define CKPT_SWEEP_OVERFLOW (INT64_MIN + 1)
 
 typedef struct {
     const int64_t *data;  /* NULL: absent in every row */
@@ -53,6 +55,8 @@ typedef struct {
  *   ratio_num / ratio_den     0 < num/den < 1, or num ABSENT
  *   min_interval              >= 0 (NULL: 0)
  *   checkpoint_bytes          >= 1 (NULL: no byte estimate)
+ *   keep_last                 >= 1 or ABSENT (NULL: keep all)
+ *   every_span / every_parts  >= 1 (or as described below), not with every in steps
  *   final                     0 or not 0 (NULL: 1)
  * epochs_float / ratio_float are the values as the user gave them, in double: the
  * float arithmetic transformers and Axolotl do with them (HF_MISMATCH) starts from
@@ -73,6 +77,19 @@ typedef struct {
     ckpt_col_u8 final;
     ckpt_col_i64 min_interval;
     ckpt_col_i64 checkpoint_bytes;
+    ckpt_col_i64 keep_last;     /* >= 1, or ABSENT / NULL: keep every checkpoint */
+    /* every= in units (epochs, samples, tokens), as its spacing in steps, exact and
+     * reduced: every_span / every_parts (the EVEN rule of boundaries every span/parts
+     * steps), every_first = ceil(span / parts), its first step.  ABSENT span: not given
+     * in this row.  The caller normalizes a spacing below one step to 1/2, and marks
+     * terms past int64 with span CKPT_SWEEP_OVERFLOW (parts then unused), every_first
+     * ABSENT when the first step itself is past int64. */
+    ckpt_col_i64 every_span;
+    ckpt_col_i64 every_parts;
+    ckpt_col_i64 every_first;
+    ckpt_col_u8 every_whole_epochs;  /* not 0: every= is a whole number of epochs, so a
+                                        step it or another rule schedules at an epoch
+                                        end and min_interval drops is EPOCH_END_MISSED */
     int64_t walk_limit;   /* >= 0: the most steps the union of a row with several rules,
                              or with min_interval > 1, may have (schedule.MAX_MATERIALIZED) */
     int64_t work_budget;  /* a call stops after the row that takes its work (rows, plus steps
@@ -92,6 +109,7 @@ typedef enum {
     CKPT_ARG_FINAL = 7,
     CKPT_ARG_MIN_INTERVAL = 8,
     CKPT_ARG_CHECKPOINT_BYTES = 9,
+    CKPT_ARG_KEEP_LAST = 10,
 } ckpt_sweep_arg;
 
 /* Why a row stopped the kernel. */
@@ -101,7 +119,8 @@ typedef enum {
     CKPT_WHY_MISSING = 2,   /* no max_steps, and arg (steps_per_epoch or epochs) is absent  */
     CKPT_WHY_NEEDS_SPE = 3, /* arg (saves_per_epoch) needs steps_per_epoch, absent here      */
     CKPT_WHY_OVERFLOW = 4,  /* a value computed from arg leaves int64 (CKPT_OVERFLOW):
-                               epochs: epochs * steps_per_epoch; checkpoint_bytes: count * bytes */
+                               epochs: epochs * steps_per_epoch; checkpoint_bytes: count * bytes;
+                               every: the terms of a unit spacing that reaches the run     */
     CKPT_WHY_TOTAL = 5,     /* the running total of saves leaves int64 at this row            */
     CKPT_WHY_INTERNAL = 6,  /* offsets disagree with the row's count (CKPT_CAPACITY)          */
     CKPT_WHY_WALK = 7,      /* the row's union must be walked (several rules, or arg
@@ -126,16 +145,28 @@ typedef struct {
 #define CKPT_FLAG_LONG_GAP             (1u << 7) /* needs max_gap: never set by a sweep */
 #define CKPT_FLAG_EPOCH_END_MISSED     (1u << 8)
 
+/* Optional outputs of pass 1 about the disk (each may be NULL; the *_bytes ones need
+ * checkpoint_bytes).  With keep_last = N (deletion follows a completed save, so a save
+ * in flight is on disk with the N before it) and n saves: peak = min(n, N + 1) and
+ * survivors = min(n, N); without keep_last both are n. */
+typedef struct {
+    int64_t *peak;        /* most checkpoints on disk at once                */
+    int64_t *peak_bytes;  /* peak * checkpoint_bytes                         */
+    int64_t *survivors;   /* checkpoints on disk when the run ends           */
+} ckpt_sweep_disk;
+
 /* Pass 1 over rows [begin, *done): counts[i] (saves of run i), flags[i], and, when
- * not NULL, bytes[i] = counts[i] * checkpoint_bytes and offsets[i + 1] =
- * offsets[i] + counts[i] (the caller sets offsets[begin]; the sum is checked).
+ * not NULL, bytes[i] = counts[i] * checkpoint_bytes, offsets[i + 1] =
+ * offsets[i] + counts[i] (the caller sets offsets[begin]; the sum is checked) and the
+ * disk outputs of `disk` (disk may be NULL).
  * *done is end, or less when the work budget ran out first (call again from *done).
  * O(1) per run with at most one rule and no min_interval; otherwise the run's
  * union is walked, up to walk_limit steps.  Stops at the first bad row (*err says
  * which and why). */
 ckpt_status ckpt_sweep_count(const ckpt_sweep_in *in, int64_t begin, int64_t end,
                              int64_t *counts, uint32_t *flags, int64_t *bytes,
-                             int64_t *offsets, int64_t *done, ckpt_sweep_error *err);
+                             int64_t *offsets, const ckpt_sweep_disk *disk, int64_t *done,
+                             ckpt_sweep_error *err);
 
 /* Pass 2 over rows [begin, *done): run i's sorted steps into
  * steps[offsets[i] .. offsets[i + 1]), offsets as ckpt_sweep_count made them

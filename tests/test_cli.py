@@ -494,7 +494,8 @@ def test_streams_closed_at_start(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=child_env())
     assert result.returncode == 0
     assert (tmp_path / "status.txt").read_text() == "[0, 2, 0]"
-    assert (tmp_path / "out.csv").read_text().splitlines() == ["row,count,flags", "0,5,"]
+    assert (tmp_path / "out.csv").read_text().splitlines() == ["row,count,peak,survivors,flags,messages",
+                                                                "0,5,5,5,,"]
 
 
 def test_plan_reports_each_diagnostic_once_in_its_own_listing(capsys):

@@ -222,6 +222,7 @@ def test_checkpoint_bytes_flag(capsys, tmp_path):
     code, out, err = invoke(capsys, path, "--checkpoint-bytes", "1_000", "--json")
     assert code == 0, err
     runs = json.loads(out)["runs"]
-    assert [r["bytes"] for r in runs] == [1000 * int(r["count"]) for r in expected_rows()]
+    assert [r["bytes_written"] for r in runs] == [1000 * int(r["count"])
+                                                  for r in expected_rows()]
     code, out, err = invoke(capsys, path, "--checkpoint-bytes", "lots")
     assert code == 2 and "--checkpoint-bytes must be an integer, got 'lots'" in last_line(err)

@@ -316,7 +316,15 @@ BAD = [
     (dict(max_steps=10, every=[5, True]), TypeError, ["every[1]", "True"]),
     (dict(max_steps=10, every=[5, "7"]), TypeError, ["every[1]", "'7'"]),
     (dict(max_steps=10, every=[5, 2.5]), TypeError, ["every[1]", "2.5"]),
-    (dict(max_steps=10, every="2ep"), TypeError, ["every", "'2ep'"]),
+    (dict(max_steps=10, every="2ep"), ValueError, ["every", "'2ep'", "steps_per_epoch"]),
+    (dict(max_steps=10, every=["2ep", "3sp"], steps_per_epoch=4), ValueError,
+     ["every[1]", "'3sp'", "samples_per_step"]),
+    (dict(max_steps=10, keep_last=[1, 0]), ValueError, ["keep_last[1]", "0"]),
+    (dict(num_examples=3, micro_batch_size=4, grad_accum=2, epochs=1,
+          partial_accumulation="drop"), ValueError, ["num_examples=3", "grad_accum=2"]),
+    (dict(num_examples=30, micro_batch_size=4, steps_per_epoch=5, epochs=1), ValueError,
+     ["num_examples", "steps_per_epoch"]),
+    (dict(num_examples=30, epochs=1), ValueError, ["micro_batch_size"]),
     (dict(max_steps=10, count=3.0), TypeError, ["count", "3.0"]),
     (dict(steps_per_epoch=[10, 20], epochs=2, count=[1, 2, 3]), ValueError,
      ["steps_per_epoch has 2", "count has 3"]),
@@ -640,9 +648,12 @@ def test_cli_sweep_csv(on, tmp_path, capsys):
     s1 = Schedule(Run(31, 2.5), saves_per_epoch=40)
     s2 = Schedule(Run(100, 1), count=3, final=False)
     assert [int(r["count"]) for r in rows] == [len(s0.steps), len(s1.steps), len(s2.steps)]
-    assert [int(r["bytes"]) for r in rows] == [1000 * len(s0.steps), 1000 * len(s1.steps),
-                                               500 * len(s2.steps)]
+    assert [int(r["bytes_written"]) for r in rows] == [1000 * len(s0.steps),
+                                                       1000 * len(s1.steps), 500 * len(s2.steps)]
+    assert [int(r["peak_bytes"]) for r in rows] == [int(r["bytes_written"]) for r in rows]
     assert rows[1]["flags"].split("|") == [d.code for d in s1.diagnostics]
+    assert rows[1]["messages"] == " | ".join(d.message for d in s1.diagnostics)
+    assert rows[2]["messages"] == " | ".join(d.message for d in s2.diagnostics)
     assert "runs: 3" in err and "total checkpoints" in err and "FEWER_THAN_REQUESTED: 1" in err
 
 
@@ -676,3 +687,189 @@ def test_cli_sweep_bad_flag_exits_2(on, tmp_path, capsys):
     path = _write(tmp_path, "max_steps,every\n10,2\n")
     assert cli_main(["sweep", path, "--fail-on", "NOPE"]) == 2
     assert "--fail-on" in capsys.readouterr().err
+
+
+# ---- issue 8: keep_last, peak disk, dataset geometry, every in units ---------------------
+
+@st.composite
+def disk_runs(draw):
+    """A run with keep_last and checkpoint_bytes, and, half the time, dataset geometry and
+    every= in epochs or samples."""
+    row = dict(draw(runs()))
+    row["keep_last"] = draw(st.none() | st.integers(1, 6))
+    row["checkpoint_bytes"] = draw(st.integers(1, 10**12))
+    if draw(st.booleans()) and row.get("steps_per_epoch") is not None:
+        del row["steps_per_epoch"]
+        row.pop("max_steps", None)
+        row.update(num_examples=draw(st.integers(1, 3000)),
+                   micro_batch_size=draw(st.integers(1, 16)),
+                   grad_accum=draw(st.integers(1, 4)), world_size=draw(st.integers(1, 3)),
+                   drop_last=draw(st.booleans()),
+                   partial_accumulation=draw(st.sampled_from(["step", "drop"])))
+        row["epochs"] = row.get("epochs") or 2
+        if draw(st.booleans()):
+            row.pop("every", None)
+            row["every"] = draw(st.sampled_from(["1ep", "1/3ep", "0.5ep", "2ep", "100sp",
+                                                  "1000sp", "1sp"]))
+    return row
+
+
+def _run_of(row):
+    geometry = {k: row[k] for k in ("num_examples", "micro_batch_size", "grad_accum",
+                                    "world_size", "drop_last", "partial_accumulation")
+                if k in row}
+    if geometry:
+        n, b = geometry.pop("num_examples"), geometry.pop("micro_batch_size")
+        return Run.from_dataset(n, b, geometry.pop("grad_accum"), geometry.pop("world_size"),
+                                epochs=row.get("epochs"), max_steps=row.get("max_steps"),
+                                **geometry)
+    return Run(row.get("steps_per_epoch"), row.get("epochs"), max_steps=row.get("max_steps"))
+
+
+RULES = ("saves_per_epoch", "every", "count", "ratio", "final", "min_interval")
+
+
+@given(rows=st.lists(disk_runs(), min_size=1, max_size=12))
+def test_disk_and_geometry_equal_per_run_plans(on, rows):
+    """Run i's peak, peak_bytes and survivors are its Plan's; its steps and codes are its
+    Schedule's, with steps_per_epoch from Run.from_dataset and every= in units."""
+    from ckptsched.plan import Plan
+    from ckptsched.retention import Retention
+    ok = []
+    for row in rows:
+        try:
+            run = _run_of(row)
+            sched = Schedule(run, **{k: row[k] for k in RULES if row.get(k) is not None})
+            len(sched.steps)
+        except (ValueError, OverflowError):
+            continue
+        ok.append((row, run, sched))
+    if not ok:
+        return
+    keys = sorted({k for row, _, _ in ok for k in row})
+    args = {k: [row.get(k) for row, _, _ in ok] for k in keys}
+    for flag in ("drop_last", "final"):
+        if flag in args:
+            args[flag] = [bool(v) if v is not None else (flag == "final") for v in args[flag]]
+    if "partial_accumulation" in args:
+        args["partial_accumulation"] = [v or "step" for v in args["partial_accumulation"]]
+    if "every" in args and any(isinstance(v, str) for v in args["every"]) and \
+            not all(isinstance(v, str) or v is None for v in args["every"]):
+        return  # a column is all units or all steps
+    res = sweep(**args)
+    for i, (row, run, sched) in enumerate(ok):
+        plan = Plan(run, save=sched, keep=Retention(keep_last=row["keep_last"]),
+                    checkpoint_bytes=row["checkpoint_bytes"])
+        assert list(res[i]) == list(sched.steps), (i, row)
+        assert res.codes(i) == tuple(c for c in CODES if c in {d.code for d in sched.diagnostics})
+        assert int(res.peak[i]) == plan.peak.count, (i, row)
+        assert int(res.peak_bytes[i]) == plan.peak.bytes, (i, row)
+        assert int(res.survivors[i]) == len(plan.survivors), (i, row)
+
+
+def test_keep_last_peak_is_a_save_in_flight_more(on):
+    res = sweep(max_steps=1000, every=[10, 250, 1000], keep_last=2, checkpoint_bytes=7)
+    assert list(res.counts) == [100, 4, 1]
+    assert list(res.peak) == [3, 3, 1]
+    assert list(res.survivors) == [2, 2, 1]
+    assert list(res.peak_bytes) == [21, 21, 7]
+    assert list(res.bytes) == [700, 28, 7]  # bytes written, not on disk
+    summary = res.summary()
+    assert summary["max_peak"] == 3 and summary["max_peak_bytes"] == 21
+    assert summary["total_survivors"] == 5
+    for array in (res.peak, res.peak_bytes, res.survivors):
+        assert not array.flags.writeable
+    keep_all = sweep(max_steps=1000, every=[10, 250])
+    assert list(keep_all.peak) == [100, 4] and keep_all.peak_bytes is None
+
+
+def test_geometry_and_unit_every_equal_their_schedules(on):
+    res = sweep(num_examples=[1000, 5000, 77], micro_batch_size=4, grad_accum=[2, 3, 1],
+                world_size=[1, 2, 3], drop_last=[False, True, False],
+                partial_accumulation=["step", "drop", "step"], epochs=2,
+                every=["0.5ep", "1000sp", "1/3ep"])
+    for i, (n, g, w, drop, mode, every) in enumerate(
+            [(1000, 2, 1, False, "step", "0.5ep"), (5000, 3, 2, True, "drop", "1000sp"),
+             (77, 1, 3, False, "step", "1/3ep")]):
+        run = Run.from_dataset(n, 4, g, w, epochs=2, drop_last=drop, partial_accumulation=mode)
+        sched = Schedule(run, every=every)
+        assert list(res[i]) == list(sched.steps)
+        assert res.codes(i) == tuple(c for c in CODES if c in {d.code for d in sched.diagnostics})
+
+
+def test_unit_strings_may_mix_with_steps_strings(on):
+    res = sweep(steps_per_epoch=40, epochs=3, every=["1ep", "30", "45st", None])
+    run = Run(40, 3)
+    for i, every in enumerate(["1ep", 30, 45]):
+        sched = Schedule(run, every=every)
+        assert list(res[i]) == list(sched.steps)
+        assert res.codes(i) == tuple(c for c in CODES if c in {d.code for d in sched.diagnostics})
+    assert list(res[3]) == [120]
+
+
+def test_tokens_per_step_every(on):
+    res = sweep(max_steps=500, tokens_per_step=[4096, 1000], every="1e6tok")
+    for i, tps in enumerate([4096, 1000]):
+        assert list(res[i]) == list(Schedule(Run(max_steps=500, tokens_per_step=tps),
+                                             every="1e6tok").steps)
+
+
+def test_messages_are_those_of_each_runs_schedule(on):
+    res = sweep(steps_per_epoch=[100, 217], epochs=3, every=[50, 64], keep_last=2,
+                counts_only=True)
+    assert res.messages(0) == ()
+    sched = Schedule(Run(217, 3), every=64)
+    assert res.messages(1) == tuple(d.message for d in sched.diagnostics)
+    assert res.messages(-1) and res.codes(1) == ("UNEVEN_TAIL",)
+    assert list(res.schedule(1).steps) == list(sched.steps)
+    with pytest.raises(IndexError, match="run 2"):
+        res.schedule(2)
+
+
+def test_cli_sweep_new_columns(on, tmp_path, capsys):
+    """keep_last, dataset geometry and every in units as CSV columns; the peak disk of each
+    run and the messages of its Schedule in the output."""
+    from ckptsched.plan import Plan
+    from ckptsched.retention import Retention
+    path = _write(tmp_path, "name,num_examples,micro_batch_size,grad_accum,world_size,"
+                            "drop_last,partial_accumulation,epochs,every,keep_last,"
+                            "checkpoint_bytes\n"
+                            "a,1000,4,2,1,false,step,2,0.5ep,2,1000\n"
+                            "b,5000,4,3,2,true,drop,3,64,,1000\n"
+                            "c,77,4,,,,,2,1/3ep,1,1000\n")
+    assert cli_main(["sweep", path, "--json"]) == 0
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    cases = [(Run.from_dataset(1000, 4, 2, 1, epochs=2), "0.5ep", 2),
+             (Run.from_dataset(5000, 4, 3, 2, epochs=3, drop_last=True,
+                               partial_accumulation="drop"), 64, None),
+             (Run.from_dataset(77, 4, epochs=2), "1/3ep", 1)]
+    for row, (run, every, keep) in zip(doc["runs"], cases):
+        sched = Schedule(run, every=every)
+        plan = Plan(run, save=sched, keep=Retention(keep_last=keep), checkpoint_bytes=1000)
+        assert row["count"] == len(sched.steps)
+        assert row["peak"] == plan.peak.count and row["peak_bytes"] == plan.peak.bytes
+        assert row["survivors"] == len(plan.survivors)
+        assert row["bytes_written"] == 1000 * len(sched.steps)
+        assert row["messages"] == [d.message for d in sched.diagnostics]
+    assert any(row["messages"] for row in doc["runs"])
+    assert doc["summary"]["max_peak_bytes"] == max(r["peak_bytes"] for r in doc["runs"])
+    assert "largest peak disk of one run" in err and "bytes written" in err
+
+
+def test_unit_spacing_past_int64_is_refused_as_schedule_refuses_it(on):
+    every = f"{2**63 - 1}/{2**63 - 3}ep"  # 3 epochs of 3 steps, in terms past int64
+    with pytest.raises(OverflowError):
+        Schedule(Run(3, max_steps=10), every=every)
+    with pytest.raises(OverflowError, match=r"run 0: every="):
+        sweep(steps_per_epoch=3, max_steps=10, every=every)
+    # beyond the run, the same spacing only says so (OUT_OF_RANGE), as Schedule does
+    res = sweep(steps_per_epoch=3, max_steps=2, every=every)
+    assert res.codes(0) == tuple(c for c in CODES if c in {
+        d.code for d in Schedule(Run(3, max_steps=2), every=every).diagnostics})
+
+
+def test_kernel_constants_match_the_twin():
+    from ckptsched import _sweep_py
+    _sweep_c = pytest.importorskip("ckptsched._sweep_c")
+    assert _sweep_c.OVERFLOW == _sweep_py.OVERFLOW

@@ -4,10 +4,12 @@ The CSV has one run per row; its columns are `ckptsched.sweep` arguments (an emp
 leaves the argument out of that run) plus an optional `name` copied to the output.  The
 file is UTF-8 (a byte-order mark is dropped; '-' reads standard input); a header with no
 rows is a sweep of no runs.  The per-run table (CSV, or JSON with --json) goes to stdout or
---output; the summary (runs, total checkpoints, total bytes, runs per diagnostic code) goes
-to stderr.  A file that cannot be read or written, a cell that is not a number (or over the
-csv module's field limit), and a bad run end in one line naming the file, its line and
-column or the run, with exit status 2.
+--output, with each run's peak checkpoints on disk, survivors, bytes written and peak
+bytes (with checkpoint_bytes), codes and, for flagged runs, the diagnostic messages of its
+Schedule; the summary (runs, total checkpoints, the largest peak disk of one run, bytes
+written, runs per diagnostic code) goes to stderr.  A file that cannot be read or written,
+a cell that is not a number (or over the csv module's field limit), and a bad run end in
+one line naming the file, its line and column or the run, with exit status 2.
 """
 from __future__ import annotations
 
@@ -21,15 +23,21 @@ from fractions import Fraction
 
 from ..diagnostics import CODES
 from ..sweeps import sweep
-from ._shared import integer, read_text, shown
+from ._shared import integer, is_integer, read_text, shown
 
 HELP = "count the checkpoints, disk and diagnostics of each run of a sweep (a CSV of runs)"
 
 INTEGER_COLUMNS = ("steps_per_epoch", "max_steps", "saves_per_epoch", "every", "count",
-                   "min_interval", "checkpoint_bytes")
-NUMBER_COLUMNS = ("epochs", "ratio")
+                   "min_interval", "checkpoint_bytes", "keep_last", "num_examples",
+                   "micro_batch_size", "grad_accum", "world_size")
+NUMBER_COLUMNS = ("epochs", "ratio", "samples_per_step", "tokens_per_step")
+FLAG_COLUMNS = ("final", "drop_last")
 COLUMNS = ("steps_per_epoch", "epochs", "max_steps", "saves_per_epoch", "every", "count",
-           "ratio", "final", "min_interval", "checkpoint_bytes")
+           "ratio", "final", "min_interval", "checkpoint_bytes", "keep_last", "num_examples",
+           "micro_batch_size", "grad_accum", "world_size", "drop_last", "partial_accumulation",
+           "samples_per_step", "tokens_per_step")
+#: Defaults of the columns a sweep takes as flags / words, for an empty cell.
+_DEFAULTS = {"final": True, "drop_last": False, "partial_accumulation": "step"}
 _TRUE = ("true", "yes", "1", "y", "t")
 _FALSE = ("false", "no", "0", "n", "f")
 
@@ -157,14 +165,23 @@ def _parse_rows(reader, source):
             cells[h].append(_cell(h, cell.strip(), source, reader.line_num))
         lines.append(reader.line_num)
     names = cells.pop("name", None)
+    every = cells.get("every")
+    if every is not None and any(isinstance(v, str) for v in every):
+        cells["every"] = [None if v is None else str(v) for v in every]  # "500": steps
     return names, cells, lines
 
 
 def _cell(column, cell, source, line):
     if column == "name" or cell == "":
-        return cell if column == "name" else None
+        return cell if column == "name" else _DEFAULTS.get(column)
     where = f"{source} line {line}, column {column}"
-    if column == "final":
+    if column == "partial_accumulation":
+        if cell not in ("step", "drop"):
+            raise ValueError(f"{where}: {shown(cell)} is not step or drop")
+        return cell
+    if column == "every" and not is_integer(cell):
+        return cell  # a unit ("2ep", "10000sp", "1e9tok"): the sweep parses it
+    if column in FLAG_COLUMNS:
         if cell.lower() in _TRUE:
             return True
         if cell.lower() in _FALSE:
@@ -194,28 +211,39 @@ def _table(res, names):
         if names is not None:
             row["name"] = names[i]
         row["count"] = int(res.counts[i])
+        row["peak"] = int(res.peak[i])
+        row["survivors"] = int(res.survivors[i])
         if res.bytes is not None:
-            row["bytes"] = int(res.bytes[i])
+            row["bytes_written"] = int(res.bytes[i])
+            row["peak_bytes"] = int(res.peak_bytes[i])
         row["flags"] = list(res.codes(i))
+        row["messages"] = list(res.messages(i))  # built for flagged runs only
         rows.append(row)
     return rows
 
 
 def _write_csv(out, table, with_names, with_bytes):
-    fields = ["row"] + (["name"] if with_names else []) + ["count"] \
-        + (["bytes"] if with_bytes else []) + ["flags"]
+    fields = ["row"] + (["name"] if with_names else []) + ["count", "peak", "survivors"] \
+        + (["bytes_written", "peak_bytes"] if with_bytes else []) + ["flags", "messages"]
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for row in table:
-        writer.writerow({**row, "flags": "|".join(row["flags"])})
+        writer.writerow({**row, "flags": "|".join(row["flags"]),
+                         "messages": " | ".join(row["messages"])})
 
 
 def _print_summary(summary, stream):
     total_bytes = summary["total_bytes"]
     print(f"runs: {summary['runs']}", file=stream)
     print(f"total checkpoints: {summary['total_checkpoints']}", file=stream)
+    print(f"largest peak on disk: {summary['max_peak']} checkpoints (one run, a save in "
+          "flight included)", file=stream)
     if total_bytes is not None:
-        print(f"total bytes: {total_bytes} ({total_bytes / 2**30:.2f} GiB)", file=stream)
+        peak_bytes = summary["max_peak_bytes"]
+        print(f"largest peak disk of one run: {peak_bytes} bytes ({peak_bytes / 2**30:.2f} GiB)",
+              file=stream)
+        print(f"bytes written (all runs, all saves): {total_bytes} "
+              f"({total_bytes / 2**30:.2f} GiB)", file=stream)
     flagged = {c: n for c, n in summary["runs_per_code"].items() if n}
     print("runs per diagnostic code:" + ("" if flagged else " none"), file=stream)
     for code, n in flagged.items():

@@ -111,7 +111,7 @@ static int64_t model_steps(const model_run *m, int64_t *out)
 typedef struct {
     int64_t S[MAX_RUNS], e_num[MAX_RUNS], e_den[MAX_RUNS], max_steps[MAX_RUNS], k[MAX_RUNS];
     int64_t every[MAX_RUNS], count[MAX_RUNS], r_num[MAX_RUNS], r_den[MAX_RUNS];
-    int64_t min_interval[MAX_RUNS], bytes[MAX_RUNS];
+    int64_t min_interval[MAX_RUNS], bytes[MAX_RUNS], keep_last[MAX_RUNS];
     double e_float[MAX_RUNS], r_float[MAX_RUNS];
     uint8_t final[MAX_RUNS];
 } columns;
@@ -140,6 +140,7 @@ static ckpt_sweep_in sweep_in(const columns *c, int64_t n)
     in.final.step = 1;
     in.min_interval = col(c->min_interval);
     in.checkpoint_bytes = col(c->bytes);
+    in.keep_last = col(c->keep_last);
     in.walk_limit = INT64_MAX;
     return in;
 }
@@ -158,6 +159,7 @@ static void put(columns *c, int64_t i, const model_run *m)
     c->r_den[i] = m->r_num ? m->r_den : 1;
     c->r_float[i] = m->r_num ? (double)m->r_num / (double)m->r_den : 0.5;
     c->min_interval[i] = m->min_interval;
+    c->keep_last[i] = A;
     c->bytes[i] = 1000;
     c->final[i] = (uint8_t)m->final;
 }
@@ -200,16 +202,20 @@ static void test_random_sweeps(void)
         for (int64_t i = 0; i < n; i++) {
             runs[i] = random_run();
             put(&c, i, &runs[i]);
+            c.keep_last[i] = rand() % 3 == 0 ? A : 1 + rand() % 6;
             want_n[i] = model_steps(&runs[i], want[i]);
         }
         ckpt_sweep_in in = sweep_in(&c, n);
         int64_t counts[MAX_RUNS], bytes[MAX_RUNS], offsets[MAX_RUNS + 1];
+        int64_t peak[MAX_RUNS], peak_bytes[MAX_RUNS], survivors[MAX_RUNS];
+        ckpt_sweep_disk disk = {peak, peak_bytes, survivors};
         uint32_t flags[MAX_RUNS];
         ckpt_sweep_error err;
         int64_t done;
         offsets[0] = 0;
         snprintf(g_ctx, sizeof g_ctx, "round %d, %" PRId64 " runs", round, n);
-        CHECK_EQ(ckpt_sweep_count(&in, 0, n, counts, flags, bytes, offsets, &done, &err), CKPT_OK);
+        CHECK_EQ(ckpt_sweep_count(&in, 0, n, counts, flags, bytes, offsets, &disk, &done, &err),
+                 CKPT_OK);
         int64_t *steps = malloc((size_t)(offsets[n] > 0 ? offsets[n] : 1) * sizeof *steps);
         CHECK_EQ(ckpt_sweep_fill(&in, 0, n, offsets, steps, &done, &err), CKPT_OK);
         for (int64_t i = 0; i < n; i++) {
@@ -222,6 +228,17 @@ static void test_random_sweeps(void)
             CHECK_EQ(counts[i], want_n[i]);
             CHECK_EQ(offsets[i + 1] - offsets[i], want_n[i]);
             CHECK_EQ(bytes[i], 1000 * want_n[i]);
+            /* the disk, save by save: the save in flight joins what the last one left,
+             * then all but the newest keep_last are deleted */
+            int64_t on_disk = 0, most = 0, keep = c.keep_last[i];
+            for (int64_t j = 0; j < want_n[i]; j++) {
+                on_disk++;
+                if (on_disk > most) most = on_disk;
+                if (keep != A && on_disk > keep) on_disk = keep;
+            }
+            CHECK_EQ(peak[i], most);
+            CHECK_EQ(peak_bytes[i], 1000 * most);
+            CHECK_EQ(survivors[i], on_disk);
             CHECK_EQ((flags[i] & CKPT_FLAG_NO_SAVES) != 0, want_n[i] == 0);
             if (counts[i] != want_n[i]) continue;
             for (int64_t j = 0; j < want_n[i]; j++) CHECK_EQ(steps[offsets[i] + j], want[i][j]);
@@ -236,7 +253,7 @@ static ckpt_status one(const columns *c, int64_t *count, uint32_t *flags, ckpt_s
 {
     ckpt_sweep_in in = sweep_in(c, 1);
     int64_t bytes, offsets[2] = {0, 0}, done;
-    return ckpt_sweep_count(&in, 0, 1, count, flags, &bytes, offsets, &done, err);
+    return ckpt_sweep_count(&in, 0, 1, count, flags, &bytes, offsets, NULL, &done, err);
 }
 
 static void test_flags(void)
@@ -316,7 +333,7 @@ static void expect_error(const columns *c, int64_t n, ckpt_status status, int64_
     ckpt_sweep_error err;
     int64_t done;
     offsets[0] = 0;
-    CHECK_EQ(ckpt_sweep_count(&in, 0, n, counts, flags, bytes, offsets, &done, &err), status);
+    CHECK_EQ(ckpt_sweep_count(&in, 0, n, counts, flags, bytes, offsets, NULL, &done, &err), status);
     CHECK_EQ(done, row);
     CHECK_EQ(err.row, row);
     CHECK_EQ(err.arg, arg);
@@ -374,7 +391,7 @@ static void test_errors(void)
         int64_t counts[3], done;
         uint32_t flags[3];
         ckpt_sweep_error err;
-        CHECK_EQ(ckpt_sweep_count(&in, 0, 3, counts, flags, NULL, NULL, &done, &err), CKPT_OK);
+        CHECK_EQ(ckpt_sweep_count(&in, 0, 3, counts, flags, NULL, NULL, NULL, &done, &err), CKPT_OK);
         CHECK_EQ(done, 3);
         CHECK_EQ(counts[2], (int64_t)1 << 62);
     }
@@ -394,7 +411,7 @@ static void test_layout(void)
     in.epochs_num.data = &e;
     in.epochs_den.data = &den;
     in.walk_limit = INT64_MAX;
-    CHECK_EQ(ckpt_sweep_count(&in, 0, 4, counts, flags, NULL, offsets, &done, &err), CKPT_OK);
+    CHECK_EQ(ckpt_sweep_count(&in, 0, 4, counts, flags, NULL, offsets, NULL, &done, &err), CKPT_OK);
     CHECK_EQ(offsets[4], 24);
     CHECK_EQ(ckpt_sweep_fill(&in, 0, 4, offsets, steps, &done, &err), CKPT_OK);
     CHECK_EQ(steps[0], 5);
@@ -404,8 +421,86 @@ static void test_layout(void)
     CHECK_EQ(ckpt_sweep_fill(&in, 0, 4, offsets, steps, &done, &err), CKPT_CAPACITY);
     CHECK_EQ(err.row, 1);
     CHECK_EQ(err.why, CKPT_WHY_INTERNAL);
-    CHECK_EQ(ckpt_sweep_count(&in, 0, 5, counts, flags, NULL, offsets, &done, &err), CKPT_DOMAIN);
-    CHECK_EQ(ckpt_sweep_count(&in, 0, 4, counts, flags, counts, offsets, &done, &err), CKPT_DOMAIN);
+    CHECK_EQ(ckpt_sweep_count(&in, 0, 5, counts, flags, NULL, offsets, NULL, &done, &err), CKPT_DOMAIN);
+    CHECK_EQ(ckpt_sweep_count(&in, 0, 4, counts, flags, counts, offsets, NULL, &done, &err), CKPT_DOMAIN);
+}
+
+/* every= in units as its spacing: boundaries every span/parts steps crossed at the first
+ * step reaching them; below one step every step (FEWER_THAN_REQUESTED); a first step
+ * past the run no rule (OUT_OF_RANGE); terms past int64 refused only when it fires. */
+static void test_unit_every(void)
+{
+    const int64_t T = 10;
+    int64_t span[5] = {5, 1, 7, CKPT_SWEEP_OVERFLOW, CKPT_SWEEP_OVERFLOW};
+    int64_t parts[5] = {2, 2, 1, 1, 1};
+    int64_t first[5] = {3, 1, 7, 4, A};
+    int64_t max_steps = T, counts[5], offsets[6] = {0}, steps[64], done;
+    uint8_t final = 0;
+    uint32_t flags[5];
+    ckpt_sweep_error err;
+    ckpt_sweep_in in;
+    memset(&in, 0, sizeof in);
+    in.n_runs = 5;
+    in.max_steps.data = &max_steps;
+    in.final.data = &final;
+    in.every_span = col(span);
+    in.every_parts = col(parts);
+    in.every_first = col(first);
+    in.walk_limit = INT64_MAX;
+    first[2] = 11;  /* run 2: 11 > T */
+    CHECK_EQ(ckpt_sweep_count(&in, 0, 3, counts, flags, NULL, offsets, NULL, &done, &err), CKPT_OK);
+    CHECK_EQ(counts[0], 4);  /* 2.5, 5, 7.5, 10 -> 3, 5, 8, 10 */
+    CHECK_EQ(flags[0], 0u);
+    CHECK_EQ(counts[1], T);
+    CHECK_EQ(flags[1], CKPT_FLAG_FEWER_THAN_REQUESTED);
+    CHECK_EQ(counts[2], 0);
+    CHECK_EQ(flags[2] & CKPT_FLAG_OUT_OF_RANGE, CKPT_FLAG_OUT_OF_RANGE);
+    CHECK_EQ(ckpt_sweep_fill(&in, 0, 3, offsets, steps, &done, &err), CKPT_OK);
+    CHECK_EQ(steps[0], 3);
+    CHECK_EQ(steps[1], 5);
+    CHECK_EQ(steps[2], 8);
+    CHECK_EQ(steps[3], 10);
+    CHECK_EQ(ckpt_sweep_count(&in, 3, 4, counts, flags, NULL, NULL, NULL, &done, &err),
+             CKPT_OVERFLOW);
+    CHECK_EQ(err.row, 3);
+    CHECK_EQ(err.arg, CKPT_ARG_EVERY);
+    CHECK_EQ(err.why, CKPT_WHY_OVERFLOW);
+    CHECK_EQ(ckpt_sweep_count(&in, 4, 5, counts, flags, NULL, NULL, NULL, &done, &err), CKPT_OK);
+    CHECK_EQ(flags[4] & CKPT_FLAG_OUT_OF_RANGE, CKPT_FLAG_OUT_OF_RANGE);
+}
+
+/* keep_last: the peak holds a save in flight more than the N kept, the bytes follow. */
+static void test_keep_last(void)
+{
+    int64_t max_steps = 100, every[3] = {10, 50, 100}, keep[3] = {2, 2, A}, size = 7;
+    int64_t counts[3], peak[3], peak_bytes[3], survivors[3], done;
+    uint32_t flags[3];
+    ckpt_sweep_error err;
+    ckpt_sweep_disk disk = {peak, peak_bytes, survivors};
+    ckpt_sweep_in in;
+    memset(&in, 0, sizeof in);
+    in.n_runs = 3;
+    in.max_steps.data = &max_steps;
+    in.every = col(every);
+    in.keep_last = col(keep);
+    in.checkpoint_bytes.data = &size;
+    in.walk_limit = INT64_MAX;
+    CHECK_EQ(ckpt_sweep_count(&in, 0, 3, counts, flags, NULL, NULL, &disk, &done, &err), CKPT_OK);
+    CHECK_EQ(peak[0], 3);
+    CHECK_EQ(survivors[0], 2);
+    CHECK_EQ(peak_bytes[0], 21);
+    CHECK_EQ(peak[1], 2);
+    CHECK_EQ(survivors[1], 2);
+    CHECK_EQ(peak[2], 1);
+    CHECK_EQ(survivors[2], 1);
+    keep[1] = 0;
+    CHECK_EQ(ckpt_sweep_count(&in, 0, 3, counts, flags, NULL, NULL, &disk, &done, &err),
+             CKPT_DOMAIN);
+    CHECK_EQ(err.row, 1);
+    CHECK_EQ(err.arg, CKPT_ARG_KEEP_LAST);
+    in.checkpoint_bytes.data = NULL;  /* peak bytes need checkpoint_bytes */
+    CHECK_EQ(ckpt_sweep_count(&in, 0, 1, counts, flags, NULL, NULL, &disk, &done, &err),
+             CKPT_DOMAIN);
 }
 
 /* ckpt_sweep_rule_fill gives ckpt_rule_nth's steps, periods and lanes included. */
@@ -448,7 +543,7 @@ static void test_empty_runs_fill_nowhere(void)
     m.S = 10, m.every = 5;
     put(&c, 1, &m);
     ckpt_sweep_in in = sweep_in(&c, 2);
-    CHECK_EQ(ckpt_sweep_count(&in, 0, 2, counts, flags, NULL, offsets, &done, &err), CKPT_OK);
+    CHECK_EQ(ckpt_sweep_count(&in, 0, 2, counts, flags, NULL, offsets, NULL, &done, &err), CKPT_OK);
     CHECK_EQ(offsets[2], 0);
     CHECK_EQ(flags[0], CKPT_FLAG_NO_SAVES | CKPT_FLAG_OUT_OF_RANGE);
     CHECK_EQ(ckpt_sweep_fill(&in, 0, 2, offsets, NULL, &done, &err), CKPT_OK);
@@ -472,13 +567,13 @@ static void test_min_interval_at_int64_max(void)
     m.max_steps = INT64_MAX, m.count = 2, m.min_interval = (int64_t)1 << 62;
     put(&c, 0, &m);
     ckpt_sweep_in in = sweep_in(&c, 1);
-    CHECK_EQ(ckpt_sweep_count(&in, 0, 1, counts, flags, NULL, offsets, &done, &err), CKPT_OK);
+    CHECK_EQ(ckpt_sweep_count(&in, 0, 1, counts, flags, NULL, offsets, NULL, &done, &err), CKPT_OK);
     CHECK_EQ(counts[0], 1);  /* T is 2**62 - 1 after 2**62: dropped */
     CHECK_EQ(flags[0], CKPT_FLAG_MIN_INTERVAL_DROPPED | CKPT_FLAG_FINAL_NOT_SAVED);
     CHECK_EQ(ckpt_sweep_fill(&in, 0, 1, offsets, steps, &done, &err), CKPT_OK);
     CHECK_EQ(steps[0], (int64_t)1 << 62);
     c.min_interval[0] = ((int64_t)1 << 62) - 1;  /* now T is exactly far enough */
-    CHECK_EQ(ckpt_sweep_count(&in, 0, 1, counts, flags, NULL, offsets, &done, &err), CKPT_OK);
+    CHECK_EQ(ckpt_sweep_count(&in, 0, 1, counts, flags, NULL, offsets, NULL, &done, &err), CKPT_OK);
     CHECK_EQ(counts[0], 2);
     CHECK_EQ(flags[0], 0);
 }
@@ -492,7 +587,7 @@ static void expect_walk_refused(const columns *c, int64_t walk_limit, ckpt_sweep
     ckpt_sweep_error err;
     ckpt_sweep_in in = sweep_in(c, 3);
     in.walk_limit = walk_limit;
-    CHECK_EQ(ckpt_sweep_count(&in, 0, 3, counts, flags, NULL, offsets, &done, &err), CKPT_CAPACITY);
+    CHECK_EQ(ckpt_sweep_count(&in, 0, 3, counts, flags, NULL, offsets, NULL, &done, &err), CKPT_CAPACITY);
     CHECK_EQ(err.row, 1);
     CHECK_EQ(err.arg, arg);
     CHECK_EQ(err.why, CKPT_WHY_WALK);
@@ -505,7 +600,7 @@ static int64_t walked_count(const columns *c, int64_t walk_limit)
     ckpt_sweep_error err;
     ckpt_sweep_in in = sweep_in(c, 3);
     in.walk_limit = walk_limit;
-    CHECK_EQ(ckpt_sweep_count(&in, 0, 3, counts, flags, NULL, offsets, &done, &err), CKPT_OK);
+    CHECK_EQ(ckpt_sweep_count(&in, 0, 3, counts, flags, NULL, offsets, NULL, &done, &err), CKPT_OK);
     return counts[1];
 }
 
@@ -546,7 +641,7 @@ static void test_work_budget(void)
     ckpt_sweep_in in = sweep_in(&c, 10);
     in.work_budget = 250;
     while (begin < 10) {
-        CHECK_EQ(ckpt_sweep_count(&in, begin, 10, counts, flags, NULL, offsets, &done, &err), CKPT_OK);
+        CHECK_EQ(ckpt_sweep_count(&in, begin, 10, counts, flags, NULL, offsets, NULL, &done, &err), CKPT_OK);
         CHECK(done > begin);
         begin = done;
         calls++;
@@ -566,6 +661,8 @@ int main(void)
     test_flags();
     test_errors();
     test_layout();
+    test_unit_every();
+    test_keep_last();
     test_rule_fill();
     test_empty_runs_fill_nowhere();
     test_min_interval_at_int64_max();

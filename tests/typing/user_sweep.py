@@ -40,5 +40,21 @@ def inspect() -> List[int]:
     return first
 
 
+def peak_disk() -> Tuple[Optional[int], int]:
+    res = sweep(num_examples=np.array([10_000, 50_000]), micro_batch_size=8, grad_accum=[4, 2],
+                world_size=2, drop_last=[False, True], partial_accumulation=["step", "drop"],
+                epochs=3, every=["1ep", "0.5ep"], keep_last=[2, None],
+                checkpoint_bytes=14 * 2**30, counts_only=True)
+    peak: npt.NDArray[np.int64] = res.peak
+    survivors: npt.NDArray[np.int64] = res.survivors
+    peak_bytes: Optional[npt.NDArray[np.int64]] = res.peak_bytes
+    summary: SweepSummary = res.summary()
+    most: Optional[int] = summary["max_peak_bytes"]
+    tokens = sweep(max_steps=1000, tokens_per_step=4096, every="1e6tok")
+    print(peak.tolist(), survivors.tolist(), peak_bytes, summary["max_peak"],
+          summary["total_survivors"], tokens.counts)
+    return most, int(res.peak.max())
+
+
 if __name__ == "__main__":
-    print(plan_disk(np.array([217, 400, 31], dtype=np.int64)), inspect())
+    print(plan_disk(np.array([217, 400, 31], dtype=np.int64)), inspect(), peak_disk())
