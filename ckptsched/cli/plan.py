@@ -439,23 +439,39 @@ def _union_next_after(*schedules):
 def _print_json(run_, sched, hf_description, hf_engine):
     out = {
         "backend": _backend.NAME,
-        "run": {"steps_per_epoch": run_.steps_per_epoch,
-                "epochs": None if run_.epochs is None else str(run_.epochs),
-                "max_steps": run_.max_steps, "total_steps": run_.total_steps,
-                "num_epochs": run_.num_epochs},
+        "run": _run_json(run_),
         "schedule": repr(sched),
         "count": _count(sched),
         "steps": _step_list_or_none(lambda: sched.steps),
-        "diagnostics": [{"code": d.code, "severity": d.severity, "message": d.message,
-                         "data": d.data} for d in sched.diagnostics],
+        "diagnostics": _diagnostics_json(sched.diagnostics),
     }
     if hf_description is not None:
-        hf = {"steps": None, "count": None}
-        if hf_engine is not None:
-            hf = {"steps": _step_list_or_none(lambda: hf_engine.fill(MAX_MATERIALIZED)),
-                  "count": hf_engine.count(MAX_MATERIALIZED)}
-        out["compare_hf"] = {"description": hf_description, **hf}
+        out["compare_hf"] = _compare_hf_json(hf_description, hf_engine)
     print(json.dumps(out, indent=2, default=str))
+
+
+def _run_json(run_) -> dict:
+    """The run's geometry as JSON."""
+    return {"steps_per_epoch": run_.steps_per_epoch,
+            "epochs": None if run_.epochs is None else str(run_.epochs),
+            "max_steps": run_.max_steps, "total_steps": run_.total_steps,
+            "num_epochs": run_.num_epochs}
+
+
+def _diagnostics_json(diagnostics) -> list:
+    """Diagnostics as JSON objects: code, severity, message, data."""
+    return [{"code": d.code, "severity": d.severity, "message": d.message, "data": d.data}
+            for d in diagnostics]
+
+
+def _compare_hf_json(hf_description: str, hf_engine) -> dict:
+    """What transformers / Axolotl would do, as JSON: its description, steps and count
+    (None where they cannot be listed)."""
+    hf = {"steps": None, "count": None}
+    if hf_engine is not None:
+        hf = {"steps": _step_list_or_none(lambda: hf_engine.fill(MAX_MATERIALIZED)),
+              "count": hf_engine.count(MAX_MATERIALIZED)}
+    return {"description": hf_description, **hf}
 
 
 def _saves(count) -> str:
@@ -656,10 +672,7 @@ def _print_plan_json(plan, args, hf_description, hf_engine):
 
     out = {
         "backend": _backend.NAME,
-        "run": {"steps_per_epoch": run_.steps_per_epoch,
-                "epochs": None if run_.epochs is None else str(run_.epochs),
-                "max_steps": run_.max_steps, "total_steps": run_.total_steps,
-                "num_epochs": run_.num_epochs},
+        "run": _run_json(run_),
         **_schedule_json(save),
         "eval": None if plan.eval is None else _schedule_json(plan.eval),
         "log": None if plan.log is None else _schedule_json(plan.log),
@@ -673,15 +686,10 @@ def _print_plan_json(plan, args, hf_description, hf_engine):
         "on_disk_after": _on_disk_lists(plan),
         "peak": plan.peak._asdict(),
         "survivors": plan.survivors.tolist(),
-        "diagnostics": [{"code": d.code, "severity": d.severity, "message": d.message,
-                         "data": d.data} for d in plan.diagnostics],
+        "diagnostics": _diagnostics_json(plan.diagnostics),
     }
     if hf_description is not None:
-        hf = {"steps": None, "count": None}
-        if hf_engine is not None:
-            hf = {"steps": _step_list_or_none(lambda: hf_engine.fill(MAX_MATERIALIZED)),
-                  "count": hf_engine.count(MAX_MATERIALIZED)}
-        out["compare_hf"] = {"description": hf_description, **hf}
+        out["compare_hf"] = _compare_hf_json(hf_description, hf_engine)
     print(json.dumps(out, indent=2, default=str))
 
 
