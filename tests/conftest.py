@@ -98,3 +98,15 @@ def backends(request: pytest.FixtureRequest) -> dict[str, ModuleType]:
     compare backends directly; switch the facade with `ckptsched._backend.use(name)`)."""
     found = _backend.available("schedule")
     return {name: found[name] for name in _selected(request.config) if _importable(name)}
+
+
+@pytest.fixture
+def quiet_schedules() -> Iterator[None]:
+    """Silence the "ckptsched" logger (info diagnostics) for tests that build many schedules."""
+    import logging
+
+    logger = logging.getLogger("ckptsched")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    yield
+    logger.setLevel(level)

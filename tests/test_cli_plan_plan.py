@@ -13,14 +13,7 @@ from ckptsched import cli
 from ckptsched.cli import build_parser
 from ckptsched.cli.plan import _FAMILIES, _RULES
 
-
-def invoke(capsys, *argv):
-    try:
-        code = cli.main(["plan", *argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
+from test_cli_plan import invoke
 
 
 def every(n, total):

@@ -4,7 +4,6 @@ The oracle is a brute-force model over every step, for small runs; large runs ar
 against counts derived by hand in the comments."""
 from __future__ import annotations
 
-import logging
 
 import pytest
 from hypothesis import given, strategies as st
@@ -13,13 +12,8 @@ from ckptsched import Run, Schedule
 from ckptsched._frameworks import transformers_missed_epoch_ends
 
 
-@pytest.fixture(autouse=True)
-def _quiet_schedules():
-    logger = logging.getLogger("ckptsched")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL + 1)
-    yield
-    logger.setLevel(level)
+# the oracle builds many Schedules: their info diagnostics need not be logged
+pytestmark = pytest.mark.usefixtures("quiet_schedules")
 
 
 def missed_by_brute_force(S: int, T: int, interval: int) -> list:

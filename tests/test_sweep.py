@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import logging
 from fractions import Fraction
 
 import numpy as np
@@ -18,7 +17,7 @@ from hypothesis import given, strategies as st
 
 import ckptsched
 from ckptsched import CODES, Run, Schedule, _backend, sweep
-from ckptsched._sweep_py import ABSENT, ARGS, COLUMNS, FLAGS, RowError
+from ckptsched._sweep_py import ABSENT, FLAGS, RowError
 from ckptsched.cli import main as cli_main
 
 
@@ -26,14 +25,8 @@ ARG_NAMES = ("steps_per_epoch", "epochs", "max_steps", "saves_per_epoch", "every
              "ratio", "final", "min_interval")
 
 
-@pytest.fixture(autouse=True)
-def _quiet_schedules():
-    """The oracle builds thousands of Schedules; their diagnostics need not be logged."""
-    logger = logging.getLogger("ckptsched")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL + 1)
-    yield
-    logger.setLevel(level)
+# the oracle builds many Schedules: their info diagnostics need not be logged
+pytestmark = pytest.mark.usefixtures("quiet_schedules")
 
 
 @pytest.fixture
