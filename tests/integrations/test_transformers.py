@@ -9,8 +9,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from ckptsched import Run, Schedule
+from ckptsched import Run, Schedule, ScheduleWarning
 from ckptsched.integrations.axolotl import schedules_from_config
+
+
+def warned(caught) -> str:
+    """The text of the warnings a `pytest.warns` block recorded."""
+    return "\n".join(str(w.message) for w in caught)
 
 
 class Crash(RuntimeError):
@@ -144,7 +149,7 @@ def test_resume_continues_the_schedule(transformers, torch, tmp_path):
     assert not [d for d in callback.diagnostics if d.code == "RESUME_MISMATCH"]
 
 
-def test_resume_with_other_rules_is_reported(transformers, torch, tmp_path, caplog):
+def test_resume_with_other_rules_is_reported(transformers, torch, tmp_path):
     from ckptsched.integrations.transformers import ScheduleCallback
 
     trainer, _ = make_trainer(transformers, torch, tmp_path, examples=6, epochs=1,
@@ -154,10 +159,10 @@ def test_resume_with_other_rules_is_reported(transformers, torch, tmp_path, capl
     callback = ScheduleCallback(save={"every": 3})
     trainer, rec = make_trainer(transformers, torch, tmp_path, examples=6, epochs=1,
                                 callback=callback)
-    with caplog.at_level(logging.WARNING, logger="ckptsched"):
+    with pytest.warns(ScheduleWarning) as caught:  # warnings reach users as ScheduleWarning
         trainer.train(resume_from_checkpoint=True)
     assert [d.code for d in callback.diagnostics] == ["RESUME_MISMATCH"]
-    assert "every=2" in caplog.text and rec.saves == [6]
+    assert "every=2" in warned(caught) and rec.saves == [6]
 
 
 def test_float_epochs_follow_the_trainers_step_count(transformers, torch, tmp_path):
@@ -369,7 +374,7 @@ def test_load_best_model_at_end_saves_keeps_and_loads_the_best(transformers, tor
 
 
 @pytest.mark.parametrize("keep", [None, 3])
-def test_save_total_limit_becomes_keep_last(transformers, torch, tmp_path, caplog, keep):
+def test_save_total_limit_becomes_keep_last(transformers, torch, tmp_path, keep):
     from ckptsched import Retention
     from ckptsched.integrations.transformers import ScheduleCallback
 
@@ -377,7 +382,7 @@ def test_save_total_limit_becomes_keep_last(transformers, torch, tmp_path, caplo
                                 keep=None if keep is None else Retention(keep_last=keep))
     trainer, rec = make_trainer(transformers, torch, tmp_path, examples=10, epochs=1,
                                 callback=callback, save_only_model=True, save_total_limit=1)
-    with caplog.at_level(logging.WARNING, logger="ckptsched"):
+    with pytest.warns(ScheduleWarning) as caught:
         trainer.train()
     assert rec.saves == [2, 4, 6, 8, 10]
     # keep_last=1 from save_total_limit, or keep= (transformers' own rotation would leave 1)
@@ -388,7 +393,7 @@ def test_save_total_limit_becomes_keep_last(transformers, torch, tmp_path, caplo
         assert "keep=Retention(keep_last=1)" in diag.message
     else:
         assert "keep= wins" in diag.message
-    assert caplog.text.count("save_total_limit=1") == 1
+    assert warned(caught).count("save_total_limit=1") == 1
     assert trainer.args.save_total_limit == 1  # given back after the run
 
 
@@ -442,7 +447,7 @@ def test_only_the_saving_process_deletes(transformers, tmp_path):
         assert checkpoints(tmp_path) == left
 
 
-def test_the_plans_diagnostics_are_logged(transformers, caplog):
+def test_the_plans_diagnostics_are_reported(transformers):
     from ckptsched import Retention
     from ckptsched.integrations.transformers import ScheduleCallback
 
@@ -452,10 +457,10 @@ def test_the_plans_diagnostics_are_logged(transformers, caplog):
                        state_max_steps=12)
     callback = ScheduleCallback(save={"count": 4}, eval={"count": 3},
                                 keep=Retention(keep_last=1, keep_best=1))
-    with caplog.at_level(logging.WARNING, logger="ckptsched"):
+    with pytest.warns(ScheduleWarning) as caught:
         callback.on_train_begin(args, state, control, train_dataloader=range(12))
     (diag,) = [d for d in callback.diagnostics if d.code == "BEST_NOT_SAVED"]
-    assert diag.data["unsaved_eval_steps"] == [4, 8] and "BEST_NOT_SAVED" in caplog.text
+    assert diag.data["unsaved_eval_steps"] == [4, 8] and "BEST_NOT_SAVED" in warned(caught)
     assert callback.plan.keep.keep_best == 1
     args, state = fake(state_max_steps=12)
     with pytest.raises(ValueError, match="metric_for_best_model is None"):
