@@ -481,13 +481,18 @@ def _saves(count) -> str:
     return f"{count} saves"
 
 
-def _print_table(run_, sched, hf_description, hf_engine, rows):
+def _print_run_line(run_) -> None:
+    """The table's first line: the run's geometry, its repr and the backend in use."""
     T = run_.total_steps
     if run_.steps_per_epoch is not None:
         print(f"run: {run_.steps_per_epoch} steps/epoch, {run_.num_epochs} epoch(s), "
               f"{T} steps in all  [{run_!r}, backend {_backend.NAME}]")
     else:
         print(f"run: {T} steps  [{run_!r}, backend {_backend.NAME}]")
+
+
+def _print_table(run_, sched, hf_description, hf_engine, rows):
+    _print_run_line(run_)
     print(f"schedule: {sched!r}")
     print()
     count = _count(sched)
@@ -557,12 +562,7 @@ def _families(plan) -> list:
 
 def _print_plan_table(plan, args, hf_description, hf_engine):
     run_ = plan.run
-    T = run_.total_steps
-    if run_.steps_per_epoch is not None:
-        print(f"run: {run_.steps_per_epoch} steps/epoch, {run_.num_epochs} epoch(s), "
-              f"{T} steps in all  [{run_!r}, backend {_backend.NAME}]")
-    else:
-        print(f"run: {T} steps  [{run_!r}, backend {_backend.NAME}]")
+    _print_run_line(run_)
     families = _families(plan)
     for name, schedule in families:
         print(f"{name}: {schedule!r}")
