@@ -159,7 +159,7 @@ static ckpt_status run_total(const row_args *a, int64_t i, int64_t *T, ckpt_swee
 }
 
 /* The row's rules, in the order of _rules.compile_request, and the flags the request
- * decides alone (the float ones, HF_MISMATCH of a ratio, only with_flags). */
+ * decides alone (only with_flags; HF_MISMATCH is hf_mismatch's). */
 static ckpt_status build_rules(const ckpt_sweep_in *in, int64_t i, const row_args *a,
                                int with_flags, sweep_row *r, ckpt_sweep_error *err)
 {
@@ -200,36 +200,65 @@ static ckpt_status build_rules(const ckpt_sweep_in *in, int64_t i, const row_arg
         if (ckpt_muldiv_ceil(T, a->r_num, a->r_den, &interval) != CKPT_OK)
             return row_fail(err, i, CKPT_ARG_RATIO, CKPT_WHY_VALUE, CKPT_DOMAIN);
         add_rule(r, CKPT_RULE_EVERY, interval, interval);
-        if (with_flags) {
-            double given = in->ratio_float.data != NULL
-                               ? in->ratio_float.data[i * in->ratio_float.step]
-                               : (double)a->r_num / (double)a->r_den;
-            if (float_interval(T, given) != interval) r->flags |= CKPT_FLAG_HF_MISMATCH;
-            if (r->final && T % interval != 0) r->flags |= CKPT_FLAG_UNEVEN_TAIL;
-        }
+        if (with_flags && r->final && T % interval != 0) r->flags |= CKPT_FLAG_UNEVEN_TAIL;
     }
     return CKPT_OK;
 }
 
-/* HF_MISMATCH of saves_per_epoch (_diagnose._axolotl_diagnostics): Axolotl's
- * save_steps = 1.0 / (saves_per_epoch * float(epochs)), then transformers' interval
- * ceil(T * save_steps), its count and the epoch ends it misses. */
-static int axolotl_mismatch(const ckpt_sweep_in *in, int64_t i, const row_args *a,
-                            const sweep_row *r)
+/* Whether transformers acts at other steps than a rule (_diagnose._StepComparison, whose
+ * differing count is nonzero exactly when this is true): the rule's steps are ceil(i*a/b),
+ * i >= 1, up to T, plus T when `final`; transformers' are the multiples of h below T, plus
+ * T (it saves at the last step).  h == 0 stands for an interval past int64 (past the run).
+ * Below T both are increasing sequences, so they are equal iff they have the same length J
+ * and ceil(i*a/b) == i*h for every i <= J, which (i*(h*b - a) < b growing with i) holds iff
+ * it holds for i = J.  O(1): no step is walked. */
+static int framework_differs(int64_t T, int64_t a, int64_t b, int final, int64_t h)
 {
-    double epochs = in->epochs_float.data != NULL
-                        ? in->epochs_float.data[i * in->epochs_float.step]
-                        : (double)a->e_num / (double)a->e_den;
-    double ratio = 1.0 / ((double)a->k * epochs);
-    if (!(ratio < 1.0)) return 0;
-    const int64_t S = a->S, T = r->T;
-    int64_t hf = float_interval(T, ratio);  /* 0: past int64, past T */
-    int64_t hf_count = hf == 0 ? 1 : T / hf + (T % hf != 0);
-    int64_t exact = r->count0 + (r->final && !r->has_T0);  /* rules[0] is saves_per_epoch's */
-    /* every epoch end S, 2S, ... < T is a step of the rule; transformers keeps them
-     * all iff the interval divides S (and the first one, S, is one of them) */
-    int missed = S < T && (hf == 0 || S % hf != 0);
-    return hf_count != exact || missed;
+    int64_t J, J_T, last, Jh;
+    if (b > a) a = b = 1;  /* boundaries closer than a step: every step */
+    /* (T-1)*b/a <= T-1 and T*b/a <= T as a >= b: no overflow */
+    if (ckpt_muldiv_floor(T - 1, b, a, &J) != CKPT_OK
+        || ckpt_muldiv_floor(T, b, a, &J_T) != CKPT_OK)
+        return 1;
+    const int64_t M = h == 0 ? 0 : (T - 1) / h;
+    if (J != M) return 1;
+    if (J > 0) {
+        if (ckpt_muldiv_ceil(J, a, b, &last) != CKPT_OK) return 1;
+        if (ckpt_mul(J, h, &Jh) != CKPT_OK || Jh != last) return 1;
+    }
+    const int exact_at_T = final || J_T > J;
+    return !exact_at_T;  /* transformers always acts at T */
+}
+
+/* HF_MISMATCH of each rule transformers / Axolotl can express, as
+ * _diagnose._framework_diagnostics decides it, in float where they compute in float. */
+static int hf_mismatch(const ckpt_sweep_in *in, int64_t i, const row_args *a, const sweep_row *r)
+{
+    const int64_t A = CKPT_SWEEP_ABSENT, T = r->T;
+    if (a->k != A && a->S != A && a->e_num != A) {
+        /* Axolotl's save_steps = 1.0 / (saves_per_epoch * float(epochs)) */
+        double epochs = in->epochs_float.data != NULL
+                            ? in->epochs_float.data[i * in->epochs_float.step]
+                            : (double)a->e_num / (double)a->e_den;
+        double ratio = 1.0 / ((double)a->k * epochs);
+        if (ratio < 1.0 && framework_differs(T, a->S, a->k, r->final, float_interval(T, ratio)))
+            return 1;
+    }
+    if (a->count != A && a->count > 1
+        && framework_differs(T, T, a->count, r->final, float_interval(T, 1.0 / (double)a->count)))
+        return 1;
+    if (a->every != A && framework_differs(T, a->every, 1, r->final, a->every))
+        return 1;
+    if (a->r_num != A) {
+        double given = in->ratio_float.data != NULL
+                           ? in->ratio_float.data[i * in->ratio_float.step]
+                           : (double)a->r_num / (double)a->r_den;
+        int64_t interval;
+        if (ckpt_muldiv_ceil(T, a->r_num, a->r_den, &interval) == CKPT_OK
+            && framework_differs(T, interval, 1, r->final, float_interval(T, given)))
+            return 1;
+    }
+    return 0;
 }
 
 /* Read and validate row i and build its rules; with_flags also computes the flags the
@@ -264,8 +293,7 @@ static ckpt_status row_setup(const ckpt_sweep_in *in, int64_t i, int with_flags,
     /* a rule that never fires (_rules._never_fires): saves_per_epoch when T*k < S,
      * every when every > T (flagged above); count and ratio always fire */
     if (a.k != A && r->count0 == 0) r->flags |= CKPT_FLAG_OUT_OF_RANGE;
-    if (with_flags && a.k != A && a.e_num != A && axolotl_mismatch(in, i, &a, r))
-        r->flags |= CKPT_FLAG_HF_MISMATCH;
+    if (with_flags && hf_mismatch(in, i, &a, r)) r->flags |= CKPT_FLAG_HF_MISMATCH;
     return CKPT_OK;
 }
 

@@ -61,35 +61,8 @@ def schedule_of(row: dict) -> Schedule:
 
 
 def flags_of(sched: Schedule) -> int:
-    """The flags of the run's Schedule, as the active sweep backend computes them."""
-    flags = sum(FLAGS[code] for code in {d.code for d in sched.diagnostics})
-    if _backend.sweep_impl.NAME == "c" and not c_kernel_sees_hf_mismatch(sched):
-        flags &= ~FLAGS["HF_MISMATCH"]
-    return flags
-
-
-def c_kernel_sees_hf_mismatch(sched: Schedule) -> bool:
-    """Whether the C kernels (src_c/ckpt_sweep.c, unchanged) flag this run's HF_MISMATCH:
-    only for a ratio whose float interval differs from the exact one, and for saves_per_epoch
-    when transformers' count differs or it misses epoch ends.  Schedule also reports rules
-    whose steps differ with the same count (225 steps, 4 per epoch), count=, every= and
-    ratio= with final=False (transformers still saves the last step): the C needs that change
-    (then this function and its callers go)."""
-    for d in sched.diagnostics:
-        if d.code != "HF_MISMATCH":
-            continue
-        rule = d.data["rule"]
-        if rule.startswith("ratio=") and d.data["interval"] != d.data["hf_interval"]:
-            return True
-        if rule.startswith("saves_per_epoch=") and (
-                d.data["hf_count"] != d.data["count"] or d.data["missed_epoch_ends"]):
-            return True
-    return False
-
-
-def without_hf(flags):
-    """Flags without the HF_MISMATCH bit (where the C kernels still differ, see above)."""
-    return [f & ~FLAGS["HF_MISMATCH"] for f in flags]
+    """The flags of the run's Schedule, as every sweep backend must compute them."""
+    return sum(FLAGS[code] for code in {d.code for d in sched.diagnostics})
 
 
 def assert_matches_schedules(res, args: dict, n_runs: int, bytes_each=None):
@@ -420,11 +393,6 @@ def test_c_kernels_equal_the_reference_on_raw_columns(backends, monkeypatch, cas
                 columns[name] = np.where(columns[name] > 2**40, 7, columns[name])
     expected = _kernel_outcome(sweeps["python"], n, columns, counts_only)
     got = _kernel_outcome(sweeps["c"], n, columns, counts_only)
-    if expected[0] == "ok" and got[0] == "ok":  # flags: the C's HF_MISMATCH is a subset
-        hf = FLAGS["HF_MISMATCH"]
-        assert all(c & hf <= p & hf for c, p in zip(got[4], expected[4]))
-        expected = expected[:4] + (without_hf(expected[4]),) + expected[5:]
-        got = got[:4] + (without_hf(got[4]),) + got[5:]
     assert got == expected
 
 
@@ -612,7 +580,7 @@ def test_a_bad_row_stops_both_backends_alike(backends, rows, bad, where, counts_
         with _backend.use(name):
             try:
                 res = sweep(**args, counts_only=counts_only)
-                outcomes[name] = ("ok", res.counts.tolist(), without_hf(res.flags.tolist()),
+                outcomes[name] = ("ok", res.counts.tolist(), res.flags.tolist(),
                                   None if res.steps is None else res.steps.tolist())
             except (TypeError, ValueError, OverflowError) as exc:
                 outcomes[name] = (type(exc).__name__, str(exc))
@@ -646,10 +614,7 @@ def test_cli_sweep_csv(on, tmp_path, capsys):
     assert [int(r["peak_bytes"]) for r in rows] == [int(r["bytes_written"]) for r in rows]
     assert rows[1]["flags"].split("|") == [d.code for d in s1.diagnostics]
     assert rows[1]["messages"] == " | ".join(d.message for d in s1.diagnostics)
-    # messages come from the run's Schedule, for the runs the kernel flags (the C kernel does not
-    # yet flag HF_MISMATCH when the counts agree: test_c_kernel_flags_same_count_hf_mismatch)
-    assert rows[2]["messages"] == (" | ".join(d.message for d in s2.diagnostics)
-                                   if rows[2]["flags"] else "")
+    assert rows[2]["messages"] == " | ".join(d.message for d in s2.diagnostics)
     assert "runs: 3" in err and "total checkpoints" in err and "FEWER_THAN_REQUESTED: 1" in err
 
 
@@ -870,13 +835,8 @@ def test_kernel_constants_match_the_twin():
     assert _sweep_c.OVERFLOW == _sweep_py.OVERFLOW
 
 
-@pytest.mark.parametrize("backend_name", [
-    "python",
-    pytest.param("c", marks=pytest.mark.xfail(strict=True, reason=(
-        "known gap: the C sweep kernel flags HF_MISMATCH only when transformers' count differs "
-        "or epoch ends are missed, not when the same count lands on other steps"))),
-])
-def test_c_kernel_flags_same_count_hf_mismatch(backend_name):
+@pytest.mark.parametrize("backend_name", ["python", "c"])
+def test_sweep_flags_same_count_hf_mismatch(backend_name):
     """225 steps, 4 saves per epoch: exact 57, 113, 169, 225 vs transformers' 57, 114, 171, 225.
     Schedule reports HF_MISMATCH; the sweep's flag must say the same on every backend."""
     assert "HF_MISMATCH" in [d.code for d in Schedule(Run(225, 1), saves_per_epoch=4).diagnostics]
