@@ -68,8 +68,15 @@ def _parse_text(text: str, name: str) -> Fraction:
         raise ValueError(f"{name}={shown}: unknown unit {unit!r}; use B, kB, MB, GB, TB, PB, EB "
                          "(powers of 1000) or KiB, MiB, GiB, TiB, PiB, EiB (powers of 1024)")
     exponent = int(match.group("exponent") or 0)
-    if exponent > 40:  # 10**40 bytes is far past int64; don't build larger numbers
+    mantissa = match.group("number").split("e")[0].split("E")[0].lstrip("+-").replace("_", "")
+    whole, _, fraction = mantissa.partition(".")
+    # 10**40 bytes is far past int64: don't build larger numbers (nor hit Python's 4300-digit
+    # limit on int(); a size never needs more than a few dozen digits)
+    if len(whole.lstrip("0")) + exponent > 40:
         raise OverflowError(f"{name}={shown} is far past the int64 range (max {INT64_MAX} bytes)")
+    if len(whole) + len(fraction) > 80:
+        raise ValueError(f"{name}={shown} has {len(whole) + len(fraction)} digits; a byte count "
+                         f"needs at most 19: expected {_FORMS}")
     return Fraction(match.group("number").replace("_", "")) * multiplier
 
 

@@ -225,4 +225,28 @@ def test_checkpoint_bytes_flag(capsys, tmp_path):
     assert [r["bytes_written"] for r in runs] == [1000 * int(r["count"])
                                                   for r in expected_rows()]
     code, out, err = invoke(capsys, path, "--checkpoint-bytes", "lots")
-    assert code == 2 and "--checkpoint-bytes must be an integer, got 'lots'" in last_line(err)
+    assert code == 2 and "--checkpoint-bytes" in last_line(err) and "'lots'" in last_line(err)
+
+
+@pytest.mark.parametrize("size, n_bytes", [("16GB", 16 * 10**9), ("500MiB", 500 * 2**20),
+                                           ("2e9", 2 * 10**9), ("1.5TB", 15 * 10**11)])
+def test_checkpoint_sizes_as_people_write_them(capsys, tmp_path, size, n_bytes):
+    """--checkpoint-bytes and the checkpoint_bytes column take the sizes of ckptsched.sizes."""
+    rows = expected_rows()
+    code, out, err = invoke(capsys, write(tmp_path, RUNS), "--checkpoint-bytes", size, "--json")
+    assert code == 0, err
+    assert [r["bytes_written"] for r in json.loads(out)["runs"]] == \
+        [n_bytes * int(r["count"]) for r in rows]
+    path = write(tmp_path, "max_steps,every,checkpoint_bytes\n100,10,%s\n50,7,1\n" % size)
+    code, out, err = invoke(capsys, path, "--json")
+    assert code == 0, err
+    first = json.loads(out)["runs"][0]
+    assert first["bytes_written"] == n_bytes * (100 // 10)  # every 10 of 100 steps, 100 included
+
+
+@pytest.mark.parametrize("cell", ["16 parsecs", "0.5B", "0GB"])
+def test_a_bad_checkpoint_size_cell_names_its_line_and_column(capsys, tmp_path, cell):
+    path = write(tmp_path, "max_steps,every,checkpoint_bytes\n100,10,1GB\n50,7,%s\n" % cell)
+    code, out, err = invoke(capsys, path)
+    line = last_line(err)
+    assert code == 2 and "line 3, column checkpoint_bytes" in line and repr(cell) in line, line

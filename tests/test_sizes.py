@@ -69,6 +69,10 @@ def test_decimal_fractions_are_exact_or_refused(numerator, places, unit_and_mult
     (True, TypeError, ["True"]),
     (None, TypeError, ["None"]),
     (2**63, OverflowError, ["int64"]),
+    ("9" * 5000 + "GB", OverflowError, ["int64", "..."]),   # never Python's 4300-digit limit
+    ("-" + "9" * 5000, OverflowError, ["int64"]),
+    ("0." + "0" * 5000 + "1GB", ValueError, ["digits"]),
+    ("0" * 5000 + "1GB", ValueError, ["digits"]),
 ])
 def test_bad_sizes_name_the_argument_and_value(value, error, words):
     with pytest.raises(error) as info:
@@ -76,6 +80,7 @@ def test_bad_sizes_name_the_argument_and_value(value, error, words):
     assert "--disk-budget" in str(info.value)
     for word in words:
         assert word in str(info.value)
+    assert len(str(info.value)) < 400  # a long value is abbreviated
 
 
 def test_numbers_pass_through():

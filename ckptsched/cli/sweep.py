@@ -22,6 +22,7 @@ import sys
 from fractions import Fraction
 
 from ..diagnostics import CODES
+from ..sizes import parse_size
 from ..sweeps import sweep
 from ._shared import integer, is_integer, read_text, shown
 
@@ -50,7 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="write the per-run table to FILE instead of stdout")
     parser.add_argument("--checkpoint-bytes", metavar="N",
-                        help="bytes of one checkpoint, for runs without a checkpoint_bytes column")
+                        help="size of one checkpoint (16GB, 2e9, 500MiB), for runs without a "
+                        "checkpoint_bytes column (whose cells take the same forms)")
     parser.add_argument("--fail-on", metavar="CODE[,CODE...]",
                         help="exit with status 1 when any run has one of these diagnostic codes")
 
@@ -63,13 +65,7 @@ def run(args) -> int:
     if args.checkpoint_bytes is not None:
         if "checkpoint_bytes" in values:
             raise ValueError("--checkpoint-bytes: the CSV already has a checkpoint_bytes column")
-        try:
-            values["checkpoint_bytes"] = integer(args.checkpoint_bytes)
-        except ValueError:
-            raise ValueError(f"--checkpoint-bytes must be an integer, got "
-                             f"{shown(args.checkpoint_bytes)}") from None
-        except OverflowError as exc:
-            raise OverflowError(f"--checkpoint-bytes={exc}") from None
+        values["checkpoint_bytes"] = parse_size(args.checkpoint_bytes, "--checkpoint-bytes")
     try:
         res = sweep(**values, counts_only=True)
     except (TypeError, ValueError, OverflowError) as exc:
@@ -181,6 +177,11 @@ def _cell(column, cell, source, line):
         return cell
     if column == "every" and not is_integer(cell):
         return cell  # a unit ("2ep", "10000sp", "1e9tok"): the sweep parses it
+    if column == "checkpoint_bytes":  # a size as people write it: 16GB, 2e9, 500MiB
+        try:
+            return parse_size(cell, "checkpoint_bytes")
+        except (ValueError, OverflowError) as exc:
+            raise type(exc)(f"{where}: {exc}") from None
     if column in FLAG_COLUMNS:
         if cell.lower() in _TRUE:
             return True
