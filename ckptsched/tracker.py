@@ -315,8 +315,8 @@ class Tracker:
             self._last_saved = step
             self._since = self._clock()
             if self._keep is not None and step not in self._on_disk:
-                self._on_disk.append(step)  # ascending: a step never goes below the last
-                self._on_disk.sort()
+                self._on_disk.append(step)
+                self._on_disk.sort()  # kept ascending, whatever to_delete(on_disk=) gave
             if self._requested <= requested:  # keep a request that arrived meanwhile
                 self._requested = _NONE
                 self._sigterm = False
@@ -543,6 +543,8 @@ class Tracker:
         parts += [f"every={rule.given!r}" for rule in self._units]
         if self._every_seconds is not None:
             parts.append(f"every_seconds={self._every_seconds}")
+        if self._keep is not None:
+            parts.append(f"keep={self._keep!r}")
         return f"Tracker({', '.join(parts)})"
 
 

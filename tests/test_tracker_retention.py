@@ -77,7 +77,7 @@ def loop(tracker, disk, steps, metrics=None, crash_after=None):
 
 @st.composite
 def cases(draw):
-    total = draw(st.integers(1, 60))
+    total = draw(st.integers(1, 40))
     if draw(st.booleans()):
         rule = {"every": draw(st.integers(1, 12))}
     else:
@@ -144,7 +144,7 @@ def test_a_crash_anywhere_and_a_resume_give_the_uninterrupted_survivors(backend,
     assert disk.steps == whole.steps
 
 
-@given(st.integers(2, 40), st.integers(1, 5), st.integers(1, 3), st.none() | st.integers(1, 3),
+@given(st.integers(2, 25), st.integers(1, 5), st.integers(1, 3), st.none() | st.integers(1, 3),
        st.booleans(), st.data())
 def test_keep_best_follows_the_model(backend, total, every, keep_best, keep_last, higher, data):
     schedule = Schedule(Run(max_steps=total), every=every)
@@ -200,6 +200,7 @@ def test_the_schedule_binds_keep_every_in_epochs():
     tracker = Tracker(Schedule(run, every=2), keep=Retention(keep_last=1, keep_every="1ep"),
                       sync=False)
     assert tracker.keep.run == run
+    assert "keep=Retention(keep_last=1, keep_every='1ep').bind(" in repr(tracker)
     for step in range(1, 16):
         if tracker.update(step):
             tracker.to_delete()

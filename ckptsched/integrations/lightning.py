@@ -134,12 +134,19 @@ def _from_save_top_k(save_top_k: object, monitor: Optional[str],
 
 def filename_pattern(filename: str) -> Pattern[str]:
     """A regex that matches the file names `filename` + ".ckpt" formats, with the step as
-    group "step" (for filenames with {step}; a format spec such as {step:05d} pads only)."""
-    parts, named = [], False
+    group "step" (for filenames with {step}; a format spec such as {step:05d} pads only).
+    ValueError when two fields touch ("{epoch}{step}"): the step could not be read back."""
+    parts: List[str] = []
+    named = after_field = False
     for literal, field, _spec, _conversion in string.Formatter().parse(filename):
         parts.append(re.escape(literal))
         if field is None:
             continue
+        if after_field and not literal:
+            raise ValueError(f"filename={filename!r} puts two fields side by side: separate "
+                             "them with text (e.g. 'e{epoch}-s{step}') so that the step can "
+                             "be read back from the file name")
+        after_field = True
         if field == "step" and not named:
             parts.append(r"\s*(?P<step>\d+)\s*")
             named = True
@@ -190,7 +197,9 @@ class ScheduleCheckpoint(pl.callbacks.Checkpoint):
         if save is None:
             raise TypeError("ScheduleCheckpoint needs a rule: a dict of Schedule arguments, a "
                             "factory run -> Schedule, or a Schedule")
-        self._spec = check_spec(save, "save")
+        spec = check_spec(save, "save")
+        assert spec is not None  # save is not None
+        self._spec: ScheduleSpec = spec
         if dirpath is not None and not isinstance(dirpath, (str, os.PathLike)):
             raise TypeError(f"dirpath must be a path, got {dirpath!r}")
         if not isinstance(filename, str):
@@ -212,7 +221,7 @@ class ScheduleCheckpoint(pl.callbacks.Checkpoint):
                 raise ValueError(f"filename={filename!r} holds a folder: with keep= (or "
                                  "save_top_k=) the checkpoints must lie in dirpath itself; put "
                                  "folders in dirpath")
-        self._pattern = filename_pattern(filename)
+        self._pattern = None if self._keep_given is None else filename_pattern(filename)
         self.monitor = monitor
         self.mode = mode
         self.dirpath = self._given_dirpath = None if dirpath is None else os.fspath(dirpath)
@@ -313,6 +322,7 @@ class ScheduleCheckpoint(pl.callbacks.Checkpoint):
 
     def _save(self, trainer: pl.Trainer, step: int) -> None:
         name = self.filename.format(step=step, epoch=trainer.current_epoch) + ".ckpt"
+        assert self.dirpath is not None  # set at on_train_start
         path = os.path.join(self.dirpath, name)
         self._last_saved = step  # before saving, so the checkpoint records it
         self._note_metric(trainer, step)  # likewise its metric
@@ -348,6 +358,7 @@ class ScheduleCheckpoint(pl.callbacks.Checkpoint):
             names = os.listdir(folder)
         except OSError:
             return found
+        assert self._pattern is not None  # set whenever there is a retention
         for name in names:
             match = self._pattern.fullmatch(name)
             if match is not None and int(match.group("step")) <= up_to:

@@ -280,8 +280,11 @@ def test_bad_retention_arguments(lightning):
         (dict(save_top_k=1, monitor=3), TypeError, "monitor must be the name"),
         (dict(keep=Retention(keep_last=1), filename="e{epoch}"), ValueError, "has no {step}"),
         (dict(keep=Retention(keep_last=1), filename="run/{step}"), ValueError, "holds a folder"),
+        (dict(keep=Retention(keep_last=1), filename="e{epoch}{step}"), ValueError,
+         "two fields side by side"),
     ]
     for kwargs, error, words in cases:
         with pytest.raises(error, match=words):
             ScheduleCheckpoint(rule, **kwargs)
     ScheduleCheckpoint(rule, filename="e{epoch}")  # no {step} is fine without retention
+    ScheduleCheckpoint(rule, filename="{epoch}{step}")  # and so are touching fields
