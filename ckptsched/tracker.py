@@ -20,6 +20,20 @@ loop knows:
             break                           # pre-empted: saved, now leave
     tracker.finish()                        # warns when the final save is missing
 
+Retention: with `keep=Retention(...)` the Tracker counts the checkpoints its save decisions
+wrote, and `to_delete()` -- called after each completed save -- says which of them to delete
+now (and with `delete=`, deletes them on rank 0 through that callback):
+
+    tracker = Tracker(schedule, keep=Retention(keep_last=2, keep_every="1ep"),
+                      delete=lambda step: shutil.rmtree(f"ckpt/{step}", ignore_errors=True))
+    ...
+        if decision:
+            save(step, tracker=tracker.state_dict())
+            tracker.to_delete()              # every rank; only rank 0 calls delete
+
+After `load_state_dict`, call `to_delete()` once: it finishes the deletions a crash between a
+save and its retention interrupted (and deletes nothing otherwise).
+
 Cumulative samples and tokens are Python ints, exact at any size: a run may count past
 2**63 - 1 tokens, and its `state_dict()` still loads.  Nothing the Tracker counts ever goes
 into a tensor (only the votes below are synced), so int64 is never needed for them.  Steps
@@ -36,6 +50,7 @@ int64 tensor, which for the clock is a broadcast from rank 0.  `sync=False` turn
 from __future__ import annotations
 
 import importlib
+import numbers
 import operator
 import signal
 import sys
@@ -48,8 +63,11 @@ from fractions import Fraction
 from types import FrameType, ModuleType, TracebackType
 from typing import Any, Literal, Optional, SupportsIndex, TypedDict, TypeVar, Union
 
+import numpy as np
+
 from ._numbers import parse_every, to_bool, to_int, to_rational
 from .diagnostics import Diagnostic, make, report
+from .retention import Retention, Steps, steps_array
 from .schedule import Schedule
 
 __all__ = ["Decision", "Tracker", "TrackerState"]
@@ -64,6 +82,8 @@ UNITS = ("samples", "tokens")
 SyncFunction = Callable[[int], int]
 #: `clock`: seconds as a float, from any fixed origin.
 Clock = Callable[[], float]
+#: `delete`: removes the checkpoint of a step (called on rank 0 only).
+DeleteFunction = Callable[[int], object]
 
 # what signal.signal() returns: the handler to restore (None: not installed from Python)
 _SignalHandler = Union[Callable[[int, Optional[FrameType]], Any], int, signal.Handlers, None]
@@ -74,7 +94,14 @@ _NONE, _SAVE, _STOP = 0, 1, 2
 _TrackerT = TypeVar("_TrackerT", bound="Tracker")
 
 
-class TrackerState(TypedDict):
+class _RetentionState(TypedDict, total=False):
+    """The keys a Tracker with keep= adds to its state (older states lack them, and load)."""
+
+    on_disk: list[int]                # the checkpoints counted on disk, ascending
+    metrics: list[Optional[float]]    # their keep_best metric, in the same order (None: none)
+
+
+class TrackerState(_RetentionState):
     """What `Tracker.state_dict()` returns: plain Python values (ints, None, a str), so it
     fits in any checkpoint format (torch.save with weights_only loading, JSON, pickle)."""
 
@@ -129,6 +156,12 @@ class Tracker:
     clock          seconds as a float (default time.monotonic)
     handle_sigterm install a SIGTERM handler that asks for a save and a stop
     strict         raise ScheduleError instead of logging runtime warnings
+    keep           a Retention: `to_delete()` runs it over the checkpoints this Tracker's
+                   save decisions wrote (keep_every needs the run: bound to the schedule's
+                   run, or pass keep=retention.bind(run))
+    delete         with keep: `to_delete()` calls delete(step) for each checkpoint to
+                   delete, on rank 0 only (a step may already be gone after a resume)
+    greater_is_better  keep_best: a higher metric is better (default: lower, a loss)
     """
 
     def __init__(self, schedule: Schedule | None = None, *,
@@ -136,7 +169,9 @@ class Tracker:
                  every_seconds: float | Fraction | Decimal | None = None,
                  sync: SyncFunction | Literal[False] | None = None,
                  rank: SupportsIndex | None = None, clock: Clock | None = None,
-                 handle_sigterm: bool = False, strict: bool = False) -> None:
+                 handle_sigterm: bool = False, strict: bool = False,
+                 keep: Retention | None = None, delete: DeleteFunction | None = None,
+                 greater_is_better: bool = False) -> None:
         if schedule is not None and not isinstance(schedule, Schedule):
             raise TypeError(f"schedule must be a ckptsched.Schedule or None, got "
                             f"{type(schedule).__name__}")
@@ -153,10 +188,22 @@ class Tracker:
         self._clock: Clock = time.monotonic if clock is None else clock
         self._strict = to_bool(strict, "strict")
         handle_sigterm = to_bool(handle_sigterm, "handle_sigterm")
+        self._keep = _bound_retention(keep, schedule)
+        if delete is not None and not callable(delete):
+            raise TypeError(f"delete must be a callable step -> None, got {delete!r}")
+        if delete is not None and self._keep is None:
+            raise ValueError("delete= removes the checkpoints that keep= lets go, but keep is "
+                             "None; pass keep=Retention(...) as well")
+        self._delete = delete
+        self._greater_is_better = to_bool(greater_is_better, "greater_is_better")
 
         self._step: int | None = None        # the last step given to update()
         self._last_saved: int | None = None  # the last step whose decision was to save
         self._totals = dict.fromkeys(UNITS, 0)  # cumulative units: Python ints, any size
+        # keep=: the checkpoints the save decisions wrote and retention has not let go yet
+        # (ascending), and the keep_best metric given for some of them
+        self._on_disk: list[int] = []
+        self._metrics: dict[int, float] = {}
         self._since = self._clock()
         self._requested = _NONE     # set by request_save() and the signal handler
         self._sigterm = False
@@ -216,6 +263,10 @@ class Tracker:
             step=step, previous_step=self._step))
         if self._last_saved is not None and self._last_saved > step:
             self._last_saved = None  # those saves lie ahead again: redo them
+        # checkpoints past `step` lie ahead too: they are written again when the run gets
+        # there, and until then must not count as the newest for retention
+        self._on_disk = [s for s in self._on_disk if s <= step]
+        self._metrics = {s: v for s, v in self._metrics.items() if s <= step}
         return True
 
     def _schedule_due(self, step: int, went_back: bool) -> bool:
@@ -263,6 +314,9 @@ class Tracker:
                 reasons.append("other rank")
             self._last_saved = step
             self._since = self._clock()
+            if self._keep is not None and step not in self._on_disk:
+                self._on_disk.append(step)
+                self._on_disk.sort()  # kept ascending, whatever to_delete(on_disk=) gave
             if self._requested <= requested:  # keep a request that arrived meanwhile
                 self._requested = _NONE
                 self._sigterm = False
@@ -297,6 +351,74 @@ class Tracker:
         """The runtime diagnostics reported so far."""
         return tuple(self._diagnostics)
 
+    # ---- retention ------------------------------------------------------------------
+
+    @property
+    def keep(self) -> Retention | None:
+        """The Retention `to_delete` runs (bound to the schedule's run when there is one)."""
+        return self._keep
+
+    @property
+    def on_disk(self) -> tuple[int, ...]:
+        """The steps whose checkpoints this Tracker counts as on disk (with keep=): those its
+        save decisions wrote that to_delete() has not let go, ascending."""
+        return tuple(self._on_disk)
+
+    def to_delete(self, *, metric: float | None = None,
+                  on_disk: object = None) -> Steps:
+        """Call after each completed save (on every rank): the steps whose checkpoints to
+        delete now, by `keep` -- a sorted int64 array, never the newest checkpoint.  They are
+        forgotten, and with delete= each is passed to delete(step) on rank 0 only.
+
+        Decided from the checkpoints this Tracker counts as on disk (`on_disk`: its save
+        decisions, the same on every rank, minus what to_delete let go), so every rank
+        agrees.  `metric` (keep_best) is the metric of the checkpoint just saved (the last
+        save decision): give the same value on every rank, e.g. an all-reduced eval loss;
+        lower is better unless greater_is_better=True.  `on_disk=` replaces the count by
+        the steps really on disk (e.g. listed from the checkpoint folder after resuming from
+        a state written before keep= was used).
+
+        Resume-safe: the state_dict() saved with a checkpoint counts that checkpoint and the
+        ones kept before it, so after load_state_dict() the next to_delete() deletes what
+        the uninterrupted run would have (steps it deleted before a crash come again: the
+        delete callback must accept a checkpoint that is already gone).  Call it once right
+        after load_state_dict() too: that finishes the deletions of the save resumed from,
+        had the crash come before them."""
+        keep = self._keep
+        if keep is None:
+            raise ValueError("to_delete() runs the retention of keep=, but this Tracker has "
+                             "keep=None; pass keep=Retention(...) to the Tracker")
+        if on_disk is not None:
+            steps = steps_array(on_disk, "on_disk").tolist()
+            listed = set(steps)
+            self._metrics = {s: v for s, v in self._metrics.items() if s in listed}
+            self._on_disk = steps
+        if metric is not None:
+            self._metrics[self._newest_for_metric()] = _metric_value(metric, "metric")
+        if keep.keep_best is not None:
+            doomed = keep.to_delete(self._on_disk, metrics=self._metrics,
+                                    greater_is_better=self._greater_is_better)
+        else:
+            doomed = keep.to_delete(self._on_disk)
+        gone = set(doomed.tolist())
+        self._on_disk = [s for s in self._on_disk if s not in gone]
+        self._metrics = {s: v for s, v in self._metrics.items() if s not in gone}
+        if self._delete is not None and gone and self._resolve()[1] == 0:
+            for step in doomed.tolist():
+                self._delete(step)
+        doomed.flags.writeable = False
+        return doomed
+
+    def _newest_for_metric(self) -> int:
+        """The step a to_delete(metric=) value belongs to: the last save decision."""
+        if self._keep is not None and self._keep.keep_best is None:
+            raise ValueError(f"metric= ranks checkpoints for keep_best, but keep={self._keep!r} "
+                             "has no keep_best; drop metric= or pass keep_best=K")
+        if self._last_saved is None or self._last_saved not in self._on_disk:
+            raise ValueError("metric= is the metric of the checkpoint just saved, but no save "
+                             "decision is on disk yet; call to_delete(metric=...) after a save")
+        return self._last_saved
+
     def finish(self, step: SupportsIndex | None = None) -> tuple[Diagnostic, ...]:
         """Call when training ends: FINAL_NOT_SAVED when the last step (`step`, default the
         last one given to update) was not saved.  Returns the new diagnostics."""
@@ -320,8 +442,14 @@ class Tracker:
     def state_dict(self) -> TrackerState:
         """What a checkpoint needs to continue the same decisions: plain ints and None,
         which `load_state_dict` restores exactly (None stays None, 0 stays 0)."""
-        return {"format": FORMAT, "step": self._step, "last_saved": self._last_saved,
-                "samples": self._totals["samples"], "tokens": self._totals["tokens"]}
+        state: TrackerState = {"format": FORMAT, "step": self._step,
+                               "last_saved": self._last_saved,
+                               "samples": self._totals["samples"],
+                               "tokens": self._totals["tokens"]}
+        if self._keep is not None:
+            state["on_disk"] = list(self._on_disk)
+            state["metrics"] = [self._metrics.get(s) for s in self._on_disk]
+        return state
 
     def load_state_dict(self, state: Mapping[str, object]) -> None:
         """Continue from `state_dict()`.  The clock restarts: the checkpoint being resumed
@@ -329,7 +457,10 @@ class Tracker:
 
         States of format "ckptsched.Tracker/1" (ckptsched before None was stored) still
         load, as they were read then: 0 means "none" for `step` and `last_saved`.  That
-        format cannot tell a save at step 0 from no save; such a save can happen again."""
+        format cannot tell a save at step 0 from no save; such a save can happen again.
+        A state without "on_disk" (written without keep=, or before retention existed)
+        counts only its last save as on disk: pass to_delete(on_disk=...) once to count
+        the older checkpoints too."""
         if not isinstance(state, Mapping):
             raise TypeError(f"state must be a mapping from Tracker.state_dict(), got "
                             f"{type(state).__name__}")
@@ -346,7 +477,9 @@ class Tracker:
             raise ValueError(f"state['last_saved']={last_saved} needs a state['step'] at or "
                              f"after it, got {step}: not a state Tracker.state_dict() writes")
         totals = {unit: _amount(_state_int(state, unit), f"state[{unit!r}]") for unit in UNITS}
+        on_disk, metrics = _state_retention(state, step, last_saved)
         self._step, self._last_saved, self._totals = step, last_saved, totals
+        self._on_disk, self._metrics = on_disk, metrics
         self._since = self._clock()
         self._stopped = False
 
@@ -410,6 +543,8 @@ class Tracker:
         parts += [f"every={rule.given!r}" for rule in self._units]
         if self._every_seconds is not None:
             parts.append(f"every_seconds={self._every_seconds}")
+        if self._keep is not None:
+            parts.append(f"keep={self._keep!r}")
         return f"Tracker({', '.join(parts)})"
 
 
@@ -464,6 +599,76 @@ def _state_step(state: Mapping[str, object], key: str, *, zero_is_none: bool) ->
         return None
     step = to_int(_state_int(state, key), f"state[{key!r}]", minimum=0)
     return None if zero_is_none and step == 0 else step
+
+
+def _bound_retention(keep: object, schedule: Schedule | None) -> Retention | None:
+    """`keep` checked and, with a schedule, bound to its run (keep_every needs a run)."""
+    if keep is None:
+        return None
+    if not isinstance(keep, Retention):
+        raise TypeError(f"keep must be a ckptsched.Retention or None, got {keep!r} "
+                        f"({type(keep).__name__})")
+    if schedule is None:
+        if keep.keep_every is not None and keep.run is None:
+            raise ValueError(f"keep={keep!r}: keep_every needs the run's steps, and this Tracker "
+                             "has no schedule; pass keep=retention.bind(run) or a schedule")
+        return keep
+    if keep.run is not None and keep.run != schedule.run:
+        raise ValueError(f"keep is bound to {keep.run!r}, not to the schedule's run "
+                         f"{schedule.run!r}; pass the unbound Retention")
+    return keep.bind(schedule.run)
+
+
+def _metric_value(value: object, name: str) -> float:
+    """A keep_best metric as a float (NaN allowed: it ranks worst).  Real numbers and
+    one-element tensors / numpy scalars (anything whose .item() is a real number); bools and
+    anything else raise TypeError naming `name`."""
+    number = value
+    if not isinstance(value, numbers.Real) and callable(getattr(value, "item", None)):
+        try:
+            number = value.item()  # type: ignore[attr-defined]
+        except (TypeError, ValueError, RuntimeError):  # e.g. a tensor of several elements
+            number = value
+    if isinstance(number, (bool, np.bool_)) or not isinstance(number, numbers.Real):
+        raise TypeError(f"{name} must be a real number (the checkpoint's metric), got "
+                        f"{value!r} ({type(value).__name__})")
+    return float(number)
+
+
+def _state_retention(state: Mapping[str, object], step: int | None,
+                     last_saved: int | None) -> tuple[list[int], dict[int, float]]:
+    """(on_disk, metrics) of a state: its "on_disk" / "metrics" when present (checked), else
+    the last save alone (a state written without keep=)."""
+    if "on_disk" not in state or state["on_disk"] is None:
+        return ([] if last_saved is None else [last_saved]), {}
+    raw = state["on_disk"]
+    if not isinstance(raw, (list, tuple)):
+        raise TypeError(f"state['on_disk'] must be a list of steps, got {raw!r} "
+                        f"({type(raw).__name__})")
+    on_disk = [to_int(_state_int_at(raw, i), f"state['on_disk'][{i}]") for i in range(len(raw))]
+    if on_disk != sorted(set(on_disk)):
+        raise ValueError(f"state['on_disk'] must hold distinct steps in ascending order, got "
+                         f"{on_disk!r}: not a state Tracker.state_dict() writes")
+    if on_disk and (step is None or on_disk[-1] > step):
+        raise ValueError(f"state['on_disk'] holds step {on_disk[-1]}, after state['step']={step}: "
+                         "not a state Tracker.state_dict() writes")
+    values = state.get("metrics")
+    if values is None:
+        values = [None] * len(on_disk)
+    if not isinstance(values, (list, tuple)) or len(values) != len(on_disk):
+        raise ValueError(f"state['metrics'] must be a list as long as state['on_disk'] "
+                         f"({len(on_disk)}), got {values!r}")
+    metrics = {s: _metric_value(v, f"state['metrics'][{i}]")
+               for i, (s, v) in enumerate(zip(on_disk, values)) if v is not None}
+    return on_disk, metrics
+
+
+def _state_int_at(values: list[object] | tuple[object, ...], i: int) -> SupportsIndex:
+    value = values[i]
+    if not isinstance(value, SupportsIndex):
+        raise TypeError(f"state['on_disk'][{i}] must be an integer, got {value!r} "
+                        f"({type(value).__name__})")
+    return value
 
 
 def _check_vote(value: object) -> int:

@@ -3,6 +3,7 @@
     python examples/plain_loop.py --out /tmp/ckpt-demo                 # train
     python examples/plain_loop.py --out /tmp/ckpt-demo --preempt-at 20 # SIGTERM at step 20
     python examples/plain_loop.py --out /tmp/ckpt-demo --resume        # continue from the last save
+    python examples/plain_loop.py --out /tmp/ckpt-demo --keep-last 2   # delete old checkpoints
 
 What it shows:
 - `Run.from_dataset` gives the run's exact geometry (optimizer steps per epoch under gradient
@@ -14,6 +15,9 @@ What it shows:
   SIGTERM (pre-emption), which saves and stops.  Its `state_dict()` goes into each checkpoint,
   so a resumed run continues the same decisions.  Under torchrun the decisions are agreed
   across ranks (through torch.distributed), with no change here.
+- `--keep-last N` adds retention: `Tracker(keep=Retention(keep_last=N, keep_every="1ep"))`
+  keeps the N most recent checkpoints and the first one at or after each epoch end, and
+  `tracker.to_delete()` after each save deletes the others (on rank 0 only, under torchrun).
 
 Needs torch and ckptsched (`pip install .`, or PYTHONPATH=. in a checkout); runs on CPU in
 a few seconds.
@@ -28,7 +32,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ckptsched import Run, Schedule, Tracker
+from ckptsched import Retention, Run, Schedule, Tracker
 
 VOCAB, LENGTH = 64, 16
 
@@ -70,6 +74,12 @@ def save(out: Path, step, model, optimizer, tracker):
     return path
 
 
+def delete(out: Path, step: int) -> None:
+    """Remove the checkpoint of `step` (it may be gone already, after a resume)."""
+    (out / f"step-{step}.pt").unlink(missing_ok=True)
+    print(f"deleted step-{step}.pt")
+
+
 def last_checkpoint(out: Path):
     found = sorted(out.glob("step-*.pt"), key=lambda p: int(p.stem.split("-")[1]))
     return found[-1] if found else None
@@ -85,6 +95,9 @@ def main(argv=None):
     parser.add_argument("--every-tokens", default="1000tok", help="a save every N tokens")
     parser.add_argument("--every-seconds", type=float, default=600.0)
     parser.add_argument("--resume", action="store_true", help="continue from the last save")
+    parser.add_argument("--keep-last", type=int, default=None,
+                        help="keep the N most recent checkpoints and one per epoch end; "
+                             "delete the others (default: keep all)")
     parser.add_argument("--preempt-at", type=int, default=None,
                         help="send SIGTERM to this process after this step (a demo)")
     args = parser.parse_args(argv)
@@ -104,14 +117,20 @@ def main(argv=None):
 
     model = TinyLM()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    keep = None
+    if args.keep_last is not None:
+        keep = Retention(keep_last=args.keep_last, keep_every="1ep")
     tracker = Tracker(save_schedule, every=args.every_tokens, every_seconds=args.every_seconds,
-                      handle_sigterm=True)
+                      handle_sigterm=True, keep=keep,
+                      delete=None if keep is None else lambda step: delete(args.out, step))
     done = 0
     if args.resume and (path := last_checkpoint(args.out)) is not None:
         state = torch.load(path, weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         tracker.load_state_dict(state["tracker"])
+        if keep is not None:
+            tracker.to_delete()  # deletions a pre-emption may have cut short
         done = state["step"]
         print(f"resumed from {path.name}")
 
@@ -141,6 +160,8 @@ def main(argv=None):
                 if decision:
                     saved.append(save(args.out, step, model, optimizer, tracker).name)
                     print(f"step {step}: saved ({', '.join(decision.reasons)})")
+                    if keep is not None:  # the save is complete: retention may delete
+                        tracker.to_delete()
                 if decision.stop:
                     print(f"pre-empted: saved step {step}; continue with --resume")
                     return 0

@@ -19,7 +19,7 @@ from ..run import Run
 from ..schedule import Schedule
 
 __all__ = ["SCHEDULE_ARGUMENTS", "ScheduleSpec", "build_schedule", "check_spec", "describe",
-           "optimizer_steps_per_epoch"]
+           "optimizer_steps_per_epoch", "schedule_on_run"]
 
 #: How an integration takes a rule: a mapping of Schedule arguments, a factory
 #: `run -> Schedule` (called once the framework knows the run), or a ready Schedule.
@@ -82,6 +82,15 @@ def build_schedule(spec: ScheduleSpec, run: Run, name: str) -> Schedule:
             f"{ours.total_steps} steps ({ours.steps_per_epoch} per epoch): pass a dict of "
             "Schedule arguments or a factory so the schedule is built on the real run")
     return schedule
+
+
+def schedule_on_run(schedule: Optional[Schedule], run: Run) -> Optional[Schedule]:
+    """`schedule` as a Schedule of `run` itself, for a Plan of `run`: the same steps.  A ready
+    Schedule given by the user may be of an equal-length Run that differs in other fields
+    (build_schedule accepts it); it is rebuilt on `run` from its steps, without logging."""
+    if schedule is None or schedule.run == run:
+        return schedule
+    return Schedule._build(run, {"at": schedule.steps.tolist(), "final": False}, log=False)
 
 
 def optimizer_steps_per_epoch(batches: int, grad_accum: int,

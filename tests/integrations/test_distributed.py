@@ -1,8 +1,11 @@
 """torch.distributed (gloo), two processes on this machine: every rank takes the same
 decision at every step, although their clocks are skewed, their requests and signals
-differ, and only the all-reduced token counts are shared."""
+differ, and only the all-reduced token counts are shared; and with retention, every rank
+agrees on what to delete, only rank 0 deletes, and the plan's survivors stay.  The two
+ranks run once for the whole module."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -12,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ckptsched import Run, Schedule
+from ckptsched import Plan, Retention, Run, Schedule
 
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "_dist_worker.py"
@@ -43,10 +46,18 @@ def run_ranks(tmp_path, world=2, timeout=180):
     return [json.loads((tmp_path / f"rank{rank}.json").read_text()) for rank in range(world)]
 
 
-def test_ranks_agree_at_every_step(torch, tmp_path):
+@pytest.fixture(scope="module")
+def ranks(tmp_path_factory):
+    """The outputs of both ranks (and the folder they shared), run once for the module."""
+    torch = pytest.importorskip("torch")
     if not torch.distributed.is_available():
         pytest.fail("torch.distributed is not available in this torch build")
-    rank0, rank1 = run_ranks(tmp_path)
+    shared = tmp_path_factory.mktemp("ranks")
+    return run_ranks(shared), shared
+
+
+def test_ranks_agree_at_every_step(torch, ranks):
+    (rank0, rank1), _ = ranks
     decided = lambda r: [(step, save, stop) for step, save, stop, _ in r["decisions"]]  # noqa: E731
     assert decided(rank0) == decided(rank1)
     steps = [d[0] for d in rank0["decisions"]]
@@ -82,3 +93,61 @@ def test_ranks_agree_at_every_step(torch, tmp_path):
     assert saves1[71] == ["sigterm"] and saves[71] == ["other rank"]
     assert rank0["decisions"][-1][2] and rank1["decisions"][-1][2]
     assert rank0["sigterm_handler_restored"] and rank1["sigterm_handler_restored"]
+
+
+def replay(saves, keep_last, keep_steps=(), keep_best=None, metrics=None):
+    """On disk after the last save, from DESIGN.md's policy replayed one save at a time: the
+    newest, the keep_last most recent, the first save at or after each keep step, and the
+    keep_best lowest metrics among the saves so far (ties: the earlier step)."""
+    permanent = {min(s for s in saves if s >= k) for k in keep_steps if k <= saves[-1]}
+    disk = set()
+    for i, step in enumerate(saves):
+        disk.add(step)
+        seen = saves[:i + 1]
+        kept = {step} | (permanent & disk) | set(seen[-keep_last:])
+        if keep_best:
+            kept |= set(sorted(seen, key=lambda s: (metrics[s], s))[:keep_best])
+        disk &= kept
+    return sorted(disk)
+
+
+def on_disk(folder):
+    return sorted(int(name[len("step-"):-len(".pt")]) for name in os.listdir(folder))
+
+
+def worker_module():
+    """_dist_worker as a module, for its constants (importing it imports torch)."""
+    spec = importlib.util.spec_from_file_location("_dist_worker", WORKER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ranks_agree_on_retention_and_only_rank_zero_deletes(torch, ranks):
+    (rank0, rank1), shared = ranks
+    worker = worker_module()
+    r0, r1 = rank0["retention"], rank1["retention"]
+    run = Run(**worker.RETENTION_RUN)
+    saves = Schedule(run, **worker.RETENTION_SAVE).steps.tolist()
+    assert r0["to_delete"] == r1["to_delete"]  # the same decisions, step by step
+    assert r0["metrics"] == r1["metrics"]
+    assert [step for step, _ in r0["to_delete"]["epochs"]] == saves
+    for name in ("epochs", "best"):
+        decided = [s for _, doomed in r0["to_delete"][name] for s in doomed]
+        assert r0["delete_calls"][name] == decided and decided  # rank 0 deleted them all
+        assert r1["delete_calls"][name] == []                   # rank 1 deleted nothing
+        assert r0["on_disk"][name] == r1["on_disk"][name] == on_disk(shared / name)
+
+    plan = Plan(run, save=dict(worker.RETENTION_SAVE),
+                keep=Retention(**worker.KEEP_EVERY_EPOCH))
+    assert on_disk(shared / "epochs") == plan.survivors.tolist()
+    epoch_ends = list(range(run.steps_per_epoch, run.total_steps + 1, run.steps_per_epoch))
+    assert plan.survivors.tolist() == replay(saves, worker.KEEP_EVERY_EPOCH["keep_last"],
+                                             epoch_ends)
+    metrics = {int(step): value for step, value in r0["metrics"].items()}
+    assert on_disk(shared / "best") == replay(saves, worker.KEEP_BEST["keep_last"],
+                                              keep_best=worker.KEEP_BEST["keep_best"],
+                                              metrics=metrics)
+    # each kept checkpoint holds its tracker's state, which counts it as on disk
+    newest = torch.load(shared / "best" / f"step-{saves[-1]}.pt", weights_only=True)
+    assert saves[-1] in newest["tracker"]["on_disk"]

@@ -240,3 +240,134 @@ def test_no_torch_needed_when_not_distributed():
     dist = sys.modules.get("torch.distributed")
     assert dist is None or not dist.is_initialized()
     assert tracker._resolve() == (None, 0)
+
+
+# ---- retention in a custom torch loop (real torch.save / torch.load, real files) ----------
+
+class LoopCrash(RuntimeError):
+    pass
+
+
+def kept_by_policy(saves, keep_last, keep_steps=(), keep_best=None, metrics=None):
+    """On disk after the last save, replaying DESIGN.md's policy one save at a time: the
+    newest, the keep_last most recent, the first save at or after each keep step, and the
+    keep_best lowest metrics among the saves so far (ties: the earlier step)."""
+    permanent = {min(s for s in saves if s >= k) for k in keep_steps if k <= saves[-1]}
+    disk = set()
+    for i, step in enumerate(saves):
+        disk.add(step)
+        seen = saves[:i + 1]
+        kept = {step} | (permanent & disk) | set(seen[-keep_last:])
+        if keep_best:
+            kept |= set(sorted(seen, key=lambda s: (metrics[s], s))[:keep_best])
+        disk &= kept
+    return sorted(disk)
+
+
+def files(out):
+    return sorted(int(p.stem.split("-")[1]) for p in out.glob("step-*.pt"))
+
+
+def train_loop(torch, out, schedule, keep, *, crash=None, resume=False, metrics=None):
+    """A plain training loop: a save on each decision (model, optimizer and tracker state in
+    one file), then retention.  crash=(step, "after" | "between"): raise after that step's
+    save and retention, or between the save and its retention.  resume: continue from the
+    newest file.  metrics: {step: eval loss} filled in (keep_best)."""
+    out.mkdir(exist_ok=True)
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    tracker = Tracker(schedule, keep=keep, sync=False,
+                      delete=lambda step: (out / f"step-{step}.pt").unlink(missing_ok=True))
+    done = 0
+    if resume:
+        state = torch.load(out / f"step-{files(out)[-1]}.pt", weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        tracker.load_state_dict(state["tracker"])
+        tracker.to_delete()  # finish what a crash between a save and its retention left
+        done = state["step"]
+    for step in range(done + 1, schedule.run.total_steps + 1):
+        x = torch.randn(8, 4, generator=torch.Generator().manual_seed(step))
+        loss = torch.nn.functional.mse_loss(model(x), x.sum(dim=1, keepdim=True))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if not tracker.update(step):
+            continue
+        torch.save({"step": step, "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(), "tracker": tracker.state_dict()},
+                   out / f"step-{step}.pt")
+        if crash == (step, "between"):
+            raise LoopCrash(step)
+        metric = None
+        if metrics is not None:
+            # a small eval set drawn anew each time: a noisy metric, not monotone in steps
+            probe = torch.randn(4, 4, generator=torch.Generator().manual_seed(1000 + step))
+            with torch.no_grad():
+                metric = torch.nn.functional.mse_loss(model(probe),
+                                                      probe.sum(dim=1, keepdim=True))
+            metrics[step] = float(metric)
+        tracker.to_delete(metric=metric)  # a one-element tensor is a metric too
+        if crash == (step, "after"):
+            raise LoopCrash(step)
+
+
+@pytest.mark.parametrize("crash", [None, (8, "after"), (8, "between"), (12, "between")])
+def test_a_torch_loop_leaves_the_plans_survivors(torch, tmp_path, crash):
+    from ckptsched import Plan, Retention
+
+    run = Run.from_dataset(22, 2, 3, epochs=3)  # 11 micro-batches: epochs of 4 steps
+    schedule = Schedule(run, every=2)
+    keep = Retention(keep_last=2, keep_every="1ep")
+    plan = Plan(run, save=schedule, keep=keep)
+    saves = schedule.steps.tolist()
+    assert plan.survivors.tolist() == kept_by_policy(saves, 2, [4, 8, 12])
+    if crash is None:
+        train_loop(torch, tmp_path, schedule, keep)
+    else:
+        with pytest.raises(LoopCrash):
+            train_loop(torch, tmp_path, schedule, keep, crash=crash)
+        if crash[1] == "after":
+            assert files(tmp_path) == plan.on_disk_after(crash[0]).tolist()
+        train_loop(torch, tmp_path, schedule, keep, resume=True)
+    assert files(tmp_path) == plan.survivors.tolist()
+
+
+def test_a_torch_loop_keeps_the_best_eval_loss_across_a_resume(torch, tmp_path):
+    from ckptsched import Retention
+
+    run = Run(max_steps=12)
+    schedule = Schedule(run, every=1)
+    keep = Retention(keep_last=1, keep_best=2)
+    metrics = {}
+    train_loop(torch, tmp_path / "whole", schedule, keep, metrics=metrics)
+    expected = kept_by_policy(schedule.steps.tolist(), 1, keep_best=2, metrics=metrics)
+    assert files(tmp_path / "whole") == expected
+    with pytest.raises(LoopCrash):
+        train_loop(torch, tmp_path / "cut", schedule, keep, crash=(7, "between"), metrics={})
+    train_loop(torch, tmp_path / "cut", schedule, keep, resume=True, metrics={})
+    assert files(tmp_path / "cut") == expected
+
+
+def test_the_plain_loop_example_retains(torch, tmp_path, capsys):
+    """examples/plain_loop.py --keep-last 2: every save of the run (on the schedule and at
+    token boundaries) goes through the policy; a pre-emption and a resume change nothing."""
+    import importlib.util
+    import re
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "plain_loop.py"
+    spec = importlib.util.spec_from_file_location("plain_loop_retention", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    assert example.main(["--out", str(tmp_path / "whole"), "--keep-last", "2"]) == 0
+    saves = [int(s) for s in re.findall(r"step (\d+): saved", capsys.readouterr().out)]
+    run = Run.from_dataset(150, 4, 3, epochs=3)
+    epoch_ends = [run.steps_per_epoch * e for e in (1, 2, 3)]
+    assert files(tmp_path / "whole") == kept_by_policy(saves, 2, epoch_ends)
+    assert example.main(["--out", str(tmp_path / "cut"), "--keep-last", "2",
+                         "--preempt-at", "15"]) == 0
+    assert example.main(["--out", str(tmp_path / "cut"), "--keep-last", "2", "--resume"]) == 0
+    cut = [int(s) for s in re.findall(r"step (\d+): saved", capsys.readouterr().out)]
+    assert files(tmp_path / "cut") == kept_by_policy(cut, 2, epoch_ends)
