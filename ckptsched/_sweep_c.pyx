@@ -55,6 +55,9 @@ WHYS = {
 # Work per nogil call (rows, plus steps walked or written): large enough that the GIL
 # round trip is noise, small enough that Ctrl-C is answered within milliseconds.
 cdef int64_t WORK_BUDGET = 1 << 22
+# Sweeps of at most this many steps (8 MiB) are allocated without asking the OS for its memory.
+cdef int64_t _SMALL_STEPS = 1 << 20
+_COLUMN_SET = frozenset(COLUMNS)
 
 
 cdef Py_ssize_t _column_length(object array, int64_t n_runs) except -1:
@@ -131,7 +134,7 @@ def sweep(int64_t n_runs, dict columns, bint counts_only, *, bint general_only=F
     cdef uint32_t *flags_p = NULL
     cdef ckpt_sweep_disk disk
 
-    unknown = set(columns) - set(COLUMNS)
+    unknown = columns.keys() - _COLUMN_SET
     if unknown or n_runs < 0:
         raise ValueError(f"bad sweep columns {sorted(unknown)} or n_runs {n_runs}")
     sw.n_runs = n_runs
@@ -190,7 +193,9 @@ def sweep(int64_t n_runs, dict columns, bint counts_only, *, bint general_only=F
     if counts_only:
         return counts, None, None, flags, nbytes, peak, peak_bytes, survivors
 
-    steps = allocate_steps(offsets_p[n_runs])
+    # a few steps always fit: only a large sweep needs allocate_steps' check of the memory
+    steps = (np.empty(offsets_p[n_runs], dtype=np.int64) if offsets_p[n_runs] <= _SMALL_STEPS
+             else allocate_steps(offsets_p[n_runs]))
     steps_p = _ptr(steps)
     begin = 0
     while begin < n_runs:
