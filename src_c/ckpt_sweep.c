@@ -692,24 +692,38 @@ static inline int64_t axolotl_interval(int64_t T, int64_t k, double epochs)
 }
 
 /* framework_differs(T, S, k, final, h) for the rule EVEN(S, k) up to T of count0 steps,
- * T among them when has_T, without division: its J steps below T are count0 - has_T, so
- * J == M and the J-th step are tested by multiplying (products past int64 go to
- * framework_differs). */
+ * T among them when has_T, h >= 0, without division: its J steps below T are count0 -
+ * has_T, so J == M and the J-th step are tested by multiplying (products past int64 go to
+ * framework_differs).  Branch-free: in a sweep, whether runs differ follows no pattern a
+ * branch predictor could learn. */
 static inline int differs(int64_t T, int64_t S, int64_t k, int64_t count0, int64_t has_T,
                           int64_t final, int64_t h)
 {
     const int64_t J = count0 - has_T;
     const int64_t a = k > S ? 1 : S, b = k > S ? 1 : k;  /* k > S: every step */
-    int64_t Jh, Ja, Jhb;
-    if (!final && !has_T) return 1;           /* transformers acts at T, the rule does not */
-    if (J == 0) return h != 0 && h <= T - 1;  /* M = (T-1)/h must be 0 too (h = 0: M = 0) */
-    if (h == 0) return 1;                     /* M = 0 < J */
-    /* the J-th step, ceil(J*a/b), is below T: J*h must be it */
-    if (ckpt_mul(J, h, &Jh) != CKPT_OK || Jh >= T) return 1;
-    if (ckpt_mul(J, a, &Ja) != CKPT_OK || ckpt_mul(Jh, b, &Jhb) != CKPT_OK)
-        return framework_differs(T, S, k, (int)final, h);
-    if (!(Jhb - b < Ja && Ja <= Jhb)) return 1;  /* ceil(Ja / b) == Jh */
-    return T - Jh > h;  /* J*h <= T-1 < (J+1)*h, i.e. M == J, fails */
+    int64_t Jh = 0, Ja = 0, Jhb = 0;
+    int Jh_past;
+    if ((T | S) < ((int64_t)1 << 31)) {
+        /* no product can overflow once h and J*h are capped at T, which changes no answer
+         * (h >= T, or J*h >= T, differs in any case): J <= T and a, b <= S, all < 2**31 */
+        h = h < T ? h : T;
+        Jh = J * h;
+        Jh_past = 0;
+        Ja = J * a;
+        Jhb = (Jh < T ? Jh : T) * b;
+    } else {
+        Jh_past = ckpt_mul(J, h, &Jh) != CKPT_OK;  /* then it is not the J-th step */
+        if (ckpt_mul(J, a, &Ja) != CKPT_OK || ckpt_mul(Jh, b, &Jhb) != CKPT_OK)
+            return framework_differs(T, S, k, (int)final, h);
+    }
+    /* J == 0: M = (T-1)/h must be 0 too (h = 0: M = 0) */
+    const int none_below = (h != 0) & (h <= T - 1);
+    /* J > 0: h = 0 gives M = 0 < J; the J-th step, ceil(Ja / b), below T, must be J*h
+     * (Jhb - b < Ja <= Jhb); and J*h <= T-1 < (J+1)*h, i.e. M == J */
+    const int some_below = (h == 0) | Jh_past | (Jh >= T) | (Jhb - b >= Ja) | (Ja > Jhb)
+                           | (T - (Jh < T ? Jh : T) > h);
+    /* and transformers acts at T, which the rule must then have too */
+    return (!final & !has_T) | (J == 0 ? none_below : some_below);
 }
 
 /* The count of whole-epochs run S, k, E (T = E * S, which is one of its steps). */
