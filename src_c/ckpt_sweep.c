@@ -6,6 +6,11 @@
  * (tests/test_sweep.py holds them equal to the pure-Python sweep, run by run);
  * where those compute in float on purpose (what transformers / Axolotl would do),
  * so does this file, with the same IEEE double operations in the same order.
+ *
+ * Each row takes the general path (row_setup, then the rule functions), unless it is a
+ * run of one saves_per_epoch rule: then the fast paths below count, flag and fill it in
+ * closed form, with the general path's results (tests/c/test_sweep.c and
+ * tests/test_sweep_fast.py compare the two, ckpt_sweep_in.general_only).
  */
 #include "ckpt_sweep.h"
 
