@@ -1,6 +1,6 @@
 # Declarations of the sweep kernels (src_c/ckpt_sweep.h) for Cython: the C is declared
 # here once, and _sweep_c.pyx cimports it.
-from libc.stdint cimport int64_t, uint8_t, uint32_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 
 from ._ckpt cimport ckpt_rule, ckpt_status
 
@@ -41,6 +41,7 @@ cdef extern from "ckpt_sweep.h" nogil:
         ckpt_col_u8 every_whole_epochs
         int64_t walk_limit
         int64_t work_budget
+        int32_t general_only
 
     ctypedef struct ckpt_sweep_error:
         int64_t row

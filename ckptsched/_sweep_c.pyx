@@ -55,6 +55,9 @@ WHYS = {
 # Work per nogil call (rows, plus steps walked or written): large enough that the GIL
 # round trip is noise, small enough that Ctrl-C is answered within milliseconds.
 cdef int64_t WORK_BUDGET = 1 << 22
+# Sweeps of at most this many steps (8 MiB) are allocated without asking the OS for its memory.
+cdef int64_t _SMALL_STEPS = 1 << 20
+_COLUMN_SET = frozenset(COLUMNS)
 
 
 cdef Py_ssize_t _column_length(object array, int64_t n_runs) except -1:
@@ -110,11 +113,15 @@ cdef inline int64_t *_ptr(object array):
     return &view[0]
 
 
-def sweep(int64_t n_runs, dict columns, bint counts_only):
+def sweep(int64_t n_runs, dict columns, bint counts_only, *, bint general_only=False):
     """(counts, offsets, steps, flags, bytes, peak, peak_bytes, survivors) of every run;
     offsets and steps are None with counts_only, bytes and peak_bytes None without a
     checkpoint_bytes column.  Raises RowError, and ValueError when the steps would not
-    fit in memory."""
+    fit in memory.
+
+    Without a keep_last column every checkpoint stays: peak and survivors are then counts
+    itself, and peak_bytes is bytes (one array each, not copies).  general_only (for
+    tests): every run takes the kernels' general path, not their closed forms."""
     cdef ckpt_sweep_in sw
     cdef ckpt_sweep_error err
     cdef ckpt_status status = CKPT_OK
@@ -127,7 +134,7 @@ def sweep(int64_t n_runs, dict columns, bint counts_only):
     cdef uint32_t *flags_p = NULL
     cdef ckpt_sweep_disk disk
 
-    unknown = set(columns) - set(COLUMNS)
+    unknown = columns.keys() - _COLUMN_SET
     if unknown or n_runs < 0:
         raise ValueError(f"bad sweep columns {sorted(unknown)} or n_runs {n_runs}")
     sw.n_runs = n_runs
@@ -153,15 +160,20 @@ def sweep(int64_t n_runs, dict columns, bint counts_only):
     # a run is Schedule(...) exactly: it walks no more steps than a Schedule holds
     sw.walk_limit = _schedule.MAX_MATERIALIZED
     sw.work_budget = WORK_BUDGET
+    sw.general_only = general_only
 
     counts = np.empty(n_runs, dtype=np.int64)
     flags = np.empty(n_runs, dtype=np.uint32)
     nbytes = None if columns.get("checkpoint_bytes") is None else np.empty(n_runs, dtype=np.int64)
     offsets = None if counts_only else np.empty(n_runs + 1, dtype=np.int64)
-    peak = np.empty(n_runs, dtype=np.int64)
-    survivors = np.empty(n_runs, dtype=np.int64)
-    peak_bytes = None if nbytes is None else np.empty(n_runs, dtype=np.int64)
-    disk.peak, disk.survivors, disk.peak_bytes = _ptr(peak), _ptr(survivors), _ptr(peak_bytes)
+    if columns.get("keep_last") is None:  # every checkpoint stays: the disk is the counts
+        peak, survivors, peak_bytes = counts, counts, nbytes
+        disk.peak = disk.survivors = disk.peak_bytes = NULL
+    else:
+        peak = np.empty(n_runs, dtype=np.int64)
+        survivors = np.empty(n_runs, dtype=np.int64)
+        peak_bytes = None if nbytes is None else np.empty(n_runs, dtype=np.int64)
+        disk.peak, disk.survivors, disk.peak_bytes = _ptr(peak), _ptr(survivors), _ptr(peak_bytes)
     counts_p, bytes_p = _ptr(counts), _ptr(nbytes)
     if n_runs:
         flags_v = flags
@@ -181,7 +193,9 @@ def sweep(int64_t n_runs, dict columns, bint counts_only):
     if counts_only:
         return counts, None, None, flags, nbytes, peak, peak_bytes, survivors
 
-    steps = allocate_steps(offsets_p[n_runs])
+    # a few steps always fit: only a large sweep needs allocate_steps' check of the memory
+    steps = (np.empty(offsets_p[n_runs], dtype=np.int64) if offsets_p[n_runs] <= _SMALL_STEPS
+             else allocate_steps(offsets_p[n_runs]))
     steps_p = _ptr(steps)
     begin = 0
     while begin < n_runs:

@@ -211,7 +211,7 @@ class SweepResult:
                  backend: str) -> None:
         for array in (counts, offsets, steps, flags, nbytes, peak, peak_bytes, survivors):
             if array is not None:
-                array.flags.writeable = False
+                array.setflags(write=False)  # (cheaper than array.flags.writeable = False)
         self.counts, self.offsets, self.steps = counts, offsets, steps
         self.flags, self.bytes, self.backend = flags, nbytes, backend
         self.peak, self.peak_bytes, self.survivors = peak, peak_bytes, survivors
@@ -323,8 +323,13 @@ def _exact_sum(values: Int64Array) -> int:
 
 # ---- arguments -> kernel columns ----------------------------------------------------
 
+#: Types that are never one value per run (exact types: subclasses take the long way).
+_PLAIN_SCALARS = frozenset({int, float, bool, str, Fraction})
+
 def _per_run(value: object) -> bool:
     """Is `value` one value per run (rather than a scalar for every run)?"""
+    if value is None or type(value) in _PLAIN_SCALARS:  # the common case, at once
+        return False
     if isinstance(value, (list, tuple, range)):
         return True
     if isinstance(value, (str, bytes, set, frozenset, dict)):
@@ -395,6 +400,8 @@ def _int_column(value: Any, name: str, minimum: int, optional: bool) -> Column:
     out; None when it is absent everywhere.  Exact: a value is never rounded."""
     if value is None:
         return None
+    if type(value) is int and minimum <= value <= INT64_MAX:  # valid as it is: to_int's answer
+        return np.array([value], dtype=np.int64)
     if not _per_run(value):
         if isinstance(value, str) and name == "every":
             raise TypeError(f"every={value!r}: a sweep takes every= as a whole number of steps; "
@@ -526,6 +533,10 @@ def _rational_column(value: Any, name: str) -> Tuple[Column, Column, Column]:
     given in double (the float arithmetic of HF_MISMATCH starts from them)."""
     if value is None:
         return None, None, None
+    if type(value) is int and name == "epochs" and 1 <= value <= INT64_MAX:
+        # a whole number of epochs is its own simplest rational
+        return (np.array([value], dtype=np.int64), np.array([1], dtype=np.int64),
+                np.array([float(value)], dtype=np.float64))
     if not _per_run(value):
         exact = _rational_scalar(value, name)
         return (np.array([exact.numerator], dtype=np.int64),
@@ -610,6 +621,8 @@ def _ratio_error(label: str, value: object) -> ValueError:
 
 
 def _final_column(value: Any) -> npt.NDArray[np.uint8]:
+    if type(value) is bool:
+        return np.array([value], dtype=np.uint8)
     if not _per_run(value):
         return np.array([to_bool(value, "final")], dtype=np.uint8)
     if isinstance(value, (list, tuple)):

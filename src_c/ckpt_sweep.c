@@ -6,6 +6,11 @@
  * (tests/test_sweep.py holds them equal to the pure-Python sweep, run by run);
  * where those compute in float on purpose (what transformers / Axolotl would do),
  * so does this file, with the same IEEE double operations in the same order.
+ *
+ * Each row takes the general path (row_setup, then the rule functions), unless it is a
+ * run of one saves_per_epoch rule: then the fast paths below count, flag and fill it in
+ * closed form, with the general path's results (tests/c/test_sweep.c and
+ * tests/test_sweep_fast.py compare the two, ckpt_sweep_in.general_only).
  */
 #include "ckpt_sweep.h"
 
@@ -48,12 +53,16 @@ static inline ckpt_status row_fail(ckpt_sweep_error *err, int64_t row, ckpt_swee
 }
 
 /* max(1, ceil(T * r)) in double, as Python's math.ceil(T * r) gives it; 0 when the
- * result is not below 2**63 (larger than any run). */
-static int64_t float_interval(int64_t T, double r)
+ * result is not below 2**63 (larger than any run).  The ceiling is taken by truncation:
+ * y = T * r below 2**63 has ceil(y) < 2**63 too (doubles from 2**52 on are integers), and
+ * for 1 < y < 2**63, ceil(y) = trunc(y) + (trunc(y) < y), exactly. */
+static inline int64_t float_interval(int64_t T, double r)
 {
-    double x = ceil((double)T * r);
-    if (!(x < 9223372036854775808.0)) return 0;
-    return x < 1.0 ? 1 : (int64_t)x;
+    const double y = (double)T * r;
+    if (!(y < 9223372036854775808.0)) return 0;  /* NaN too */
+    if (y <= 1.0) return 1;
+    const int64_t t = (int64_t)y;
+    return t + ((double)t < y);
 }
 
 /* The rule's number of steps, and whether its stop is one of them: what
@@ -68,7 +77,7 @@ static inline void rule_count_end(const ckpt_rule *rule, int64_t *count, int *ha
     if (rule->kind == CKPT_RULE_EVERY) {
         *count = x < rule->start ? 0 : (x - rule->start) / rule->interval + 1;
         *has_stop = x >= rule->start && (x - rule->start) % rule->interval == 0;
-    } else if (x >= 1 && !__builtin_mul_overflow(x, rule->parts, &prod)) {
+    } else if (x >= 1 && ckpt_mul(x, rule->parts, &prod) == CKPT_OK) {
         int64_t quot = prod / rule->span, rem = prod % rule->span;
         *count = quot < x ? quot : x;
         *has_stop = rem < rule->parts;
@@ -160,8 +169,8 @@ static ckpt_status run_total(const row_args *a, int64_t i, int64_t *T, ckpt_swee
 
 /* The row's rules, in the order of _rules.compile_request, and the flags the request
  * decides alone (only with_flags; HF_MISMATCH is hf_mismatch's). */
-static ckpt_status build_rules(const ckpt_sweep_in *in, int64_t i, const row_args *a,
-                               int with_flags, sweep_row *r, ckpt_sweep_error *err)
+static ckpt_status build_rules(int64_t i, const row_args *a, int with_flags, sweep_row *r,
+                               ckpt_sweep_error *err)
 {
     const int64_t A = CKPT_SWEEP_ABSENT, T = r->T;
     if (a->k != A) {
@@ -284,7 +293,7 @@ static ckpt_status row_setup(const ckpt_sweep_in *in, int64_t i, int with_flags,
     r->n_rules = 0;
     r->flags = 0;
     r->extra = T;
-    status = build_rules(in, i, &a, with_flags, r, err);
+    status = build_rules(i, &a, with_flags, r, err);
     if (status != CKPT_OK) return status;
 
     r->count0 = 0;
@@ -419,60 +428,7 @@ static inline int budget_spent(const ckpt_sweep_in *in, int64_t work)
     return in->work_budget > 0 && work > in->work_budget;
 }
 
-ckpt_status ckpt_sweep_count(const ckpt_sweep_in *in, int64_t begin, int64_t end,
-                             int64_t *counts, uint32_t *flags, int64_t *bytes,
-                             int64_t *offsets, const ckpt_sweep_disk *disk, int64_t *done,
-                             ckpt_sweep_error *err)
-{
-    static const ckpt_sweep_disk no_disk = {NULL, NULL, NULL};
-    sweep_row r;
-    int64_t work = 0;
-    if (done == NULL || err == NULL) return CKPT_DOMAIN;
-    start_pass(begin, done, err);
-    if (begin < 0 || end > in->n_runs || begin > end || counts == NULL || flags == NULL)
-        return CKPT_DOMAIN;
-    if (disk == NULL) disk = &no_disk;
-    if ((bytes != NULL || disk->peak_bytes != NULL) && in->checkpoint_bytes.data == NULL)
-        return CKPT_DOMAIN;
-    for (int64_t i = begin; i < end; i++) {
-        ckpt_status status = row_setup(in, i, 1, &r, err);
-        int64_t n, last;
-        uint32_t f;
-        if (status != CKPT_OK) return status;
-        f = r.flags;
-        if (union_count(&r, in->walk_limit, &n) != CKPT_OK)
-            return row_fail(err, i, r.min_interval > 1 ? CKPT_ARG_MIN_INTERVAL : CKPT_ARG_NONE,
-                            CKPT_WHY_WALK, CKPT_CAPACITY);
-        work += 1 + (row_walks(&r) ? n : 0);
-        if (r.min_interval > 1) {
-            status = thin_walk(&r, NULL, n, &n, &last, &f);  /* it keeps at most n */
-            if (status != CKPT_OK)
-                return row_fail(err, i, CKPT_ARG_NONE, CKPT_WHY_INTERNAL, status);
-        } else {
-            last = union_last(&r);
-        }
-        if (last == 0) f |= CKPT_FLAG_NO_SAVES;
-        else if (!r.final && last < r.T) f |= CKPT_FLAG_FINAL_NOT_SAVED;
-        if (bytes != NULL && ckpt_mul(n, r.bytes_each, &bytes[i]) != CKPT_OK)
-            return row_fail(err, i, CKPT_ARG_CHECKPOINT_BYTES, CKPT_WHY_OVERFLOW, CKPT_OVERFLOW);
-        if (offsets != NULL && ckpt_add(offsets[i], n, &offsets[i + 1]) != CKPT_OK)
-            return row_fail(err, i, CKPT_ARG_NONE, CKPT_WHY_TOTAL, CKPT_OVERFLOW);
-        /* retention (retention.Retention, plan._timeline): the last N stay, and the save
-         * in flight joins them before the oldest is deleted; peak <= n: no overflow */
-        int64_t peak = r.keep_last != 0 && r.keep_last < n ? r.keep_last + 1 : n;
-        if (disk->peak != NULL) disk->peak[i] = peak;
-        if (disk->peak_bytes != NULL) disk->peak_bytes[i] = peak * r.bytes_each;
-        if (disk->survivors != NULL)
-            disk->survivors[i] = r.keep_last != 0 && r.keep_last < n ? r.keep_last : n;
-        counts[i] = n;
-        flags[i] = f;
-        *done = i + 1;
-        if (budget_spent(in, work)) break;
-    }
-    return CKPT_OK;
-}
-
-/* ---- fill ------------------------------------------------------------------ */
+/* ---- the rule fill ------------------------------------------------------------- */
 
 /* (c, s) -> the state one stride further, the stride being dq*q + dr (0 <= dr < q):
  * c*q - s + dq*q + dr = (c + dq)*q - (s - dr), and s - dr in (-q, q) is brought
@@ -480,10 +436,10 @@ ckpt_status ckpt_sweep_count(const ckpt_sweep_in *in, int64_t begin, int64_t end
  * branch predictor could learn. */
 static inline void fill_step(uint64_t *c, int64_t *s, uint64_t dq, int64_t dr, int64_t q)
 {
-    int64_t t = *s - dr;
-    uint64_t borrow = (uint64_t)(t < 0);
-    *s = t + (q & -(int64_t)borrow);
-    *c += dq + borrow;
+    const int64_t t = *s - dr;
+    const int64_t borrow = -(int64_t)(t < 0);  /* all ones when t < 0 */
+    *s = t + (q & borrow);
+    *c += dq - (uint64_t)borrow;
 }
 
 static void add_block(int64_t *restrict dst, const int64_t *restrict src, int64_t n, int64_t add)
@@ -491,25 +447,15 @@ static void add_block(int64_t *restrict dst, const int64_t *restrict src, int64_
     for (int64_t t = 0; t < n; t++) dst[t] = src[t] + add;
 }
 
-void ckpt_sweep_rule_fill(const ckpt_rule *rule, int64_t *out, int64_t n)
+/* ceil(i*p/q) for i = 1..n (p >= q, so one step per boundary) without a division per
+ * step: keep i*p = c*q - s with c = ceil(i*p/q) (the step) and 0 <= s < q, and add
+ * p = dq*q + dr (one division) per step, over the first period (min(n, q) steps); LANES
+ * interleaved walks, each advancing i by LANES, let the carry chains overlap.  Then
+ * ceil((i+q)*p/q) = ceil(i*p/q) + p: whole periods are copied, doubling.  c runs in
+ * uint64: a walk goes (at most LANES steps) past the last value it stores, to at most
+ * 2 * INT64_MAX + 1, which wraps nothing. */
+static inline void even_steps(int64_t p, int64_t q, int64_t n, int64_t *out)
 {
-    if (n <= 0) return;
-    if (rule->kind == CKPT_RULE_EVERY) {
-        for (int64_t j = 0; j < n; j++)
-            out[j] = rule->start + j * rule->interval;  /* <= stop: no overflow */
-        return;
-    }
-    const int64_t p = rule->span, q = rule->parts;  /* EVEN: boundaries every p/q steps */
-    if (p < q) {  /* spacing below one step: every step */
-        for (int64_t j = 0; j < n; j++) out[j] = j + 1;
-        return;
-    }
-    /* ceil(i*p/q) for i = 1..min(n, q) without a division per step: keep
-     * i*p = c*q - s with c = ceil(i*p/q) (the step) and 0 <= s < q, and add
-     * p = dq*q + dr (one division) per step.  LANES interleaved walks, each
-     * advancing i by LANES, let the carry chains overlap.  c runs in uint64: a walk
-     * goes (at most LANES steps) past the last value it stores, to at most
-     * 2 * INT64_MAX + 1, which wraps nothing. */
     const int64_t first = n < q ? n : q;
     const uint64_t dq = (uint64_t)(p / q);
     const int64_t dr = p % q;
@@ -540,7 +486,6 @@ void ckpt_sweep_rule_fill(const ckpt_rule *rule, int64_t *out, int64_t n)
         out[j] = (int64_t)c;
         fill_step(&c, &rest, dq, dr, q);
     }
-    /* then ceil((i+q)*p/q) = ceil(i*p/q) + p: copy whole periods, doubling */
     for (int64_t filled = first; filled < n;) {
         int64_t len = filled < n - filled ? filled : n - filled;
         add_block(out + filled, out, len, filled / q * p);  /* filled is a multiple of q */
@@ -548,42 +493,601 @@ void ckpt_sweep_rule_fill(const ckpt_rule *rule, int64_t *out, int64_t n)
     }
 }
 
+/* The high 64 bits of a * b. */
+static inline uint64_t mul_high(uint64_t a, uint64_t b)
+{
+#ifndef CKPT_NO_INT128
+    return (uint64_t)(((ckpt_u128)a * b) >> 64);
+#else
+    uint64_t hi, lo;
+    ckpt_mul_u64_wide(a, b, &hi, &lo);
+    return hi;
+#endif
+}
+
+/* Division by a fixed d >= 1 without a divide instruction, for dividends below 2**62:
+ * x >> l when d = 2**l, else the high word of x * m shifted by l - 2, with
+ * l = ceil(log2 d) >= 2 and m = ceil(2**(62+l) / d) <= 2**63, which gives floor(x / d)
+ * exactly since 2**(62+l) <= m*d < 2**(62+l) + 2**l (Granlund and Montgomery, "Division
+ * by invariant integers using multiplication", 1994, theorem 4.2, with N = 62). */
+typedef struct {
+    uint64_t m;  /* 0: d is a power of two */
+    int shift;
+} divider;
+
+static divider divider_for(int64_t d)
+{
+    divider dv;
+    int l = 0;
+    while (((uint64_t)1 << l) < (uint64_t)d) l++;  /* l = ceil(log2 d) <= 63 */
+    if (((uint64_t)1 << l) == (uint64_t)d) {
+        dv.m = 0;
+        dv.shift = l;
+    } else {  /* d, no power of two, does not divide 2**(62+l): m = floor(...) + 1 */
+        uint64_t quot = 0, rem;
+        /* 2**(62+l) / d < 2**63 (2**(l-1) < d): the quotient fits */
+        (void)ckpt_muldivmod_u64((uint64_t)1 << 62, (uint64_t)1 << l, (uint64_t)d, &quot, &rem);
+        dv.m = quot + 1;
+        dv.shift = l - 2;
+    }
+    return dv;
+}
+
+static inline uint64_t divide(const divider *dv, uint64_t x)
+{
+    return dv->m == 0 ? x >> dv->shift : mul_high(x, dv->m) >> dv->shift;
+}
+
+/* even_steps(p, q, n, out) with dv the divider of q: the first period by division
+ * (ceil(i*p/q) = floor((i*p + q - 1) / q), every step on its own), the rest as there.
+ * Falls back to even_steps when p >= 2**30 (the dividends then may reach 2**62). */
+static inline void even_steps_div(int64_t p, int64_t q, const divider *dv, int64_t n,
+                                  int64_t *out)
+{
+    if (p >= ((int64_t)1 << 30)) {
+        even_steps(p, q, n, out);
+        return;
+    }
+    const int64_t first = n < q ? n : q;
+    uint64_t x = (uint64_t)(p + q - 1);  /* at most q*p + q - 1 < 2**61: no overflow */
+    for (int64_t j = 0; j < first; j++, x += (uint64_t)p) out[j] = (int64_t)divide(dv, x);
+    for (int64_t filled = first; filled < n;) {
+        int64_t len = filled < n - filled ? filled : n - filled;
+        add_block(out + filled, out, len, filled / q * p);  /* filled is a multiple of q */
+        filled += len;
+    }
+}
+
+void ckpt_sweep_rule_fill(const ckpt_rule *rule, int64_t *out, int64_t n)
+{
+    if (n <= 0) return;
+    if (rule->kind == CKPT_RULE_EVERY) {
+        for (int64_t j = 0; j < n; j++)
+            out[j] = rule->start + j * rule->interval;  /* <= stop: no overflow */
+    } else if (rule->span < rule->parts) {  /* spacing below one step: every step */
+        for (int64_t j = 0; j < n; j++) out[j] = j + 1;
+    } else {  /* EVEN: boundaries every span/parts steps */
+        even_steps(rule->span, rule->parts, n, out);
+    }
+}
+
+/* ---- the fast paths: runs of one saves_per_epoch rule ---------------------------
+ *
+ * Most sweeps vary the runs of one saves_per_epoch rule.  Such a run is counted, flagged
+ * and filled in closed form here, with the results of the general path (row_setup and
+ * what follows it), which the tests hold equal run by run (ckpt_sweep_in.general_only).
+ * A run qualifies when it has steps_per_epoch and saves_per_epoch and no other rule,
+ * min_interval 0 or 1, every value in its domain, and a total, bytes and running total
+ * that fit in int64.  Any other run -- a bad one included, so that its error is exactly
+ * the general path's -- takes the general path, from scratch, before anything of it is
+ * written.
+ *
+ * Two tiers.  Blocks of BLOCK rows whose columns show, by their minima, that every row
+ * is a run of whole epochs (T = epochs * steps_per_epoch) with valid values take the
+ * whole-epochs loops: no row is checked on its own, and a row is counted and flagged with
+ * multiplications only (no division) and filled with one.  Other qualifying rows are
+ * read and checked one by one (fast_read).  Each step works over a block in its own
+ * short loop, so that the processor overlaps the rows' long latency chains. */
+
+#define BLOCK 64
+#define NO_CHECK (-1)  /* an HF_MISMATCH interval: nothing to compare */
+
+static const int64_t absent_value = CKPT_SWEEP_ABSENT, one_value = 1, zero_value = 0;
+
+/* The columns the fast paths read; an absent one reads as its constant (step 0), so that
+ * reading a row tests nothing for NULL. */
+typedef struct {
+    ckpt_col_i64 S, e_num, e_den, max_steps, k, min_interval, bytes, keep_last;
+    ckpt_col_i64 every, count, ratio_num, every_span;
+    ckpt_col_f64 e_float;  /* data NULL: epochs in double are (double)num / (double)den */
+    ckpt_col_u8 final;     /* data NULL: 1 */
+    int other_rules;       /* every, count, ratio or every_span is given for some row */
+    int has_bytes;         /* checkpoint_bytes is given */
+    int whole;             /* whole-epochs blocks are possible: no max_steps, no other rule,
+                              epochs_den, min_interval, keep_last and checkpoint_bytes one
+                              valid value (or absent) for every row, epochs_den 1 */
+    int64_t keep_last_all, bytes_all;  /* with `whole`: every row's keep_last (0: keep
+                                          all) and checkpoint_bytes (0: none) */
+} fast_cols;
+
+static inline ckpt_col_i64 or_constant(ckpt_col_i64 col, const int64_t *constant)
+{
+    if (col.data == NULL) {
+        col.data = constant;
+        col.step = 0;
+    }
+    return col;
+}
+
+#define AT(col, i) ((col).data[(i) * (col).step])
+
+static void fast_cols_init(const ckpt_sweep_in *in, fast_cols *c)
+{
+    static const uint8_t true_value = 1;
+    const int64_t A = CKPT_SWEEP_ABSENT;
+    c->S = or_constant(in->steps_per_epoch, &absent_value);
+    c->e_num = or_constant(in->epochs_num, &absent_value);
+    c->e_den = or_constant(in->epochs_den, &one_value);
+    c->max_steps = or_constant(in->max_steps, &absent_value);
+    c->k = or_constant(in->saves_per_epoch, &absent_value);
+    c->min_interval = or_constant(in->min_interval, &zero_value);
+    c->bytes = or_constant(in->checkpoint_bytes, &one_value);
+    c->keep_last = or_constant(in->keep_last, &absent_value);
+    c->every = or_constant(in->every, &absent_value);
+    c->count = or_constant(in->count, &absent_value);
+    c->ratio_num = or_constant(in->ratio_num, &absent_value);
+    c->every_span = or_constant(in->every_span, &absent_value);
+    c->e_float = in->epochs_float;
+    c->final = in->final;
+    if (c->final.data == NULL) {
+        c->final.data = &true_value;
+        c->final.step = 0;
+    }
+    c->other_rules = in->every.data != NULL || in->count.data != NULL
+                     || in->ratio_num.data != NULL || in->every_span.data != NULL;
+    c->has_bytes = in->checkpoint_bytes.data != NULL;
+    /* one value for every row: (read only when there is a row) */
+    const int shared = c->e_den.step == 0 && c->min_interval.step == 0 && c->keep_last.step == 0
+                       && c->bytes.step == 0;
+    c->whole = 0;
+    c->keep_last_all = c->bytes_all = 0;
+    if (in->n_runs > 0 && shared && !c->other_rules && in->max_steps.data == NULL
+        && in->steps_per_epoch.data != NULL && in->saves_per_epoch.data != NULL
+        && in->epochs_num.data != NULL) {
+        const int64_t ed = c->e_den.data[0], m = c->min_interval.data[0];
+        const int64_t kl = c->keep_last.data[0], bytes_each = c->bytes.data[0];
+        c->whole = ed == 1 && (m == 0 || m == 1) && (kl == A || kl >= 1) && bytes_each >= 1;
+        c->keep_last_all = kl == A ? 0 : kl;
+        c->bytes_all = c->has_bytes ? bytes_each : 0;
+    }
+}
+
+/* The smallest value of rows [b0, b0 + nb) of a column. */
+static inline int64_t block_min(ckpt_col_i64 col, int64_t b0, int64_t nb)
+{
+    if (col.step == 0) return col.data[0];
+    const int64_t *x = col.data + b0;
+    int64_t lo = x[0];
+    for (int64_t j = 1; j < nb; j++) lo = x[j] < lo ? x[j] : lo;
+    return lo;
+}
+
+/* Are rows [b0, b0 + nb) all runs of whole epochs with valid values (c->whole given)?
+ * steps_per_epoch, saves_per_epoch and epochs all >= 1 (ABSENT is below 1). */
+static inline int block_is_whole(const fast_cols *c, int64_t b0, int64_t nb)
+{
+    return block_min(c->S, b0, nb) >= 1 && block_min(c->k, b0, nb) >= 1
+           && block_min(c->e_num, b0, nb) >= 1;
+}
+
+/* The epochs of row i in double: the float arithmetic of transformers / Axolotl starts
+ * from there (hf_mismatch). */
+static inline double epochs_float(const fast_cols *c, int64_t i, int64_t e_num, int64_t e_den)
+{
+    return c->e_float.data != NULL ? AT(c->e_float, i) : (double)e_num / (double)e_den;
+}
+
+/* hf_mismatch's interval for saves_per_epoch k: what transformers saves every, from
+ * Axolotl's save_steps = 1.0 / (saves_per_epoch * float(epochs)) (float_interval: 0 past
+ * int64); NO_CHECK when save_steps >= 1 (no interval to compare). */
+static inline int64_t axolotl_interval(int64_t T, int64_t k, double epochs)
+{
+    double ratio = 1.0 / ((double)k * epochs);
+    return ratio < 1.0 ? float_interval(T, ratio) : NO_CHECK;
+}
+
+/* framework_differs(T, S, k, final, h) for the rule EVEN(S, k) up to T of count0 steps,
+ * T among them when has_T, h >= 0, without division: its J steps below T are count0 -
+ * has_T, so J == M and the J-th step are tested by multiplying (products past int64 go to
+ * framework_differs).  Branch-free: in a sweep, whether runs differ follows no pattern a
+ * branch predictor could learn. */
+static inline int differs(int64_t T, int64_t S, int64_t k, int64_t count0, int64_t has_T,
+                          int64_t final, int64_t h)
+{
+    const int64_t J = count0 - has_T;
+    const int64_t a = k > S ? 1 : S, b = k > S ? 1 : k;  /* k > S: every step */
+    int64_t Jh = 0, Ja = 0, Jhb = 0;
+    int Jh_past;
+    if ((T | S) < ((int64_t)1 << 31)) {
+        /* no product can overflow once h and J*h are capped at T, which changes no answer
+         * (h >= T, or J*h >= T, differs in any case): J <= T and a, b <= S, all < 2**31 */
+        h = h < T ? h : T;
+        Jh = J * h;
+        Jh_past = 0;
+        Ja = J * a;
+        Jhb = (Jh < T ? Jh : T) * b;
+    } else {
+        Jh_past = ckpt_mul(J, h, &Jh) != CKPT_OK;  /* then it is not the J-th step */
+        if (ckpt_mul(J, a, &Ja) != CKPT_OK || ckpt_mul(Jh, b, &Jhb) != CKPT_OK)
+            return framework_differs(T, S, k, (int)final, h);
+    }
+    /* J == 0: M = (T-1)/h must be 0 too (h = 0: M = 0) */
+    const int none_below = (h != 0) & (h <= T - 1);
+    /* J > 0: h = 0 gives M = 0 < J; the J-th step, ceil(Ja / b), below T, must be J*h
+     * (Jhb - b < Ja <= Jhb); and J*h <= T-1 < (J+1)*h, i.e. M == J */
+    const int some_below = (h == 0) | Jh_past | (Jh >= T) | (Jhb - b >= Ja) | (Ja > Jhb)
+                           | (T - (Jh < T ? Jh : T) > h);
+    /* and transformers acts at T, which the rule must then have too */
+    return (!final & !has_T) | (J == 0 ? none_below : some_below);
+}
+
+/* The count of whole-epochs run S, k, E (T = E * S, which is one of its steps). */
+static inline int64_t whole_count(int64_t S, int64_t k, int64_t E, int64_t T)
+{
+    return k <= S ? E * k : T;  /* E * k <= E * S = T: fits */
+}
+
+/* A qualifying run read by fast_read: its rule is EVEN(S, k) up to T.  All int64: two
+ * adjacent int flags would be tested as one 8-byte word, which stalls on the two stores
+ * that wrote them. */
+typedef struct {
+    int64_t S, k, T;
+    int64_t e_num, e_den;  /* e_num ABSENT: no epochs (no HF_MISMATCH check) */
+    int64_t count0;        /* the rule's steps                                 */
+    int64_t has_T;         /* 1: T is one of them                              */
+    int64_t final;         /* 1: T is saved in any case                        */
+    int64_t keep_last;     /* 0: keep every checkpoint                         */
+    int64_t bytes_each;    /* 0: no checkpoint_bytes                           */
+} fast_run;
+
+/* Read and check row i: 1 when it qualifies for the fast path (then *f is the run). */
+static inline int fast_read(const fast_cols *c, int64_t i, fast_run *f)
+{
+    const int64_t A = CKPT_SWEEP_ABSENT;
+    const int64_t S = AT(c->S, i), k = AT(c->k, i), en = AT(c->e_num, i), ed = AT(c->e_den, i);
+    const int64_t ms = AT(c->max_steps, i), m = AT(c->min_interval, i), kl = AT(c->keep_last, i);
+    const int64_t bytes_each = c->has_bytes ? AT(c->bytes, i) : 0;
+    int ok = (S >= 1) & (k >= 1) & (m >= 0) & (m <= 1) & ((kl == A) | (kl >= 1))
+             & ((en == A) | ((en >= 1) & (ed >= 1))) & (ms == A ? en != A : ms >= 1)
+             & (!c->has_bytes | (bytes_each >= 1));
+    if (c->other_rules)
+        ok &= (AT(c->every, i) == A) & (AT(c->count, i) == A) & (AT(c->ratio_num, i) == A)
+              & (AT(c->every_span, i) == A);
+    if (!ok) return 0;
+    int64_t T;
+    if (ms != A) T = ms;
+    else if (ed == 1 ? ckpt_mul(en, S, &T) != CKPT_OK : ckpt_total_steps(S, en, ed, &T) != CKPT_OK)
+        return 0;  /* the general path names the overflow */
+    f->S = S, f->k = k, f->T = T, f->e_num = en, f->e_den = ed;
+    f->final = AT(c->final, i) != 0;
+    f->keep_last = kl == A ? 0 : kl;
+    f->bytes_each = bytes_each;
+    if (ms == A && ed == 1) {
+        f->count0 = whole_count(S, k, en, T);
+        f->has_T = 1;
+    } else {
+        ckpt_rule rule = ckpt_rule_even(S, k, T);
+        int has_T;
+        rule_count_end(&rule, &f->count0, &has_T);
+        f->has_T = has_T;
+    }
+    return 1;
+}
+
+/* ---- the count pass ------------------------------------------------------------- */
+
+/* Where the count pass writes. */
+typedef struct {
+    int64_t *counts;
+    uint32_t *flags;
+    int64_t *bytes;
+    int64_t *offsets;
+    const ckpt_sweep_disk *disk;
+    int any_disk;  /* a disk output is asked for */
+} count_out;
+
+/* Row i's disk outputs for n steps (retention.Retention, plan._timeline): the last N
+ * stay, and the save in flight joins them before the oldest is deleted; peak <= n, so
+ * peak * bytes_each <= n * bytes_each fits. */
+static inline void put_disk(const count_out *o, int64_t i, int64_t n, int64_t keep_last,
+                            int64_t bytes_each)
+{
+    const int keeps = keep_last != 0 && keep_last < n;
+    const int64_t peak = keeps ? keep_last + 1 : n;
+    if (o->disk->peak != NULL) o->disk->peak[i] = peak;
+    if (o->disk->peak_bytes != NULL) o->disk->peak_bytes[i] = peak * bytes_each;
+    if (o->disk->survivors != NULL) o->disk->survivors[i] = keeps ? keep_last : n;
+}
+
+/* Count row i by the general path; *walked the steps it walked.  CKPT_OK or the row's
+ * error. */
+static ckpt_status count_general(const ckpt_sweep_in *in, int64_t i, const count_out *o,
+                                 int64_t *walked, ckpt_sweep_error *err)
+{
+    sweep_row r;
+    int64_t n, last;
+    uint32_t f;
+    ckpt_status status = row_setup(in, i, 1, &r, err);
+    if (status != CKPT_OK) return status;
+    f = r.flags;
+    if (union_count(&r, in->walk_limit, &n) != CKPT_OK)
+        return row_fail(err, i, r.min_interval > 1 ? CKPT_ARG_MIN_INTERVAL : CKPT_ARG_NONE,
+                        CKPT_WHY_WALK, CKPT_CAPACITY);
+    *walked = row_walks(&r) ? n : 0;
+    if (r.min_interval > 1) {
+        status = thin_walk(&r, NULL, n, &n, &last, &f);  /* it keeps at most n */
+        if (status != CKPT_OK) return row_fail(err, i, CKPT_ARG_NONE, CKPT_WHY_INTERNAL, status);
+    } else {
+        last = union_last(&r);
+    }
+    if (last == 0) f |= CKPT_FLAG_NO_SAVES;
+    else if (!r.final && last < r.T) f |= CKPT_FLAG_FINAL_NOT_SAVED;
+    if (o->bytes != NULL && ckpt_mul(n, r.bytes_each, &o->bytes[i]) != CKPT_OK)
+        return row_fail(err, i, CKPT_ARG_CHECKPOINT_BYTES, CKPT_WHY_OVERFLOW, CKPT_OVERFLOW);
+    if (o->offsets != NULL && ckpt_add(o->offsets[i], n, &o->offsets[i + 1]) != CKPT_OK)
+        return row_fail(err, i, CKPT_ARG_NONE, CKPT_WHY_TOTAL, CKPT_OVERFLOW);
+    put_disk(o, i, n, r.keep_last, r.bytes_each);
+    o->counts[i] = n;
+    o->flags[i] = f;
+    return CKPT_OK;
+}
+
+/* Count qualifying row i (run f, HF_MISMATCH interval h): 0, with nothing written, when
+ * its bytes or the running total overflow (the general path then names the error). */
+static inline int count_fast(const count_out *o, int64_t i, const fast_run *f, int64_t h)
+{
+    const int64_t n = f->count0 + (f->final & !f->has_T);
+    int64_t nbytes = 0, next = 0;
+    uint32_t flags = 0;
+    if (o->bytes != NULL && ckpt_mul(n, f->bytes_each, &nbytes) != CKPT_OK) return 0;
+    if (o->offsets != NULL && ckpt_add(o->offsets[i], n, &next) != CKPT_OK) return 0;
+    if (o->bytes != NULL) o->bytes[i] = nbytes;
+    if (o->offsets != NULL) o->offsets[i + 1] = next;
+    put_disk(o, i, n, f->keep_last, f->bytes_each);
+    if (f->k > f->S) flags |= CKPT_FLAG_FEWER_THAN_REQUESTED;
+    if (f->count0 == 0) flags |= CKPT_FLAG_OUT_OF_RANGE;  /* T*k < S: the rule never fires */
+    if (n == 0) flags |= CKPT_FLAG_NO_SAVES;
+    else if (!f->final && !f->has_T) flags |= CKPT_FLAG_FINAL_NOT_SAVED;  /* last < T */
+    if (h != NO_CHECK && differs(f->T, f->S, f->k, f->count0, f->has_T, f->final, h))
+        flags |= CKPT_FLAG_HF_MISMATCH;
+    o->counts[i] = n;
+    o->flags[i] = flags;
+    return 1;
+}
+
+/* Count rows [b0, b0 + nb) of a whole-epochs block; returns the rows done, fewer than nb
+ * when a row's total, bytes or running total overflows (that row and the rest of the
+ * block are left to the row-by-row path, which names the error). */
+static int64_t count_whole(const fast_cols *c, int64_t b0, int64_t nb, const count_out *o)
+{
+    /* the columns in locals: the stores below could otherwise alias their steps */
+    const int64_t sS = c->S.step, sk = c->k.step, sE = c->e_num.step, sF = c->e_float.step;
+    const int64_t *const S_ = c->S.data + b0 * sS, *const k_ = c->k.data + b0 * sk;
+    const int64_t *const E_ = c->e_num.data + b0 * sE;
+    const double *const F_ = c->e_float.data != NULL ? c->e_float.data + b0 * sF : NULL;
+    int64_t *const counts = o->counts + b0, *const offsets = o->offsets;
+    int64_t *const bytes = o->bytes;
+    uint32_t *const flags = o->flags + b0;
+    const int64_t bytes_all = c->bytes_all, keep_last_all = c->keep_last_all;
+    const int any_disk = o->any_disk;
+    int64_t T[BLOCK], h[BLOCK];
+    int64_t n_ok = nb;
+    for (int64_t j = 0; j < nb; j++) {
+        if (ckpt_mul(E_[j * sE], S_[j * sS], &T[j]) != CKPT_OK) {
+            n_ok = j;
+            break;
+        }
+        const double epochs = F_ != NULL ? F_[j * sF] : (double)E_[j * sE];
+        h[j] = axolotl_interval(T[j], k_[j * sk], epochs);
+    }
+    for (int64_t j = 0; j < n_ok; j++) {
+        const int64_t S = S_[j * sS], k = k_[j * sk];
+        const int64_t n = whole_count(S, k, E_[j * sE], T[j]);
+        /* bytes, then the running total: where the general path checks them */
+        if (bytes != NULL && ckpt_mul(n, bytes_all, &bytes[b0 + j]) != CKPT_OK) return j;
+        if (offsets != NULL && ckpt_add(offsets[b0 + j], n, &offsets[b0 + j + 1]) != CKPT_OK)
+            return j;
+        if (any_disk) put_disk(o, b0 + j, n, keep_last_all, bytes_all);
+        counts[j] = n;
+        flags[j] = (k > S ? CKPT_FLAG_FEWER_THAN_REQUESTED : 0)
+                   | (h[j] != NO_CHECK && differs(T[j], S, k, n, 1, 1, h[j])
+                          ? CKPT_FLAG_HF_MISMATCH : 0);
+    }
+    return n_ok;
+}
+
+ckpt_status ckpt_sweep_count(const ckpt_sweep_in *in, int64_t begin, int64_t end,
+                             int64_t *counts, uint32_t *flags, int64_t *bytes,
+                             int64_t *offsets, const ckpt_sweep_disk *disk, int64_t *done,
+                             ckpt_sweep_error *err)
+{
+    static const ckpt_sweep_disk no_disk = {NULL, NULL, NULL};
+    int64_t work = 0;
+    fast_cols cols;
+    fast_run runs[BLOCK];
+    int64_t intervals[BLOCK];
+    int fast[BLOCK];
+    if (done == NULL || err == NULL) return CKPT_DOMAIN;
+    start_pass(begin, done, err);
+    if (begin < 0 || end > in->n_runs || begin > end || counts == NULL || flags == NULL)
+        return CKPT_DOMAIN;
+    if (disk == NULL) disk = &no_disk;
+    if ((bytes != NULL || disk->peak_bytes != NULL) && in->checkpoint_bytes.data == NULL)
+        return CKPT_DOMAIN;
+    const count_out out = {counts, flags, bytes, offsets, disk,
+                           disk->peak != NULL || disk->peak_bytes != NULL
+                               || disk->survivors != NULL};
+    fast_cols_init(in, &cols);
+    const int use_fast = !in->general_only, use_whole = use_fast && cols.whole;
+    for (int64_t b0 = begin; b0 < end; b0 += BLOCK) {
+        int64_t nb = end - b0 < BLOCK ? end - b0 : BLOCK, j = 0;
+        if (use_whole && block_is_whole(&cols, b0, nb)) {
+            /* each row is one unit of work (none walks): stop at the budget's row */
+            if (in->work_budget > 0 && nb > in->work_budget - work + 1)
+                nb = in->work_budget - work + 1;
+            j = count_whole(&cols, b0, nb, &out);
+            work += j;
+            *done = b0 + j;
+            if (budget_spent(in, work)) return CKPT_OK;
+        }
+        /* the rest row by row */
+        for (int64_t t = j; t < nb; t++)
+            fast[t] = use_fast && fast_read(&cols, b0 + t, &runs[t]);
+        for (int64_t t = j; t < nb; t++)
+            intervals[t] = fast[t] && runs[t].e_num != CKPT_SWEEP_ABSENT
+                               ? axolotl_interval(runs[t].T, runs[t].k,
+                                                  epochs_float(&cols, b0 + t, runs[t].e_num,
+                                                               runs[t].e_den))
+                               : NO_CHECK;
+        for (; j < nb; j++) {
+            const int64_t i = b0 + j;
+            int64_t walked = 0;
+            if (!(fast[j] && count_fast(&out, i, &runs[j], intervals[j]))) {
+                ckpt_status status = count_general(in, i, &out, &walked, err);
+                if (status != CKPT_OK) return status;
+            }
+            work += 1 + walked;
+            *done = i + 1;
+            if (budget_spent(in, work)) return CKPT_OK;
+        }
+    }
+    return CKPT_OK;
+}
+
+/* ---- the fill pass ----------------------------------------------------------------- */
+
+/* The n steps of a rule EVEN(S, k) up to T (ceil(i*S/k), i = 1..n, or every step when
+ * k > S), then T when tail. */
+static inline void fill_even(int64_t S, int64_t k, int64_t T, int64_t n, int64_t tail,
+                             int64_t *out)
+{
+    if (k > S) {  /* spacing below one step: every step */
+        for (int64_t j = 0; j < n; j++) out[j] = j + 1;
+    } else if (n > 0) {
+        even_steps(S, k, n, out);
+    }
+    if (tail) out[n] = T;
+}
+
+/* Fill row i (cap steps at out) by the general path. */
+static ckpt_status fill_general(const ckpt_sweep_in *in, int64_t i, int64_t *out, int64_t cap,
+                                ckpt_sweep_error *err)
+{
+    sweep_row r;
+    int64_t n = 0, last;
+    ckpt_status status = row_setup(in, i, 0, &r, err);
+    if (status != CKPT_OK) return status;
+    if (r.min_interval > 1) {
+        status = thin_walk(&r, out, cap, &n, &last, NULL);
+    } else if (r.n_rules <= 1) {
+        int64_t c = r.count0;
+        int tail = r.final && !r.has_T0;
+        n = c + tail;
+        if (n != cap) return row_fail(err, i, CKPT_ARG_NONE, CKPT_WHY_INTERNAL, CKPT_CAPACITY);
+        if (c) ckpt_sweep_rule_fill(&r.rules[0], out, c);
+        if (tail) out[c] = r.T;
+    } else {
+        ckpt_sched sched = row_sched(&r);
+        status = ckpt_sched_fill(&sched, out, cap, &n);
+    }
+    if (status != CKPT_OK || n != cap)
+        return row_fail(err, i, CKPT_ARG_NONE, CKPT_WHY_INTERNAL, CKPT_CAPACITY);
+    return CKPT_OK;
+}
+
+/* Fill rows [b0, b0 + nb) of a whole-epochs block, while the work stays within the
+ * budget; returns the rows done, fewer than nb at a row whose total overflows or whose
+ * slice does not match its count (left to the row-by-row path, which names the error),
+ * or at the budget's row (*work then past it). */
+static int64_t fill_whole(const ckpt_sweep_in *in, const fast_cols *c, int64_t b0, int64_t nb,
+                          const int64_t *offsets, int64_t *steps, int64_t *work)
+{
+    /* the columns in locals: the stores below could otherwise alias their steps */
+    const int64_t sS = c->S.step, sk = c->k.step, sE = c->e_num.step;
+    const int64_t *const S_ = c->S.data + b0 * sS, *const k_ = c->k.data + b0 * sk;
+    const int64_t *const E_ = c->e_num.data + b0 * sE;
+    const int64_t budget = in->work_budget;
+    int64_t w = *work;
+    if (steps == NULL) return 0;
+    /* saves_per_epoch one value for every row: divide by it, without a divide instruction */
+    const divider dv = sk == 0 ? divider_for(k_[0]) : divider_for(1);
+    for (int64_t j = 0; j < nb; j++) {
+        const int64_t S = S_[j * sS], k = k_[j * sk], E = E_[j * sE];
+        const int64_t at = offsets[b0 + j], cap = offsets[b0 + j + 1] - at;
+        int64_t T;
+        if (ckpt_mul(E, S, &T) != CKPT_OK || whole_count(S, k, E, T) != cap) {
+            *work = w;
+            return j;
+        }
+        if (sk == 0 && k <= S)
+            even_steps_div(S, k, &dv, cap, steps + at);
+        else
+            fill_even(S, k, T, cap, 0, steps + at);  /* T is the last step: no tail */
+        w += 1 + cap;
+        if (budget > 0 && w > budget) {
+            *work = w;
+            return j + 1;
+        }
+    }
+    *work = w;
+    return nb;
+}
+
 ckpt_status ckpt_sweep_fill(const ckpt_sweep_in *in, int64_t begin, int64_t end,
                             const int64_t *offsets, int64_t *steps, int64_t *done,
                             ckpt_sweep_error *err)
 {
-    sweep_row r;
     int64_t work = 0, nowhere = 0;
+    fast_cols cols;
+    fast_run runs[BLOCK];
+    int fast[BLOCK];
     if (done == NULL || err == NULL) return CKPT_DOMAIN;
     start_pass(begin, done, err);
     if (begin < 0 || end > in->n_runs || begin > end || offsets == NULL) return CKPT_DOMAIN;
-    for (int64_t i = begin; i < end; i++) {
-        ckpt_status status = row_setup(in, i, 0, &r, err);
-        int64_t cap = offsets[i + 1] - offsets[i], n = 0, last;
-        if (status != CKPT_OK) return status;
-        if (cap < 0 || (cap > 0 && steps == NULL))
-            return row_fail(err, i, CKPT_ARG_NONE, CKPT_WHY_INTERNAL, CKPT_CAPACITY);
-        /* a run without steps (cap 0) may have no buffer at all: it gets a place that
-         * nothing is written to (every path below writes at most cap steps) */
-        int64_t *out = cap > 0 ? steps + offsets[i] : &nowhere;
-        if (r.min_interval > 1) {
-            status = thin_walk(&r, out, cap, &n, &last, NULL);
-        } else if (r.n_rules <= 1) {
-            int64_t c = r.count0;
-            int tail = r.final && !r.has_T0;
-            n = c + tail;
-            if (n != cap) return row_fail(err, i, CKPT_ARG_NONE, CKPT_WHY_INTERNAL, CKPT_CAPACITY);
-            if (c) ckpt_sweep_rule_fill(&r.rules[0], out, c);
-            if (tail) out[c] = r.T;
-        } else {
-            ckpt_sched sched = row_sched(&r);
-            status = ckpt_sched_fill(&sched, out, cap, &n);
+    fast_cols_init(in, &cols);
+    const int use_fast = !in->general_only, use_whole = use_fast && cols.whole;
+    for (int64_t b0 = begin; b0 < end; b0 += BLOCK) {
+        const int64_t nb = end - b0 < BLOCK ? end - b0 : BLOCK;
+        int64_t j = 0;
+        if (use_whole && block_is_whole(&cols, b0, nb)) {
+            j = fill_whole(in, &cols, b0, nb, offsets, steps, &work);
+            *done = b0 + j;
+            if (budget_spent(in, work)) return CKPT_OK;
         }
-        if (status != CKPT_OK || n != cap)
-            return row_fail(err, i, CKPT_ARG_NONE, CKPT_WHY_INTERNAL, CKPT_CAPACITY);
-        work += 1 + cap;
-        *done = i + 1;
-        if (budget_spent(in, work)) break;
+        /* the rest row by row */
+        for (int64_t t = j; t < nb; t++)
+            fast[t] = use_fast && fast_read(&cols, b0 + t, &runs[t]);
+        for (; j < nb; j++) {
+            const int64_t i = b0 + j, cap = offsets[i + 1] - offsets[i];
+            if (cap < 0 || (cap > 0 && steps == NULL))
+                return row_fail(err, i, CKPT_ARG_NONE, CKPT_WHY_INTERNAL, CKPT_CAPACITY);
+            /* a run without steps (cap 0) may have no buffer at all: it gets a place that
+             * nothing is written to (every path below writes at most cap steps) */
+            int64_t *out = cap > 0 ? steps + offsets[i] : &nowhere;
+            if (fast[j]) {
+                const fast_run *f = &runs[j];
+                const int64_t tail = f->final & !f->has_T;
+                if (f->count0 + tail != cap)
+                    return row_fail(err, i, CKPT_ARG_NONE, CKPT_WHY_INTERNAL, CKPT_CAPACITY);
+                fill_even(f->S, f->k, f->T, f->count0, tail, out);
+            } else {
+                ckpt_status status = fill_general(in, i, out, cap, err);
+                if (status != CKPT_OK) return status;
+            }
+            work += 1 + cap;
+            *done = i + 1;
+            if (budget_spent(in, work)) return CKPT_OK;
+        }
     }
     return CKPT_OK;
 }

@@ -94,6 +94,8 @@ typedef struct {
                              or with min_interval > 1, may have (schedule.MAX_MATERIALIZED) */
     int64_t work_budget;  /* a call stops after the row that takes its work (rows, plus steps
                              walked or written) past this; 0: no budget, every row at once */
+    int32_t general_only; /* for tests: not 0 sends every row down the general path, which
+                             the closed forms of the fast path must agree with (0: use them) */
 } ckpt_sweep_in;
 
 /* The argument a row error is about. */

@@ -12,6 +12,7 @@
  *       tests/c/test_sweep.c src_c/ckpt.c src_c/ckpt_sweep.c -lm -o /tmp/test_sweep
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,13 +281,14 @@ static void test_flags(void)
     CHECK_EQ(n, 24);
     CHECK_EQ(f, CKPT_FLAG_HF_MISMATCH);
 
-    /* max_steps=10, every=20, final=False: the rule never fires, nothing is saved */
+    /* max_steps=10, every=20, final=False: the rule never fires, nothing is saved;
+     * transformers saves at the last step, 10: HF_MISMATCH */
     memset(&m, 0, sizeof m);
     m.max_steps = 10, m.every = 20;
     put(&c, 0, &m);
     CHECK_EQ(one(&c, &n, &f, &err), CKPT_OK);
     CHECK_EQ(n, 0);
-    CHECK_EQ(f, CKPT_FLAG_NO_SAVES | CKPT_FLAG_OUT_OF_RANGE);
+    CHECK_EQ(f, CKPT_FLAG_NO_SAVES | CKPT_FLAG_OUT_OF_RANGE | CKPT_FLAG_HF_MISMATCH);
 
     /* every=3 over 10 steps, final: 3 6 9 10, UNEVEN_TAIL */
     m.every = 3, m.final = 1;
@@ -295,11 +297,12 @@ static void test_flags(void)
     CHECK_EQ(n, 4);
     CHECK_EQ(f, CKPT_FLAG_UNEVEN_TAIL);
 
-    /* every=3 over 10 steps, no final: last save 9 < 10, FINAL_NOT_SAVED */
+    /* every=3 over 10 steps, no final: last save 9 < 10, FINAL_NOT_SAVED; transformers
+     * saves at 10 too: HF_MISMATCH */
     m.final = 0;
     put(&c, 0, &m);
     CHECK_EQ(one(&c, &n, &f, &err), CKPT_OK);
-    CHECK_EQ(f, CKPT_FLAG_FINAL_NOT_SAVED);
+    CHECK_EQ(f, CKPT_FLAG_FINAL_NOT_SAVED | CKPT_FLAG_HF_MISMATCH);
 
     /* ratio 7/100 of 253 steps: exact interval ceil(17.71) = 18; in float 253 * 0.07 =
      * 17.710000000000001 -> 18 too; 18 does not divide 253: UNEVEN_TAIL; min_interval=2
@@ -545,7 +548,8 @@ static void test_empty_runs_fill_nowhere(void)
     ckpt_sweep_in in = sweep_in(&c, 2);
     CHECK_EQ(ckpt_sweep_count(&in, 0, 2, counts, flags, NULL, offsets, NULL, &done, &err), CKPT_OK);
     CHECK_EQ(offsets[2], 0);
-    CHECK_EQ(flags[0], CKPT_FLAG_NO_SAVES | CKPT_FLAG_OUT_OF_RANGE);
+    /* transformers saves at the last step, 1: HF_MISMATCH */
+    CHECK_EQ(flags[0], CKPT_FLAG_NO_SAVES | CKPT_FLAG_OUT_OF_RANGE | CKPT_FLAG_HF_MISMATCH);
     CHECK_EQ(ckpt_sweep_fill(&in, 0, 2, offsets, NULL, &done, &err), CKPT_OK);
     CHECK_EQ(done, 2);
     offsets[2] = 1;  /* a run that has no step but is given a slot: caught, nothing written */
@@ -655,6 +659,187 @@ static void test_work_budget(void)
     CHECK_EQ(steps[100], 1);
 }
 
+
+/* ---- the fast paths agree with the general path ------------------------------------ */
+
+#define FAST_RUNS 300
+
+/* A column of a random shape: absent (NULL), one value for every row, or one per row. */
+typedef struct {
+    int64_t v[FAST_RUNS];
+    int shape; /* 0 absent, 1 one value, 2 per row */
+} rcol;
+
+static ckpt_col_i64 rcol_bind(const rcol *r)
+{
+    ckpt_col_i64 c = {r->shape == 0 ? NULL : r->v, r->shape == 2 ? 1 : 0};
+    return c;
+}
+
+/* Values the fast paths must treat as the general path does: mostly valid and small, some
+ * huge (overflow), some out of the domain (the error's row, argument and reason). */
+static int64_t fast_value(int64_t lo, int64_t hi, int odd)
+{
+    int64_t r = rnd(0, 99);
+    if (odd && r < 2) return rnd(-2, 0);
+    if (odd && r < 4) return A;
+    if (r < 7) return rnd((int64_t)1 << 40, (int64_t)1 << 62);
+    return rnd(lo, hi);
+}
+
+static void fill_rcol(rcol *r, int64_t n, int64_t lo, int64_t hi, int odd, int may_be_absent)
+{
+    r->shape = (int)rnd(may_be_absent ? 0 : 1, 2);
+    for (int64_t i = 0; i < n; i++) r->v[i] = fast_value(lo, hi, odd);
+}
+
+/* Both passes of one sweep, budget by budget; everything they write, and how they stop. */
+typedef struct {
+    int64_t counts[FAST_RUNS], bytes[FAST_RUNS], offsets[FAST_RUNS + 1];
+    int64_t peak[FAST_RUNS], peak_bytes[FAST_RUNS], survivors[FAST_RUNS];
+    uint32_t flags[FAST_RUNS];
+    int64_t dones[2 * FAST_RUNS + 4], n_dones;
+    ckpt_status status;
+    ckpt_sweep_error err;
+    int64_t *steps;
+} outcome;
+
+static void run_sweep(const ckpt_sweep_in *in, int with_disk, outcome *o)
+{
+    int64_t n = in->n_runs, begin = 0, done = 0;
+    ckpt_sweep_disk disk = {o->peak, with_disk && in->checkpoint_bytes.data ? o->peak_bytes : NULL,
+                            o->survivors};
+    memset(o, 0xA5, offsetof(outcome, steps));  /* what nothing wrote shows */
+    o->n_dones = 0;
+    o->offsets[0] = 0;
+    o->steps = NULL;
+    o->status = CKPT_OK;
+    while (begin < n) {
+        o->status = ckpt_sweep_count(in, begin, n, o->counts, o->flags,
+                                     in->checkpoint_bytes.data ? o->bytes : NULL, o->offsets,
+                                     with_disk ? &disk : NULL, &done, &o->err);
+        o->dones[o->n_dones++] = done;
+        if (o->status != CKPT_OK) return;
+        begin = done;
+    }
+    if (n > 0 && o->offsets[n] > 100000) return;  /* huge runs: counted only */
+    o->steps = malloc((size_t)(n > 0 && o->offsets[n] > 0 ? o->offsets[n] : 1) * sizeof *o->steps);
+    for (begin = 0; begin < n; begin = done) {
+        o->status = ckpt_sweep_fill(in, begin, n, o->offsets, o->steps, &done, &o->err);
+        o->dones[o->n_dones++] = done;
+        if (o->status != CKPT_OK) return;
+    }
+}
+
+static void test_fast_paths_equal_general_path(void)
+{
+    static rcol S, e_num, e_den, max_steps, k, min_interval, bytes, keep_last, count;
+    static double e_float[FAST_RUNS];
+    static uint8_t final[FAST_RUNS];
+    static outcome fast, general;
+    for (int round = 0; round < 3000; round++) {
+        const int64_t n = rnd(0, 3) == 0 ? rnd(0, 8) : rnd(60, FAST_RUNS);
+        const int odd = rnd(0, 3) == 0;  /* this sweep has bad rows too */
+        fill_rcol(&S, n, 1, 60, odd, 1);
+        fill_rcol(&k, n, 1, 70, odd, 1);
+        fill_rcol(&e_num, n, 1, 5, odd, 1);
+        fill_rcol(&e_den, n, 1, 4, odd, 1);
+        fill_rcol(&max_steps, n, 1, 300, odd, 1);
+        fill_rcol(&min_interval, n, 0, 1, odd, 1);
+        fill_rcol(&bytes, n, 1, 1000, odd, 1);
+        fill_rcol(&keep_last, n, 1, 6, odd, 1);
+        fill_rcol(&count, n, 1, 300, 0, 1);
+        /* mostly the shapes of a sweep of whole epochs, the whole-epochs blocks' */
+        if (rnd(0, 2) != 0) {
+            max_steps.shape = count.shape = 0;
+            if (rnd(0, 1)) e_den.shape = 0;
+            else e_den.shape = 1, e_den.v[0] = 1;
+            if (min_interval.shape == 2) min_interval.shape = 1;
+            if (keep_last.shape == 2) keep_last.shape = rnd(0, 1) ? 1 : 0;
+            if (bytes.shape == 2) bytes.shape = 1;
+            for (int64_t i = 0; i < n; i++) {  /* mostly sensible values */
+                if (rnd(0, 9)) S.v[i] = rnd(1, 5000);
+                if (rnd(0, 9)) k.v[i] = rnd(1, 80);
+                if (rnd(0, 9)) e_num.v[i] = rnd(1, 4);
+            }
+        }
+        if (count.shape != 0)
+            for (int64_t i = 0; i < n; i++) count.v[i] = rnd(0, 3) ? A : rnd(1, 300);
+        const int float_shape = (int)rnd(0, 2);
+        for (int64_t i = 0; i < n; i++) {
+            int64_t en = e_num.v[e_num.shape == 2 ? i : 0], ed = e_den.v[e_den.shape == 2 ? i : 0];
+            double exact = en > 0 && ed > 0 && e_den.shape ? (double)en / (double)ed : (double)en;
+            int64_t how = rnd(0, 9);  /* the float as the user gave it: near the rational, or not */
+            e_float[i] = how < 6 ? exact : how < 8 ? exact * (1 + 1e-15) : (double)rnd(1, 40) / 7.0;
+            final[i] = (uint8_t)rnd(0, 2);
+        }
+        ckpt_sweep_in in;
+        memset(&in, 0, sizeof in);
+        in.n_runs = n;
+        in.steps_per_epoch = rcol_bind(&S);
+        in.epochs_num = rcol_bind(&e_num);
+        in.epochs_den = e_num.shape ? rcol_bind(&e_den) : rcol_bind(&(rcol){.shape = 0});
+        in.max_steps = rcol_bind(&max_steps);
+        in.saves_per_epoch = rcol_bind(&k);
+        in.count = rcol_bind(&count);
+        in.min_interval = rcol_bind(&min_interval);
+        in.checkpoint_bytes = rcol_bind(&bytes);
+        in.keep_last = rcol_bind(&keep_last);
+        if (float_shape) {
+            in.epochs_float.data = e_float;
+            in.epochs_float.step = float_shape == 2;
+        }
+        if (rnd(0, 1)) {
+            in.final.data = final;
+            in.final.step = rnd(0, 1);
+        }
+        in.walk_limit = 2000;
+        in.work_budget = rnd(0, 2) ? 0 : rnd(1, 500);
+        const int with_disk = (int)rnd(0, 1);
+        snprintf(g_ctx, sizeof g_ctx, "fast vs general, round %d, %" PRId64 " runs", round, n);
+        in.general_only = 0;
+        run_sweep(&in, with_disk, &fast);
+        in.general_only = 1;
+        run_sweep(&in, with_disk, &general);
+        CHECK_EQ(fast.status, general.status);
+        CHECK_EQ(fast.n_dones, general.n_dones);
+        for (int64_t t = 0; t < fast.n_dones && t < general.n_dones; t++)
+            CHECK_EQ(fast.dones[t], general.dones[t]);
+        if (fast.status != CKPT_OK || general.status != CKPT_OK) {
+            CHECK_EQ(fast.err.row, general.err.row);
+            CHECK_EQ(fast.err.arg, general.err.arg);
+            CHECK_EQ(fast.err.why, general.err.why);
+        }
+        CHECK(memcmp(fast.counts, general.counts, sizeof fast.counts) == 0);
+        CHECK(memcmp(fast.bytes, general.bytes, sizeof fast.bytes) == 0);
+        CHECK(memcmp(fast.offsets, general.offsets, sizeof fast.offsets) == 0);
+        CHECK(memcmp(fast.peak, general.peak, sizeof fast.peak) == 0);
+        CHECK(memcmp(fast.peak_bytes, general.peak_bytes, sizeof fast.peak_bytes) == 0);
+        CHECK(memcmp(fast.survivors, general.survivors, sizeof fast.survivors) == 0);
+        CHECK(memcmp(fast.flags, general.flags, sizeof fast.flags) == 0);
+        for (int64_t i = 0; i < n; i++) {
+            if (fast.counts[i] != general.counts[i] || fast.flags[i] != general.flags[i]) {
+                CHECK_EQ(fast.counts[i], general.counts[i]);
+                CHECK_EQ(fast.flags[i], general.flags[i]);
+                printf("  run %" PRId64 ": S=%" PRId64 " k=%" PRId64 " e=%" PRId64 "/%" PRId64
+                       " (%.17g) max=%" PRId64 " final=%d\n", i, S.v[S.shape == 2 ? i : 0],
+                       k.v[k.shape == 2 ? i : 0], e_num.v[e_num.shape == 2 ? i : 0],
+                       e_den.v[e_den.shape == 2 ? i : 0], e_float[float_shape == 2 ? i : 0],
+                       max_steps.shape ? max_steps.v[max_steps.shape == 2 ? i : 0] : -1,
+                       in.final.data ? final[in.final.step ? i : 0] : 1);
+                break;
+            }
+        }
+        if (fast.steps != NULL && general.steps != NULL && fast.status == CKPT_OK
+            && general.status == CKPT_OK && n > 0)
+            CHECK(memcmp(fast.steps, general.steps,
+                         (size_t)fast.offsets[n] * sizeof *fast.steps) == 0);
+        free(fast.steps);
+        free(general.steps);
+    }
+    g_ctx[0] = '\0';
+}
+
 int main(void)
 {
     test_random_sweeps();
@@ -668,6 +853,7 @@ int main(void)
     test_min_interval_at_int64_max();
     test_walk_limit();
     test_work_budget();
+    test_fast_paths_equal_general_path();
     printf("%lld passed, %lld failed\n", g_pass, g_fail);
     return g_fail != 0;
 }
