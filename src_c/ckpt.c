@@ -81,7 +81,13 @@ int ckpt_rule_contains(const ckpt_rule *rule, int64_t s)
     if (rule->kind == CKPT_RULE_EVERY)
         return s >= rule->start && (s - rule->start) % rule->interval == 0;
     if (rule->span < rule->parts) return 1;  /* a boundary in every step */
-    /* a boundary i*span/parts lies in (s-1, s] iff the boundary count grows at s */
+    /* A boundary i*span/parts lies in (s-1, s] iff a multiple of span lies in
+     * ((s-1)*parts, s*parts], i.e. iff (s*parts) mod span < parts (span >= parts:
+     * at most one).  When s*parts fits in int64 that is one 64-bit division;
+     * otherwise the boundary counts at s and s-1 are compared in 128 bits. */
+    int64_t product;
+    if (ckpt_mul(s, rule->parts, &product) == CKPT_OK)
+        return product % rule->span < rule->parts;
     return even_boundaries(rule, s) > even_boundaries(rule, s - 1);
 }
 
@@ -175,6 +181,56 @@ static inline int64_t even_next(cursor *c)
     return c->quot + (c->rem != 0);
 }
 
+static int64_t gcd64(int64_t a, int64_t b)
+{
+    while (b != 0) {
+        int64_t r = a % b;
+        a = b;
+        b = r;
+    }
+    return a;
+}
+
+/* Write the m >= 1 steps of an EVEN rule with span >= parts from the cursor's
+ * current one on (all <= stop) to dst; the cursor is left in an unspecified state
+ * (the caller seeks it).  The steps repeat with a period: with g = gcd(span, parts),
+ * step i + parts/g is step i plus span/g.  So a block of whole periods (at least
+ * MIN_BLOCK steps, so that the copy below does not wait on the store just made) is
+ * computed incrementally (a quotient and a remainder kept in locals: no division per
+ * step) and the rest is a copy-and-add of the step one block earlier. */
+enum { MIN_BLOCK = 16 };
+
+static void even_fill(cursor *c, int64_t *dst, int64_t m)
+{
+    const int64_t g = gcd64(c->rule->span, c->rule->parts);
+    const int64_t period = c->rule->parts / g;
+    const int64_t block = period >= MIN_BLOCK ? period : period * ((MIN_BLOCK + period - 1) / period);
+    const int64_t first_part = block < m ? block : m;
+    const uint64_t parts = (uint64_t)c->rule->parts, drem = c->drem;
+    const int64_t dquot = c->dquot;
+    int64_t quot = c->quot;
+    uint64_t rem = c->rem;
+    dst[0] = c->value;
+    for (int64_t j = 1; j < first_part; j++) {
+        rem += drem;  /* rem, drem < parts <= INT64_MAX: no unsigned wrap */
+        int64_t carry = rem >= parts;
+        rem -= carry ? parts : 0;
+        quot += dquot + carry;
+        dst[j] = quot + (rem != 0);
+    }
+    if (m > block) {
+        /* step i+block - step i, the same for every i; <= stop since step #block+1 exists */
+        const int64_t shift = (c->rule->span / g) * (block / period);
+        /* block by block: each reads the one before, so the inner loop vectorizes */
+        for (int64_t base = block; base < m; base += block) {
+            const int64_t end = m - base < block ? m - base : block;
+            const int64_t *src = dst + base - block;
+            int64_t *to = dst + base;
+            for (int64_t t = 0; t < end; t++) to[t] = src[t] + shift;
+        }
+    }
+}
+
 static void cursor_advance(cursor *c)
 {
     const ckpt_rule *rule = c->rule;
@@ -203,12 +259,13 @@ static ckpt_status cursor_run(cursor *c, int64_t bound, int64_t *out, int64_t li
     if (out != NULL) {
         int64_t *dst = out + *found;
         if (rule->kind == CKPT_RULE_EVERY) {
-            for (int64_t j = 0; j < m; j++) dst[j] = c->value + j * rule->interval;
+            const int64_t first = c->value, interval = rule->interval;
+            for (int64_t j = 0; j < m; j++) dst[j] = first + j * interval;
         } else if (rule->span < rule->parts) {
-            for (int64_t j = 0; j < m; j++) dst[j] = c->value + j;
+            const int64_t first = c->value;
+            for (int64_t j = 0; j < m; j++) dst[j] = first + j;
         } else {
-            dst[0] = c->value;
-            for (int64_t j = 1; j < m; j++) dst[j] = even_next(c);
+            even_fill(c, dst, m);
         }
     }
     *found += m;
