@@ -204,6 +204,11 @@ static void even_fill(cursor *c, int64_t *dst, int64_t m)
 {
     const int64_t g = gcd64(c->rule->span, c->rule->parts);
     const int64_t period = c->rule->parts / g;
+    if (period == 1) {  /* parts divides span: an arithmetic progression, as np.arange */
+        const int64_t first = c->value, spacing = c->rule->span / c->rule->parts;
+        for (int64_t j = 0; j < m; j++) dst[j] = first + j * spacing;  /* <= stop */
+        return;
+    }
     const int64_t block = period >= MIN_BLOCK ? period : period * ((MIN_BLOCK + period - 1) / period);
     const int64_t first_part = block < m ? block : m;
     const uint64_t parts = (uint64_t)c->rule->parts, drem = c->drem;
