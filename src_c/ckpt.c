@@ -3,6 +3,11 @@
 
 #include <stddef.h>
 
+#if defined(__SSE2__) && defined(__x86_64__) && !defined(CKPT_NO_STREAMING_STORES)
+#include <emmintrin.h>
+#define CKPT_STREAMING_STORES 1
+#endif
+
 _Static_assert(sizeof(ckpt_rule) == 4 * sizeof(int64_t),
                "an (n, 4) int64 array must be an array of ckpt_rule");
 
@@ -181,6 +186,32 @@ static inline int64_t even_next(cursor *c)
     return c->quot + (c->rem != 0);
 }
 
+/* Progressions of at least this many steps (1 MiB) are written with streaming stores,
+ * which skip reading the destination's cache lines first (it will not fit in cache). */
+enum { STREAM_FROM = 1 << 17 };
+
+/* dst[j] = first + j * spacing for j < m (all <= stop: no overflow), as np.arange does. */
+static void fill_progression(int64_t *dst, int64_t m, int64_t first, int64_t spacing)
+{
+    int64_t j = 0;
+#ifdef CKPT_STREAMING_STORES
+    if (m >= STREAM_FROM) {
+        if (((uintptr_t)dst & 15) != 0) {  /* _mm_stream_si128 needs 16-byte alignment */
+            dst[0] = first;
+            j = 1;
+        }
+        __m128i pair = _mm_set_epi64x(first + (j + 1) * spacing, first + j * spacing);
+        const __m128i step = _mm_set1_epi64x(2 * spacing);  /* <= stop when j + 2 < m */
+        for (; j + 2 <= m; j += 2) {
+            _mm_stream_si128((__m128i *)(void *)(dst + j), pair);
+            if (j + 4 <= m) pair = _mm_add_epi64(pair, step);
+        }
+        _mm_sfence();  /* the streamed stores are visible before anyone reads dst */
+    }
+#endif
+    for (; j < m; j++) dst[j] = first + j * spacing;
+}
+
 static int64_t gcd64(int64_t a, int64_t b)
 {
     while (b != 0) {
@@ -204,9 +235,8 @@ static void even_fill(cursor *c, int64_t *dst, int64_t m)
 {
     const int64_t g = gcd64(c->rule->span, c->rule->parts);
     const int64_t period = c->rule->parts / g;
-    if (period == 1) {  /* parts divides span: an arithmetic progression, as np.arange */
-        const int64_t first = c->value, spacing = c->rule->span / c->rule->parts;
-        for (int64_t j = 0; j < m; j++) dst[j] = first + j * spacing;  /* <= stop */
+    if (period == 1) {  /* parts divides span: an arithmetic progression */
+        fill_progression(dst, m, c->value, c->rule->span / c->rule->parts);
         return;
     }
     const int64_t block = period >= MIN_BLOCK ? period : period * ((MIN_BLOCK + period - 1) / period);
@@ -264,11 +294,9 @@ static ckpt_status cursor_run(cursor *c, int64_t bound, int64_t *out, int64_t li
     if (out != NULL) {
         int64_t *dst = out + *found;
         if (rule->kind == CKPT_RULE_EVERY) {
-            const int64_t first = c->value, interval = rule->interval;
-            for (int64_t j = 0; j < m; j++) dst[j] = first + j * interval;
+            fill_progression(dst, m, c->value, rule->interval);
         } else if (rule->span < rule->parts) {
-            const int64_t first = c->value;
-            for (int64_t j = 0; j < m; j++) dst[j] = first + j;
+            fill_progression(dst, m, c->value, 1);
         } else {
             even_fill(c, dst, m);
         }

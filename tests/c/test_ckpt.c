@@ -1314,6 +1314,59 @@ static void test_even_fill_periods(void)
     CLEAR_CTX();
 }
 
+/* Long arithmetic progressions (EVERY, EVEN with parts dividing span, EVEN with a step in
+ * every step) are written with 16-byte streaming stores on x86-64: check them at lengths
+ * of both parities, with an extra step first (so the rule starts at an odd, unaligned
+ * position of the output) and one in the middle. */
+static void test_long_progression_fills(void)
+{
+    const int64_t base = (int64_t)1 << 17;  /* STREAM_FROM in ckpt.c */
+    for (int variant = 0; variant < 3; variant++) {
+        for (int64_t extra_len = 0; extra_len < 4; extra_len++) {
+            const int64_t len = base + extra_len;  /* the rule's steps */
+            ckpt_rule r;
+            int64_t first, spacing;
+            if (variant == 0) {
+                first = 2, spacing = 3;
+                r = ckpt_rule_every(first, spacing, first + (len - 1) * spacing);
+            } else if (variant == 1) {
+                first = 5, spacing = 5;  /* ceil(i * 10 / 2) = 5i */
+                r = ckpt_rule_even(10, 2, len * spacing);
+            } else {
+                first = 1, spacing = 1;  /* span < parts: every step */
+                r = ckpt_rule_even(3, 7, len);
+            }
+            for (int with_extra = 0; with_extra < 2; with_extra++) {
+                /* extras: step 1 before an EVERY/EVEN start > 1 (variant 2 has 1 itself),
+                 * and one between two steps of the rule in the middle */
+                int64_t mid = first + (len / 2) * spacing + (spacing > 1 ? 1 : 0);
+                int64_t extra[2] = {1, mid};
+                int64_t n_extra = with_extra ? 2 : 0;
+                const ckpt_sched sc = {&r, 1, n_extra ? extra : NULL, n_extra};
+                int64_t cap = len + n_extra, n = SENTINEL;
+                int64_t *out = malloc((size_t)cap * sizeof *out);
+                SET_CTX("progression variant %d, %" PRId64 " steps, %" PRId64 " extras",
+                        variant, len, n_extra);
+                CHECK_EQ(ckpt_sched_fill(&sc, out, cap, &n), CKPT_OK);
+                int64_t i = 0, e = 0, w = 0, bad = 0;
+                while (i < len || e < n_extra) {
+                    int64_t a = i < len ? first + i * spacing : M;
+                    int64_t b = e < n_extra ? extra[e] : M;
+                    int64_t low = a < b ? a : b;
+                    if (w >= n || out[w] != low) bad++;
+                    w++;
+                    if (a == low) i++;
+                    if (b == low) e++;
+                }
+                CHECK_EQ(n, w);
+                CHECK_EQ(bad, 0);
+                free(out);
+            }
+        }
+    }
+    CLEAR_CTX();
+}
+
 /* ---- post-processing ---------------------------------------------------------------- */
 
 static void test_min_interval(void)
@@ -1540,6 +1593,7 @@ int main(void)
     test_sched_many_rules();
     test_even_contains_both_paths();
     test_even_fill_periods();
+    test_long_progression_fills();
     test_min_interval();
     test_longest_gap();
     test_sched_count_one_huge_rule();
