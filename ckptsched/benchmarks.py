@@ -446,6 +446,9 @@ def print_report(report: dict) -> None:
     print(f"ckptsched bench ({'quick' if report['quick'] else 'full'}; medians of "
           f"{report['repeat']}, CPU time of this thread; Python {report['python']}, "
           f"numpy {report['numpy']}, {report['machine']})")
+    if report["quick"]:
+        print("quick sizes: fixed costs dominate, so the verdicts below are a smoke check; "
+              "the aims are meant for the full sizes")
     for name, case in report["cases"].items():
         print(f"\n{name}:")
         if "skipped" in case:
