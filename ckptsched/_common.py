@@ -40,6 +40,8 @@ def check_step(value, name: str = "step") -> int:
 
     Raises TypeError for bool, float, str and other non-integers, ValueError for negatives.
     """
+    if type(value) is int and value >= 0:
+        return value  # the usual case, without the (slow) numbers.Integral check
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         # numpy.bool_ is not Integral; numpy integers are
         raise TypeError(f"{name} must be an integer step count, got {value!r} ({type(value).__name__})")

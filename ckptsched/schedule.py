@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, Optional, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -98,10 +98,17 @@ class Schedule:
 
     Queries never build the step array: `should_save`, `due` and `next_after` are O(1) per
     arithmetic rule (O(log n) for listed steps).  Schedules are immutable and picklable.
+
+    should_save(step) -> bool: True when `step` (completed optimizer steps, 1-based) is a
+    scheduled step.  TypeError for a non-integer step (bool, float, str, ...), ValueError
+    for a negative one; a step past int64 is past the run.  It is the engine's own
+    membership test, bound per schedule, so a call is one call into the backend (no
+    Python frame of the facade on the per-step path).
     """
 
-    __slots__ = ("_run", "_diagnostics", "_kwargs", "_key", "_engine", "_steps")
+    __slots__ = ("_run", "_diagnostics", "_kwargs", "_key", "_engine", "_steps", "should_save")
     # Declared for type checkers; set once in _setup (the instance refuses setattr).
+    should_save: Callable[[IntLike], bool]
     _run: Run
     _diagnostics: Tuple[Diagnostic, ...]
     _kwargs: Dict[str, Any]
@@ -153,7 +160,8 @@ class Schedule:
         key = (run, req.saves_per_epoch, req.count, req.every, req.start, req.until,
                req.ratio, req.at, req.first, req.final, min_interval, max_gap, strict, req.name)
         for name, value in (("_run", run), ("_diagnostics", tuple(diags)), ("_kwargs", given),
-                            ("_key", key), ("_engine", engine), ("_steps", steps)):
+                            ("_key", key), ("_engine", engine), ("_steps", steps),
+                            ("should_save", engine.contains)):
             object.__setattr__(self, name, value)
         if log:
             report(self.diagnostics, strict=strict)
@@ -177,10 +185,6 @@ class Schedule:
         return self._diagnostics
 
     # ---- queries ------------------------------------------------------------------
-
-    def should_save(self, step: IntLike) -> bool:
-        """True when `step` (completed optimizer steps, 1-based) is a scheduled step."""
-        return self._engine.contains(step)  # type: ignore[arg-type]  # numpy ints too
 
     def next_after(self, step: IntLike) -> int | None:
         """The first scheduled step after `step`, or None after the last."""

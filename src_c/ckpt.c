@@ -3,6 +3,11 @@
 
 #include <stddef.h>
 
+#if defined(__SSE2__) && defined(__x86_64__) && !defined(CKPT_NO_STREAMING_STORES)
+#include <emmintrin.h>
+#define CKPT_STREAMING_STORES 1
+#endif
+
 _Static_assert(sizeof(ckpt_rule) == 4 * sizeof(int64_t),
                "an (n, 4) int64 array must be an array of ckpt_rule");
 
@@ -81,7 +86,13 @@ int ckpt_rule_contains(const ckpt_rule *rule, int64_t s)
     if (rule->kind == CKPT_RULE_EVERY)
         return s >= rule->start && (s - rule->start) % rule->interval == 0;
     if (rule->span < rule->parts) return 1;  /* a boundary in every step */
-    /* a boundary i*span/parts lies in (s-1, s] iff the boundary count grows at s */
+    /* A boundary i*span/parts lies in (s-1, s] iff a multiple of span lies in
+     * ((s-1)*parts, s*parts], i.e. iff (s*parts) mod span < parts (span >= parts:
+     * at most one).  When s*parts fits in int64 that is one 64-bit division;
+     * otherwise the boundary counts at s and s-1 are compared in 128 bits. */
+    int64_t product;
+    if (ckpt_mul(s, rule->parts, &product) == CKPT_OK)
+        return product % rule->span < rule->parts;
     return even_boundaries(rule, s) > even_boundaries(rule, s - 1);
 }
 
@@ -175,6 +186,86 @@ static inline int64_t even_next(cursor *c)
     return c->quot + (c->rem != 0);
 }
 
+/* Progressions of at least this many steps (1 MiB) are written with streaming stores,
+ * which skip reading the destination's cache lines first (it will not fit in cache). */
+enum { STREAM_FROM = 1 << 17 };
+
+/* dst[j] = first + j * spacing for j < m (all <= stop: no overflow), as np.arange does. */
+static void fill_progression(int64_t *dst, int64_t m, int64_t first, int64_t spacing)
+{
+    int64_t j = 0;
+#ifdef CKPT_STREAMING_STORES
+    if (m >= STREAM_FROM) {
+        if (((uintptr_t)dst & 15) != 0) {  /* _mm_stream_si128 needs 16-byte alignment */
+            dst[0] = first;
+            j = 1;
+        }
+        __m128i pair = _mm_set_epi64x(first + (j + 1) * spacing, first + j * spacing);
+        const __m128i step = _mm_set1_epi64x(2 * spacing);  /* <= stop when j + 2 < m */
+        for (; j + 2 <= m; j += 2) {
+            _mm_stream_si128((__m128i *)(void *)(dst + j), pair);
+            if (j + 4 <= m) pair = _mm_add_epi64(pair, step);
+        }
+        _mm_sfence();  /* the streamed stores are visible before anyone reads dst */
+    }
+#endif
+    for (; j < m; j++) dst[j] = first + j * spacing;
+}
+
+static int64_t gcd64(int64_t a, int64_t b)
+{
+    while (b != 0) {
+        int64_t r = a % b;
+        a = b;
+        b = r;
+    }
+    return a;
+}
+
+/* Write the m >= 1 steps of an EVEN rule with span >= parts from the cursor's
+ * current one on (all <= stop) to dst; the cursor is left in an unspecified state
+ * (the caller seeks it).  The steps repeat with a period: with g = gcd(span, parts),
+ * step i + parts/g is step i plus span/g.  So a block of whole periods (at least
+ * MIN_BLOCK steps, so that the copy below does not wait on the store just made) is
+ * computed incrementally (a quotient and a remainder kept in locals: no division per
+ * step) and the rest is a copy-and-add of the step one block earlier. */
+enum { MIN_BLOCK = 16 };
+
+static void even_fill(cursor *c, int64_t *dst, int64_t m)
+{
+    const int64_t g = gcd64(c->rule->span, c->rule->parts);
+    const int64_t period = c->rule->parts / g;
+    if (period == 1) {  /* parts divides span: an arithmetic progression */
+        fill_progression(dst, m, c->value, c->rule->span / c->rule->parts);
+        return;
+    }
+    const int64_t block = period >= MIN_BLOCK ? period : period * ((MIN_BLOCK + period - 1) / period);
+    const int64_t first_part = block < m ? block : m;
+    const uint64_t parts = (uint64_t)c->rule->parts, drem = c->drem;
+    const int64_t dquot = c->dquot;
+    int64_t quot = c->quot;
+    uint64_t rem = c->rem;
+    dst[0] = c->value;
+    for (int64_t j = 1; j < first_part; j++) {
+        rem += drem;  /* rem, drem < parts <= INT64_MAX: no unsigned wrap */
+        int64_t carry = rem >= parts;
+        rem -= carry ? parts : 0;
+        quot += dquot + carry;
+        dst[j] = quot + (rem != 0);
+    }
+    if (m > block) {
+        /* step i+block - step i, the same for every i; <= stop since step #block+1 exists */
+        const int64_t shift = (c->rule->span / g) * (block / period);
+        /* block by block: each reads the one before, so the inner loop vectorizes */
+        for (int64_t base = block; base < m; base += block) {
+            const int64_t end = m - base < block ? m - base : block;
+            const int64_t *src = dst + base - block;
+            int64_t *to = dst + base;
+            for (int64_t t = 0; t < end; t++) to[t] = src[t] + shift;
+        }
+    }
+}
+
 static void cursor_advance(cursor *c)
 {
     const ckpt_rule *rule = c->rule;
@@ -203,12 +294,11 @@ static ckpt_status cursor_run(cursor *c, int64_t bound, int64_t *out, int64_t li
     if (out != NULL) {
         int64_t *dst = out + *found;
         if (rule->kind == CKPT_RULE_EVERY) {
-            for (int64_t j = 0; j < m; j++) dst[j] = c->value + j * rule->interval;
+            fill_progression(dst, m, c->value, rule->interval);
         } else if (rule->span < rule->parts) {
-            for (int64_t j = 0; j < m; j++) dst[j] = c->value + j;
+            fill_progression(dst, m, c->value, 1);
         } else {
-            dst[0] = c->value;
-            for (int64_t j = 1; j < m; j++) dst[j] = even_next(c);
+            even_fill(c, dst, m);
         }
     }
     *found += m;

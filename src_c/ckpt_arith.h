@@ -71,6 +71,12 @@ static inline ckpt_status ckpt_add(int64_t a, int64_t b, int64_t *out)
 
 static inline ckpt_status ckpt_mul(int64_t a, int64_t b, int64_t *out)
 {
+    /* |a|, |b| <= 2^31: |a*b| <= 2^62 fits; the usual case, tested without division */
+    const uint64_t half = (uint64_t)1 << 31;
+    if ((uint64_t)a + half <= 2 * half && (uint64_t)b + half <= 2 * half) {
+        *out = a * b;
+        return CKPT_OK;
+    }
     if (a != 0 && b != 0) {
         /* |a*b| <= INT64_MAX, or a*b == INT64_MIN, tested by division: never
          * negate INT64_MIN, never divide INT64_MIN by -1 */

@@ -16,7 +16,8 @@ from ckptsched import _backend
 
 
 PACKAGE_ROOT = str(Path(ckptsched.__file__).resolve().parent.parent)
-CASES = {"decision", "schedule", "large", "sweep_fill", "sweep_counts", "memory"}
+CASES = {"decision", "callback", "schedule", "large", "sweep_fill", "uniform_2", "uniform_8",
+         "uniform_16", "uniform_64", "uniform_256", "sweep_counts", "memory"}
 
 
 def numbers(tree):
@@ -44,9 +45,19 @@ def test_bench_quick_json_is_well_formed():
     assert report["quick"] is True and set(report["cases"]) == CASES
     values = list(numbers(report["cases"]))
     assert values and all(math.isfinite(v) and v >= 0 for v in values)
-    for name in ("decision", "schedule", "large", "sweep_fill", "sweep_counts"):
-        ratios = report["cases"][name]["ratios"]
+    for name, case in report["cases"].items():
+        if "skipped" in case:  # only the callback, without a usable transformers
+            assert name == "callback" and case["skipped"], case
+            continue
+        ratios = case["ratios"]
         assert ratios and all(v > 0 for v in ratios.values()), (name, ratios)
+        # every case states its aims, each checked against this run's own ratio
+        assert case["aims"], name
+        for aim in case["aims"]:
+            assert aim["value"] == ratios[aim["ratio"]] and isinstance(aim["met"], bool)
+            bound = float(aim["aim"].split()[-1])
+            assert aim["met"] == (aim["value"] <= bound if "<=" in aim["aim"]
+                                  else aim["value"] >= bound), aim
     for mode in ("fill", "counts_only"):
         memory = report["cases"]["memory"][mode]
         assert memory["peak_bytes"] > 0 and memory["output_bytes"] > 0
@@ -58,3 +69,27 @@ def test_bench_rejects_bad_flags(capsys):
     assert "--only" in capsys.readouterr().err
     assert main(["bench", "--quick", "--repeat", "0"]) == 2
     assert "--repeat" in capsys.readouterr().err
+
+
+def test_report_prints_each_aim_met_or_not_and_skipped_cases(capsys):
+    from ckptsched.benchmarks import _aims, print_report
+
+    ratios = {"c_over_modulo_function": 0.8, "python_over_c": 1.5}
+    report = {"quick": True, "repeat": 3, "python": "3", "numpy": "2", "machine": "x",
+              "cases": {"decision": {"ns_per_call": {"c": 50.0}, "ratios": ratios,
+                                     "aims": _aims(ratios, ("c_over_modulo_function", "<=", 1.0, "issue 10"),
+                                                   ("python_over_c", ">=", 2, "suite"))},
+                        "callback": {"skipped": "transformers not installed"}}}
+    print_report(report)
+    out = capsys.readouterr().out
+    assert "c_over_modulo_function <= 1" in out and ": met" in out
+    assert "python_over_c >= 2" in out and "NOT met" in out
+    assert "skipped: transformers not installed" in out
+    assert "aims NOT met: decision: python_over_c >= 2" in out
+
+
+def test_callback_case_is_skipped_without_transformers(monkeypatch):
+    from ckptsched.benchmarks import case_callback
+
+    monkeypatch.setitem(sys.modules, "transformers", None)  # import transformers fails
+    assert case_callback(True, 1) == {"skipped": "transformers not installed"}

@@ -270,6 +270,8 @@ class ScheduleCallback(TrainerCallback):
         self._load_best = False
         self._last_step = 0
         self._fired: Dict[str, int] = {}
+        # (TrainerControl flag, kind, the schedule's should_save) of each owned decision
+        self._decisions: Tuple[Tuple[str, str, Any], ...] = ()
         self._warned_epoch = False
         self._training = False
         self._start_step = 0
@@ -303,6 +305,8 @@ class ScheduleCallback(TrainerCallback):
         if load_best and "eval" in schedules:
             schedules["save"] = self._saves_with_evals(schedules.get("save"), schedules["eval"])
         self.run, self.schedules = run, schedules
+        self._decisions = tuple((flag, kind, schedules[kind].should_save)
+                                for kind, flag in KINDS if kind in schedules)
         self.diagnostics = tuple(diagnostics) + built
         self._last_step = self._start_step = state.global_step
         self._fired = {}
@@ -399,6 +403,17 @@ class ScheduleCallback(TrainerCallback):
     def on_step_end(self, args: TrainingArguments, state: TrainerState,
                     control: TrainerControl, **kwargs: Any) -> TrainerControl:
         step = state.global_step
+        if step == self._last_step + 1:
+            # The usual case, one step further: each decision is one membership test
+            # (steps fired earlier are all <= _last_step, so none is this one).
+            for flag, kind, scheduled in self._decisions:
+                if scheduled(step):
+                    setattr(control, flag, True)
+                    self._fired[kind] = step
+                else:
+                    setattr(control, flag, False)
+            self._last_step = step
+            return control
         for kind, flag in KINDS:
             schedule = self.schedules.get(kind)
             if schedule is None:

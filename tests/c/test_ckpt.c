@@ -1244,6 +1244,129 @@ static void test_sched_many_rules(void)
     CLEAR_CTX();
 }
 
+/* The two ways ckpt_rule_contains answers for an EVEN rule: one 64-bit remainder while
+ * s*parts fits in int64, the 128-bit boundary counts beyond.  Steps on both sides of
+ * s*parts = 2^63 are checked against the 128-bit model (check_even_point). */
+static void test_even_contains_both_paths(void)
+{
+    const int64_t parts_list[] = {P2(31) + 1, P2(32) - 1, P2(32) + 3, P2(40) + 7, 999999937};
+    for (size_t p = 0; p < sizeof parts_list / sizeof parts_list[0]; p++) {
+        const int64_t parts = parts_list[p];
+        const int64_t edge = M / parts;  /* the last s with s*parts in int64 */
+        const int64_t spans[] = {parts, parts + 1, 2 * parts - 1, 3 * parts + 5, M / 2, M};
+        for (size_t q = 0; q < sizeof spans / sizeof spans[0]; q++) {
+            ckpt_rule r = ckpt_rule_even(spans[q], parts, M);
+            for (int64_t d = -3; d <= 3; d++) check_even_point(&r, edge + d);
+            /* the steps of the rule next to the edge are found by both paths */
+            int64_t i = ckpt_rule_count(&r, edge);
+            for (int64_t k = i - 2; k <= i + 2; k++) {
+                if (k < 1) continue;
+                int64_t v = ckpt_rule_nth(&r, k);
+                if (v > r.stop) continue;
+                SET_CTX("EVEN span=%" PRId64 " parts=%" PRId64 " step #%" PRId64 " = %" PRId64,
+                        r.span, r.parts, k, v);
+                CHECK(ckpt_rule_contains(&r, v));
+                CHECK(!ckpt_rule_contains(&r, v - 1) || r.span < 2 * r.parts);
+            }
+        }
+    }
+    CLEAR_CTX();
+}
+
+/* ckpt_sched_fill of one EVEN rule writes one period incrementally and the rest by
+ * adding span/gcd to the step one period earlier: compare with ckpt_rule_nth over
+ * periods from 1 to more than the number of steps, and with extra steps splitting
+ * the run into pieces (each piece starts its own period). */
+static void test_even_fill_periods(void)
+{
+    enum { CAP = 20000 };
+    int64_t *out = malloc(CAP * sizeof *out);
+    for (int k = 0; k < 300; k++) {
+        int64_t parts = rnd(1, (k % 3 == 0) ? 40 : 5000);
+        int64_t span = parts + rnd(0, (k % 2) ? 3 * parts : 7);
+        if (k % 5 == 0) span = parts * rnd(1, 9);                  /* period 1 */
+        if (k % 7 == 0) span = parts * rnd(1, 9) + 1;              /* period = parts */
+        ckpt_rule r = ckpt_rule_even(span, parts, rnd(1, 9000));
+        int64_t extra[3] = {rnd(1, 3000), 0, 0};
+        extra[1] = extra[0] + rnd(1, 3000);
+        extra[2] = extra[1] + rnd(1, 3000);
+        int64_t n_extra = rnd(0, 3);
+        const ckpt_sched sc = {&r, 1, n_extra ? extra : NULL, n_extra};
+        SET_CTX("EVEN fill span=%" PRId64 " parts=%" PRId64 " stop=%" PRId64 ", %" PRId64
+                " extras", span, parts, r.stop, n_extra);
+        int64_t n = SENTINEL;
+        CHECK_EQ(ckpt_sched_fill(&sc, out, CAP, &n), CKPT_OK);
+        /* the model: the rule's steps by nth, merged with the extras */
+        int64_t count = ckpt_rule_count(&r, r.stop), i = 1, e = 0, w = 0, bad = 0;
+        while (i <= count || e < n_extra) {
+            int64_t a = i <= count ? ckpt_rule_nth(&r, i) : M;
+            int64_t b = e < n_extra ? extra[e] : M;
+            int64_t low = a < b ? a : b;
+            if (w >= n || out[w] != low) bad++;
+            w++;
+            if (a == low) i++;
+            if (b == low) e++;
+        }
+        CHECK_EQ(n, w);
+        CHECK_EQ(bad, 0);
+    }
+    free(out);
+    CLEAR_CTX();
+}
+
+/* Long arithmetic progressions (EVERY, EVEN with parts dividing span, EVEN with a step in
+ * every step) are written with 16-byte streaming stores on x86-64: check them at lengths
+ * of both parities, with an extra step first (so the rule starts at an odd, unaligned
+ * position of the output) and one in the middle. */
+static void test_long_progression_fills(void)
+{
+    const int64_t base = (int64_t)1 << 17;  /* STREAM_FROM in ckpt.c */
+    for (int variant = 0; variant < 3; variant++) {
+        for (int64_t extra_len = 0; extra_len < 4; extra_len++) {
+            const int64_t len = base + extra_len;  /* the rule's steps */
+            ckpt_rule r;
+            int64_t first, spacing;
+            if (variant == 0) {
+                first = 2, spacing = 3;
+                r = ckpt_rule_every(first, spacing, first + (len - 1) * spacing);
+            } else if (variant == 1) {
+                first = 5, spacing = 5;  /* ceil(i * 10 / 2) = 5i */
+                r = ckpt_rule_even(10, 2, len * spacing);
+            } else {
+                first = 1, spacing = 1;  /* span < parts: every step */
+                r = ckpt_rule_even(3, 7, len);
+            }
+            for (int with_extra = 0; with_extra < 2; with_extra++) {
+                /* extras: step 1 before an EVERY/EVEN start > 1 (variant 2 has 1 itself),
+                 * and one between two steps of the rule in the middle */
+                int64_t mid = first + (len / 2) * spacing + (spacing > 1 ? 1 : 0);
+                int64_t extra[2] = {1, mid};
+                int64_t n_extra = with_extra ? 2 : 0;
+                const ckpt_sched sc = {&r, 1, n_extra ? extra : NULL, n_extra};
+                int64_t cap = len + n_extra, n = SENTINEL;
+                int64_t *out = malloc((size_t)cap * sizeof *out);
+                SET_CTX("progression variant %d, %" PRId64 " steps, %" PRId64 " extras",
+                        variant, len, n_extra);
+                CHECK_EQ(ckpt_sched_fill(&sc, out, cap, &n), CKPT_OK);
+                int64_t i = 0, e = 0, w = 0, bad = 0;
+                while (i < len || e < n_extra) {
+                    int64_t a = i < len ? first + i * spacing : M;
+                    int64_t b = e < n_extra ? extra[e] : M;
+                    int64_t low = a < b ? a : b;
+                    if (w >= n || out[w] != low) bad++;
+                    w++;
+                    if (a == low) i++;
+                    if (b == low) e++;
+                }
+                CHECK_EQ(n, w);
+                CHECK_EQ(bad, 0);
+                free(out);
+            }
+        }
+    }
+    CLEAR_CTX();
+}
+
 /* ---- post-processing ---------------------------------------------------------------- */
 
 static void test_min_interval(void)
@@ -1468,6 +1591,9 @@ int main(void)
     test_sched_random();
     test_sched_near_int64();
     test_sched_many_rules();
+    test_even_contains_both_paths();
+    test_even_fill_periods();
+    test_long_progression_fills();
     test_min_interval();
     test_longest_gap();
     test_sched_count_one_huge_rule();
