@@ -24,8 +24,14 @@ eval_steps or eval_strategy (evals_per_epoch * num_epochs == 1 included) Axolotl
 evaluates; when it does, it also evaluates at step 0 unless `eval_on_start: false`
 (`FrameworkSchedule.on_start`).  The step count is Axolotl's: the config's max_steps, or
 `ceil(num_examples * num_epochs / batch_size)` in float (batch_size = micro_batch_size *
-gradient_accumulation_steps * world_size), which the Trainer runs.  save_total_limit
-defaults to 4 (`plan_from_config`).
+gradient_accumulation_steps * world_size), which the Trainer runs, and the exact schedules
+follow that run (epochs of steps_per_epoch steps, stopped there).  save_total_limit
+defaults to 4 (`plan_from_config`); save_first_step adds step 1 to Axolotl's saves; a
+"steps" strategy without steps is transformers' save_steps 500 / eval_steps = logging_steps.
+Axolotl decides load_best_model_at_end itself (`axolotl_load_best_model_at_end`), and the
+configs its validation refuses raise ValueError (`axolotl_refusal`).  All of it is checked
+against real Axolotl 0.21 on random configs (tests/integrations/test_axolotl_agreement.py;
+docs/semantics.md, "Axolotl 0.21, as ckptsched check emulates it").
 
 To make Axolotl itself save exactly on the schedule, list the plugin in the config:
 
@@ -56,7 +62,8 @@ from ..retention import Retention
 from ..run import PARTIAL_ACCUMULATION, Run
 from ..schedule import MAX_MATERIALIZED, Schedule, _materialize, iter_steps
 
-__all__ = ["AxolotlSchedules", "FrameworkSchedule", "exact_rules", "load_config",
+__all__ = ["AxolotlSchedules", "FrameworkSchedule", "axolotl_load_best_model_at_end",
+           "axolotl_refusal", "exact_rules", "load_config",
            "plan_from_config", "schedules_from_config", "transformers_refusal_of"]
 
 
