@@ -163,7 +163,6 @@ class _NoCollect:
 def _run_one(case: dict[str, Any], workdir: Path, model_dir: Path, tokenizer: Any
              ) -> dict[str, Any]:
     import pydantic
-    import torch
     from axolotl.cli.config import load_cfg
     from axolotl.utils.dict import DictDefault
     from axolotl.utils.trainer import calculate_total_num_steps, setup_trainer

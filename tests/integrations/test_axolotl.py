@@ -579,3 +579,16 @@ def test_save_first_step_adds_step_1_to_what_axolotl_saves(backend, cfg):
                                   num_examples=30)
     assert first.axolotl_save.steps.tolist() == sorted({1, *base.axolotl_save.steps.tolist()})
     assert first.axolotl_save.first and "save_first_step" in first.axolotl_save.describe()
+
+
+def test_an_evaluation_at_step_0_is_no_checkpoint_metric(transformers):
+    # Axolotl evaluates at step 0 (eval_on_start): retention ranks checkpoints by the
+    # metrics of saved steps, and step 0 is never one (found by the real-Axolotl test with
+    # load_best_model_at_end)
+    from types import SimpleNamespace
+
+    from ckptsched.integrations.transformers import _metrics_by_step
+
+    state = SimpleNamespace(log_history=[{"eval_loss": 3.0, "step": 0}, {"loss": 2.0, "step": 1},
+                                         {"eval_loss": 2.5, "step": 11}])
+    assert _metrics_by_step(state, "eval_loss") == {11: 2.5}
