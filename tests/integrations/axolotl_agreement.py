@@ -21,7 +21,8 @@ For each config (`random_configs`, drawn from a seed), in one child interpreter
 A config that Axolotl's validation or transformers' TrainingArguments refuses is reported as
 refused, with the error.  Each result: {"refused": None or "Type: message", "saves": [...],
 "evals": [...] (0 for an evaluation before training), "survivors": [...] (checkpoint folders
-left at the end), "max_steps": int, "load_best_model_at_end": bool, "best_loaded": bool}.
+left at the end), "max_steps": int, "load_best_model_at_end": bool, "best_loaded": bool,
+"best": the best checkpoint's step or None}.
 
 Speed (a few hundred configs in minutes): the pydantic config model Axolotl rebuilds for
 every config (`merge_input_args`, the same for every config here since the set of plugins
@@ -214,7 +215,8 @@ def _run_one(case: dict[str, Any], workdir: Path, model_dir: Path, tokenizer: An
             "survivors": axolotl_harness.checkpoint_steps(Path(cfg.output_dir)),
             "max_steps": trainer.state.max_steps,
             "load_best_model_at_end": bool(trainer.args.load_best_model_at_end),
-            "best_loaded": bool(best_loaded)}
+            "best_loaded": bool(best_loaded),
+            "best": trainer.state.best_global_step or None}
 
 
 def _refused(by: str, exc: BaseException) -> dict[str, Any]:

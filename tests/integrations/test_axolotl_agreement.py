@@ -117,7 +117,9 @@ def test_check_predicts_what_axolotl_does(real_results, index, backend):
     if not real["load_best_model_at_end"]:
         assert real["survivors"] == transformers_survivors(real["saves"], ours["keep_last"]), \
             context
-    else:
-        assert set(real["survivors"]) >= set(transformers_survivors(real["saves"],
-                                                                    ours["keep_last"] - 1)), \
-            context
+    else:  # transformers also keeps the best checkpoint, and loads it
+        assert real["best_loaded"] and real["best"] in real["evals"], context
+        protected = {real["saves"][-1], real["best"]}
+        assert protected <= set(real["survivors"]) <= set(real["saves"]), context
+        assert len(real["survivors"]) == min(len(set(real["saves"])),
+                                             max(ours["keep_last"], len(protected))), context
