@@ -259,7 +259,8 @@ def schedules_from_config(cfg_or_yaml_path, num_examples, *, world_size=1,
     save, axolotl_save, save_request = _kind(cfg, "save", run, hf_total, epochs_given, True, notes)
     evaluate, axolotl_eval, eval_request = _kind(cfg, "eval", run, hf_total, epochs_given,
                                                  has_eval_set, notes)
-    load_best = axolotl_load_best_model_at_end(cfg, axolotl_save, axolotl_eval)
+    load_best = axolotl_load_best_model_at_end(cfg, axolotl_save, axolotl_eval,
+                                               _given_steps(cfg, epochs_given))
     if _flag(cfg, "load_best_model_at_end") and not load_best:
         notes.append("load_best_model_at_end: Axolotl passes false to transformers (it needs an "
                      "eval set and save_steps a multiple of eval_steps, in float): the best "
@@ -295,15 +296,35 @@ def axolotl_refusal(cfg) -> None:
                          "refuses it without one), e.g. metric_for_best_model: eval_loss")
 
 
-def axolotl_load_best_model_at_end(cfg, axolotl_save, axolotl_eval) -> bool:
+def _given_steps(cfg, epochs):
+    """{"save": value, "eval": value}: the save_steps / eval_steps Axolotl's config holds after
+    normalize_config (the config's, or the ratio of saves_per_epoch / evals_per_epoch when
+    below 1, evals only with an eval set), or None; never transformers' defaults."""
+    has_eval_set = bool(cfg.get("val_set_size")) or bool(cfg.get("test_datasets"))
+    given = {}
+    for kind in ("save", "eval"):
+        value = _yaml_float(cfg.get(f"{kind}_steps"), f"{kind}_steps", [])
+        per_epoch = cfg.get(f"{kind}s_per_epoch")
+        if per_epoch and (kind == "save" or has_eval_set):
+            ratio = axolotl_save_steps(_cfg_int(cfg, f"{kind}s_per_epoch", None), epochs)
+            value = ratio if ratio < 1 else value
+        given[kind] = value
+    return given
+
+
+def axolotl_load_best_model_at_end(cfg, axolotl_save, axolotl_eval, given=None) -> bool:
     """The load_best_model_at_end Axolotl's trainer builder passes to transformers: the
     config's (its schema's default is false) or early_stopping_patience, but only with an eval
     set (a val_set_size or test_datasets, not both), save and eval steps both set, and
-    save_steps % eval_steps == 0 in float; otherwise off, whatever the config says."""
+    save_steps % eval_steps == 0 in float; otherwise off, whatever the config says.
+    `given`: the steps the config set ({"save": ..., "eval": ...}, see `_given_steps`); without
+    it the settings of the two FrameworkSchedules are read."""
     wanted = _flag(cfg, "load_best_model_at_end") or bool(cfg.get("early_stopping_patience"))
     val_set_size, tests = cfg.get("val_set_size") or 0, bool(cfg.get("test_datasets"))
     eval_set = (not tests and val_set_size > 0) or (tests and val_set_size == 0)
     save_steps, eval_steps = axolotl_save.setting, axolotl_eval.setting
+    if given is not None:  # the config's values, not transformers' defaults (500, logging_steps)
+        save_steps, eval_steps = given["save"], given["eval"]
     return bool(wanted and eval_set and save_steps and eval_steps
                 and axolotl_save.strategy == "steps" and axolotl_eval.strategy == "steps"
                 and save_steps % eval_steps == 0)

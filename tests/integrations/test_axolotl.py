@@ -592,3 +592,16 @@ def test_an_evaluation_at_step_0_is_no_checkpoint_metric(transformers):
     state = SimpleNamespace(log_history=[{"eval_loss": 3.0, "step": 0}, {"loss": 2.0, "step": 1},
                                          {"eval_loss": 2.5, "step": 11}])
     assert _metrics_by_step(state, "eval_loss") == {11: 2.5}
+
+
+@pytest.mark.parametrize("eval_steps", [None, 4])
+def test_load_best_needs_eval_steps_in_the_config_not_transformers_fallback(backend, eval_steps):
+    # eval_strategy "steps" without eval_steps evaluates every logging_steps, but Axolotl's
+    # cfg.eval_steps stays unset, so it passes load_best_model_at_end=False (real Axolotl)
+    cfg = {**EVAL, "num_epochs": 1, "save_steps": 8, "eval_strategy": "steps",
+           "load_best_model_at_end": True, "logging_steps": 4}
+    if eval_steps is not None:
+        cfg["eval_steps"] = eval_steps
+    plan = schedules_from_config(cfg, num_examples=40)
+    assert plan.axolotl_eval.steps.tolist() == list(range(4, 41, 4))
+    assert plan.axolotl_load_best is (eval_steps is not None)
