@@ -237,9 +237,10 @@ EVAL_SET = {"val_set_size": 0.05, "micro_batch_size": 1}
 
 
 @pytest.mark.parametrize("epochs", [1, 2, 3])
-def test_check_refuses_saves_and_evals_per_epoch_with_load_best(backend, capsys, tmp_path, epochs):
+def test_check_saves_and_evals_per_epoch_with_load_best(backend, capsys, tmp_path, epochs):
     """(a) Axolotl turns saves_per_epoch=2 / evals_per_epoch=3 into the ratios 1/(2E), 1/(3E):
-    with load_best_model_at_end transformers refuses them (not a multiple)."""
+    with load_best_model_at_end transformers would refuse them (not a multiple), so Axolotl
+    drops load_best_model_at_end; the exact plan warns (HF_REFUSED)."""
     config = {**EVAL_SET, "num_epochs": epochs, "saves_per_epoch": 2, "evals_per_epoch": 3,
               "load_best_model_at_end": True}
     code, out, err = check(capsys, tmp_path, config, "--num-examples", "600", "--json")
@@ -249,21 +250,25 @@ def test_check_refuses_saves_and_evals_per_epoch_with_load_best(backend, capsys,
     assert len(refused) == 1 and refused[0]["severity"] == "warning"
     save, evaluate = 1.0 / (2 * epochs), 1.0 / (3 * epochs)
     assert f"save_steps={save!r} and eval_steps={evaluate!r}" in refused[0]["message"]
-    assert "not a multiple" in data["transformers_refusal"]
+    # Axolotl itself passes load_best_model_at_end=False here (save_steps % eval_steps != 0),
+    # so transformers starts, and never loads the best model (a note says so)
+    assert data["transformers_refusal"] is None
+    assert any("load_best_model_at_end: Axolotl passes false" in note for note in data["notes"])
     assert data["plan"]["load_best_model_at_end"] is True
     code, out, err = check(capsys, tmp_path, config, "--num-examples", "600", "--strict")
     assert code == 1 and "HF_REFUSED (warning)" in out
 
 
-def test_check_refuses_a_ratio_mixed_with_steps(backend, capsys, tmp_path):
-    """(b) save_steps=0.07 with eval_steps=100: refused only with load_best_model_at_end."""
+def test_check_a_ratio_mixed_with_steps_and_load_best(backend, capsys, tmp_path):
+    """(b) save_steps=0.07 with eval_steps=100: HF_REFUSED only with load_best_model_at_end."""
     config = {**EVAL_SET, "num_epochs": 1, "save_steps": 0.07, "eval_steps": 100}
     code, out, err = check(capsys, tmp_path, {**config, "load_best_model_at_end": True},
                            "--num-examples", "1000", "--json")
     assert code == 0, err
     data = json.loads(out)
     assert "HF_REFUSED" in [d["code"] for d in data["diagnostics"]]
-    assert "mixing ratio and absolute steps" in data["transformers_refusal"]
+    # Axolotl passes load_best_model_at_end=False (0.07 % 100 != 0): transformers starts
+    assert data["transformers_refusal"] is None
     code, out, err = check(capsys, tmp_path, config, "--num-examples", "1000", "--json")
     data = json.loads(out)
     assert data["transformers_refusal"] is None
@@ -297,12 +302,14 @@ def test_check_save_total_limit_is_keep_last(backend, capsys, tmp_path):
     assert "plan: keep_last=2; peak 3 checkpoints (6 GB) during the save at step 300" in out
 
 
-def test_check_load_best_without_an_eval_set(backend, capsys, tmp_path):
+def test_check_load_best_without_an_eval_set_is_dropped_by_axolotl(backend, capsys, tmp_path):
     config = {"num_epochs": 1, "save_steps": 100, "load_best_model_at_end": True}
-    code, out, err = check(capsys, tmp_path, config, "--num-examples", "1000", "--strict")
-    assert code == 1, err
-    assert "transformers would refuse to start: --load_best_model_at_end requires the save and " \
-           "eval strategy to match" in out
+    code, out, err = check(capsys, tmp_path, config, "--num-examples", "1000", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    # without an eval set Axolotl passes load_best_model_at_end=False: transformers starts
+    assert data["transformers_refusal"] is None
+    assert any("load_best_model_at_end: Axolotl passes false" in note for note in data["notes"])
 
 
 @pytest.mark.parametrize("argv, flag", [

@@ -24,8 +24,14 @@ eval_steps or eval_strategy (evals_per_epoch * num_epochs == 1 included) Axolotl
 evaluates; when it does, it also evaluates at step 0 unless `eval_on_start: false`
 (`FrameworkSchedule.on_start`).  The step count is Axolotl's: the config's max_steps, or
 `ceil(num_examples * num_epochs / batch_size)` in float (batch_size = micro_batch_size *
-gradient_accumulation_steps * world_size), which the Trainer runs.  save_total_limit
-defaults to 4 (`plan_from_config`).
+gradient_accumulation_steps * world_size), which the Trainer runs, and the exact schedules
+follow that run (epochs of steps_per_epoch steps, stopped there).  save_total_limit
+defaults to 4 (`plan_from_config`); save_first_step adds step 1 to Axolotl's saves; a
+"steps" strategy without steps is transformers' save_steps 500 / eval_steps = logging_steps.
+Axolotl decides load_best_model_at_end itself (`axolotl_load_best_model_at_end`), and the
+configs its validation refuses raise ValueError (`axolotl_refusal`).  All of it is checked
+against real Axolotl 0.21 on random configs (tests/integrations/test_axolotl_agreement.py;
+docs/semantics.md, "Axolotl 0.21, as ckptsched check emulates it").
 
 To make Axolotl itself save exactly on the schedule, list the plugin in the config:
 
@@ -56,7 +62,8 @@ from ..retention import Retention
 from ..run import PARTIAL_ACCUMULATION, Run
 from ..schedule import MAX_MATERIALIZED, Schedule, _materialize, iter_steps
 
-__all__ = ["AxolotlSchedules", "FrameworkSchedule", "exact_rules", "load_config",
+__all__ = ["AxolotlSchedules", "FrameworkSchedule", "axolotl_load_best_model_at_end",
+           "axolotl_refusal", "exact_rules", "load_config",
            "plan_from_config", "schedules_from_config", "transformers_refusal_of"]
 
 
@@ -114,15 +121,17 @@ class FrameworkSchedule:
     on_start  also an evaluation at step 0, before training (transformers' eval_on_start,
               which Axolotl 0.21 sets unless the config says eval_on_start: false); the
               steps of the schedule count from 1 and do not include it
+    first     step 1 is among the steps because of Axolotl's save_first_step callback
     """
 
-    __slots__ = ("strategy", "setting", "interval", "total_steps", "on_start", "_engine",
-                 "_steps")
+    __slots__ = ("strategy", "setting", "interval", "total_steps", "on_start", "first",
+                 "_engine", "_steps")
 
-    def __init__(self, strategy, setting, interval, total_steps, engine, on_start=False):
+    def __init__(self, strategy, setting, interval, total_steps, engine, on_start=False,
+                 first=False):
         self.strategy, self.setting, self.interval = strategy, setting, interval
         self.total_steps, self._engine, self._steps = total_steps, engine, None
-        self.on_start = on_start
+        self.on_start, self.first = on_start, first
 
     def should_save(self, step) -> bool:
         return self._engine.contains(step)
@@ -149,6 +158,8 @@ class FrameworkSchedule:
 
     def describe(self) -> str:
         text = self._describe()
+        if self.first:
+            text = f"step 1 (save_first_step) and {text}"
         return f"step 0 (eval_on_start), then {text}" if self.on_start else text
 
     def _describe(self) -> str:
@@ -174,6 +185,8 @@ class AxolotlSchedules:
     axolotl_save, axolotl_eval   FrameworkSchedules: what Axolotl + transformers would do
     requests      {"save": "saves_per_epoch=8", ...}: what the config asked for
     notes         things the reader assumed or ignored, for people
+    axolotl_load_best   the load_best_model_at_end Axolotl passes to transformers (its own
+                  rule, not the config's value: see `axolotl_load_best_model_at_end`)
     """
 
     run: Run
@@ -183,6 +196,7 @@ class AxolotlSchedules:
     axolotl_eval: FrameworkSchedule
     requests: dict = field(default_factory=dict)
     notes: tuple = ()
+    axolotl_load_best: bool = False
 
     @property
     def diagnostics(self) -> tuple:
@@ -228,6 +242,11 @@ def schedules_from_config(cfg_or_yaml_path, num_examples, *, world_size=1,
                            max_steps=max_steps, partial_accumulation=partial_accumulation)
     hf_total = _axolotl_total_steps(cfg, run, num_examples, epochs_given, mbs, accum,
                                     world_size, max_steps, notes)
+    if hf_total != run.total_steps:
+        # the run Axolotl's Trainer really makes (and the plugin schedules over): epochs of
+        # the same steps, stopped at Axolotl's max_steps
+        run = Run.from_dataset(num_examples, mbs, accum, world_size, max_steps=hf_total,
+                               partial_accumulation=partial_accumulation)
     if cfg.get("sample_packing"):
         notes.append("sample_packing: num_examples must be the number of packed sequences per "
                      "epoch, or the steps per epoch are wrong")
@@ -235,12 +254,80 @@ def schedules_from_config(cfg_or_yaml_path, num_examples, *, world_size=1,
         notes.append(f"max_steps={max_steps}: Axolotl still divides by num_epochs="
                      f"{epochs_given!r} for saves_per_epoch / evals_per_epoch")
 
+    axolotl_refusal(cfg)
     has_eval_set = bool(cfg.get("val_set_size")) or bool(cfg.get("test_datasets"))
     save, axolotl_save, save_request = _kind(cfg, "save", run, hf_total, epochs_given, True, notes)
     evaluate, axolotl_eval, eval_request = _kind(cfg, "eval", run, hf_total, epochs_given,
                                                  has_eval_set, notes)
+    load_best = axolotl_load_best_model_at_end(cfg, axolotl_save, axolotl_eval,
+                                               _given_steps(cfg, epochs_given))
+    if _flag(cfg, "load_best_model_at_end") and not load_best:
+        notes.append("load_best_model_at_end: Axolotl passes false to transformers (it needs an "
+                     "eval set and save_steps a multiple of eval_steps, in float): the best "
+                     "model is not loaded at the end")
     return AxolotlSchedules(run, save, evaluate, axolotl_save, axolotl_eval,
-                            {"save": save_request, "eval": eval_request}, tuple(notes))
+                            {"save": save_request, "eval": eval_request}, tuple(notes),
+                            load_best)
+
+
+def axolotl_refusal(cfg) -> None:
+    """Raise the ValueError of Axolotl's config validation (0.21) for the save / eval settings
+    it refuses at start-up: a save_steps / eval_steps with a strategy other than "steps",
+    evals_per_epoch with an eval_strategy other than "steps", eval_steps or an eval_strategy
+    (other than "no") with `val_set_size: 0` and no test_datasets, and save_strategy "best"
+    without metric_for_best_model.  Values are read as Axolotl reads them: present and truthy."""
+    for kind in ("save", "eval"):
+        strategy, steps = cfg.get(f"{kind}_strategy"), cfg.get(f"{kind}_steps")
+        if strategy and steps and strategy != "steps":
+            raise ValueError(f"config {kind}_strategy={strategy!r} with {kind}_steps={steps!r}: "
+                             f"Axolotl refuses this mismatch; set {kind}_strategy to 'steps' or "
+                             f"remove {kind}_steps")
+    strategy = cfg.get("eval_strategy")
+    if cfg.get("evals_per_epoch") and strategy and strategy != "steps":
+        raise ValueError(f"config evals_per_epoch={cfg.get('evals_per_epoch')!r} with "
+                         f"eval_strategy={strategy!r}: Axolotl refuses it; leave eval_strategy "
+                         "out or set it to 'steps'")
+    if (cfg.get("val_set_size") == 0 and (cfg.get("eval_steps") or strategy)
+            and not cfg.get("test_datasets") and strategy != "no"):
+        raise ValueError("config val_set_size=0 with eval_steps or eval_strategy: Axolotl refuses "
+                         "evaluations without an eval set; set a val_set_size or test_datasets")
+    if cfg.get("save_strategy") == "best" and not cfg.get("metric_for_best_model"):
+        raise ValueError("config save_strategy='best' needs metric_for_best_model (Axolotl "
+                         "refuses it without one), e.g. metric_for_best_model: eval_loss")
+
+
+def _given_steps(cfg, epochs):
+    """{"save": value, "eval": value}: the save_steps / eval_steps Axolotl's config holds after
+    normalize_config (the config's, or the ratio of saves_per_epoch / evals_per_epoch when
+    below 1, evals only with an eval set), or None; never transformers' defaults."""
+    has_eval_set = bool(cfg.get("val_set_size")) or bool(cfg.get("test_datasets"))
+    given = {}
+    for kind in ("save", "eval"):
+        value = _yaml_float(cfg.get(f"{kind}_steps"), f"{kind}_steps", [])
+        per_epoch = cfg.get(f"{kind}s_per_epoch")
+        if per_epoch and (kind == "save" or has_eval_set):
+            ratio = axolotl_save_steps(_cfg_int(cfg, f"{kind}s_per_epoch", None), epochs)
+            value = ratio if ratio < 1 else value
+        given[kind] = value
+    return given
+
+
+def axolotl_load_best_model_at_end(cfg, axolotl_save, axolotl_eval, given=None) -> bool:
+    """The load_best_model_at_end Axolotl's trainer builder passes to transformers: the
+    config's (its schema's default is false) or early_stopping_patience, but only with an eval
+    set (a val_set_size or test_datasets, not both), save and eval steps both set, and
+    save_steps % eval_steps == 0 in float; otherwise off, whatever the config says.
+    `given`: the steps the config set ({"save": ..., "eval": ...}, see `_given_steps`); without
+    it the settings of the two FrameworkSchedules are read."""
+    wanted = _flag(cfg, "load_best_model_at_end") or bool(cfg.get("early_stopping_patience"))
+    val_set_size, tests = cfg.get("val_set_size") or 0, bool(cfg.get("test_datasets"))
+    eval_set = (not tests and val_set_size > 0) or (tests and val_set_size == 0)
+    save_steps, eval_steps = axolotl_save.setting, axolotl_eval.setting
+    if given is not None:  # the config's values, not transformers' defaults (500, logging_steps)
+        save_steps, eval_steps = given["save"], given["eval"]
+    return bool(wanted and eval_set and save_steps and eval_steps
+                and axolotl_save.strategy == "steps" and axolotl_eval.strategy == "steps"
+                and save_steps % eval_steps == 0)
 
 
 def _axolotl_total_steps(cfg, run, num_examples, epochs, mbs, accum, world_size, max_steps,
@@ -264,7 +351,8 @@ def _axolotl_total_steps(cfg, run, num_examples, epochs, mbs, accum, world_size,
                "(examples x epochs / batch size)")
     if total != run.total_steps:
         notes.append(f"Axolotl runs {how}; {run.epochs} epochs of "
-                     f"{run.steps_per_epoch} steps are exactly {run.total_steps}")
+                     f"{run.steps_per_epoch} steps would be {run.total_steps}: the schedules "
+                     f"follow the {total} steps the Trainer runs")
     return total
 
 
@@ -293,14 +381,16 @@ def plan_from_config(cfg_or_yaml_path, num_examples, *, world_size=1, partial_ac
 
 def transformers_refusal_of(cfg_or_yaml_path, schedules) -> str | None:
     """The error transformers' TrainingArguments would raise at start-up for what Axolotl
-    passes it (strategies and save_steps / eval_steps of `schedules`, load_best_model_at_end
-    of the config), or None when it would start."""
+    passes it (strategies and save_steps / eval_steps of `schedules`, and the
+    load_best_model_at_end Axolotl decides: `schedules.axolotl_load_best`), or None when it
+    would start."""
     cfg = load_config(cfg_or_yaml_path)
     save, evaluate = schedules.axolotl_save, schedules.axolotl_eval
     return transformers_refusal(
         save_steps=save.setting if save.setting is not None else 500,
-        eval_steps=evaluate.setting, load_best_model_at_end=_load_best(cfg),
-        save_strategy=save.strategy, eval_strategy=evaluate.strategy)
+        eval_steps=evaluate.setting, load_best_model_at_end=schedules.axolotl_load_best,
+        save_strategy=save.strategy, eval_strategy=evaluate.strategy,
+        logging_steps=_axolotl_logging_steps(cfg, save.total_steps))
 
 
 def _load_best(cfg) -> bool:
@@ -348,9 +438,16 @@ def _kind(cfg, kind, run, hf_total, epochs_given, enabled, notes):
         else:
             notes.append(f"{kind}: {per_epoch_key}={per_epoch} with num_epochs={epochs_given!r} "
                          f"gives {kind}_steps = {ratio!r} >= 1, which Axolotl does not use")
+    if hf_steps is None and strategy == "steps":
+        # no save_steps / eval_steps: transformers' default save_steps of 500, and for
+        # evaluations its fallback to logging_steps (Axolotl's default: see below)
+        hf_steps = 500 if kind == "save" else _axolotl_logging_steps(cfg, hf_total)
+        notes.append(f"{kind}_strategy=steps without {kind}_steps: transformers uses "
+                     f"{kind}_steps={hf_steps}" + (" (logging_steps)" if kind == "eval" else ""))
+    first = kind == "save" and _flag(cfg, "save_first_step")
     if hf_steps is not None:
         interval = (transformers_interval(hf_total, hf_steps) if hf_steps < 1 else hf_steps)
-        theirs = _framework("steps", hf_steps, interval, run, hf_total)
+        theirs = _framework("steps", hf_steps, interval, run, hf_total, first)
     elif kind == "eval" and strategy is None:
         # Axolotl passes no eval_strategy: transformers' default "no" (never evaluates)
         theirs = _framework("no", None, None, run, hf_total)
@@ -358,7 +455,7 @@ def _kind(cfg, kind, run, hf_total, epochs_given, enabled, notes):
             notes.append(f"eval: Axolotl drops evals_per_epoch={per_epoch} here and, without "
                          "eval_steps or eval_strategy, never evaluates")
     else:
-        theirs = _framework(strategy or "epoch", None, None, run, hf_total)
+        theirs = _framework(strategy or "epoch", None, None, run, hf_total, first)
     if kind == "eval" and theirs.strategy != "no":
         on_start = cfg.get("eval_on_start")
         theirs.on_start = True if on_start is None else to_bool(on_start,
@@ -402,7 +499,9 @@ def exact_rules(cfg_or_yaml_path) -> dict:
     return rules
 
 
-def _framework(strategy, setting, interval, run, hf_total):
+def _framework(strategy, setting, interval, run, hf_total, first=False):
+    """The FrameworkSchedule of one strategy; `first`: also step 1 (Axolotl's
+    save_first_step callback, whatever the strategy)."""
     S = run.steps_per_epoch
     if strategy == "steps":
         engine = transformers_engine(hf_total, interval)
@@ -411,7 +510,23 @@ def _framework(strategy, setting, interval, run, hf_total):
         engine = _backend.impl.Engine([(RULE_EVERY, S, S, hf_total)], [hf_total])
     else:  # "no", or "best": no steps known in advance
         engine = _backend.impl.Engine([], [])
-    return FrameworkSchedule(strategy, setting, interval, hf_total, engine)
+    if first and not engine.contains(1):
+        engine = _backend.impl.Engine(engine.rules, [1, *(s for s in engine.extra if s > 1)])
+    return FrameworkSchedule(strategy, setting, interval, hf_total, engine, first=first)
+
+
+def _axolotl_logging_steps(cfg, total_steps):
+    """The logging_steps Axolotl passes: the config's, or max(min(int(0.005 * max_steps),
+    10), 1)."""
+    given = _cfg_int(cfg, "logging_steps", None)
+    if given is not None:
+        return given
+    return max(min(int(0.005 * total_steps), 10), 1)
+
+
+def _flag(cfg, key):
+    value = cfg.get(key)
+    return False if value is None else to_bool(value, f"config {key}")
 
 
 # ---- config values -------------------------------------------------------------------

@@ -164,10 +164,11 @@ def best_metric_key(args: TrainingArguments) -> Optional[str]:
 
 def _metrics_by_step(state: TrainerState, key: str) -> Dict[int, float]:
     """{step: value} of `key` in the Trainer's log history (restored from the checkpoint on
-    resume, so it covers the evaluations before the resume too); a later value wins."""
+    resume, so it covers the evaluations before the resume too); a later value wins.  An
+    evaluation at step 0 (eval_on_start) is left out: no checkpoint is ever saved there."""
     metrics: Dict[int, float] = {}
     for entry in state.log_history:
-        if key in entry and "step" in entry:
+        if key in entry and "step" in entry and int(entry["step"]) >= 1:
             metrics[int(entry["step"])] = entry[key]
     return metrics
 

@@ -25,12 +25,13 @@ THIRD_PARTY_WARNINGS = (
 )
 
 
-# The real-Axolotl tests need their own environment (.ci/install-axolotl.sh: Axolotl's pins
-# clash with .ci/requirements-integrations.txt); elsewhere they are not collected unless named
-# on the command line or CKPTSCHED_REQUIRE_AXOLOTL=1, which makes a missing axolotl fail them.
+# The real-Axolotl tests (and check's agreement with Axolotl) need their own environment
+# (.ci/install-axolotl.sh: Axolotl's pins clash with .ci/requirements-integrations.txt);
+# elsewhere they are not collected unless named on the command line or
+# CKPTSCHED_REQUIRE_AXOLOTL=1, which makes a missing axolotl fail them.
 collect_ignore = [] if (importlib.util.find_spec("axolotl")
                         or os.environ.get("CKPTSCHED_REQUIRE_AXOLOTL", "").strip() == "1") \
-    else ["test_axolotl_real.py"]
+    else ["test_axolotl_real.py", "test_axolotl_agreement.py"]
 
 
 def need(name: str):

@@ -8,13 +8,14 @@ import os
 import re
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
 from ckptsched import Run, Schedule
 from ckptsched.cli import main
-from ckptsched.integrations.axolotl import schedules_from_config
+from ckptsched.integrations.axolotl import schedules_from_config, transformers_refusal_of
 
 # The reported failure: 8 saves per epoch over 4 epochs of 217 optimizer steps
 # (3470 examples, micro batch 2, accumulation 8: 1735 micro-batches, the last step of 7).
@@ -300,7 +301,8 @@ def test_framework_schedule_next_after(backend):
 
 @pytest.mark.parametrize("cfg", [REPORTED, {"saves_per_epoch": 1},
                                  {"save_steps": 0.07, "max_steps": 100},
-                                 {"save_strategy": "best"}, {"save_strategy": "no"},
+                                 {"save_strategy": "best", "metric_for_best_model": "loss"},
+                                 {"save_strategy": "no"},
                                  {"num_epochs": 3, "max_steps": 25, "micro_batch_size": 4}])
 def test_differs_is_the_comparison_of_the_step_lists(backend, cfg):
     plan = schedules_from_config(cfg, num_examples=1000)
@@ -408,11 +410,15 @@ def test_axolotl_runs_ceil_examples_times_epochs_over_the_batch(backend):
     cfg = {"micro_batch_size": 1, "gradient_accumulation_steps": 3, "num_epochs": 3,
            "saves_per_epoch": 3}
     plan = schedules_from_config(cfg, num_examples=329)
-    assert (plan.run.steps_per_epoch, plan.run.total_steps) == (110, 330)
     assert plan.axolotl_save.total_steps == axolotl_total_steps(329, 3, 3) == 329
     interval = math.ceil(329 * (1.0 / 9))  # transformers' interval for save_steps 1/9
     assert plan.axolotl_save.steps.tolist() == [*range(interval, 329, interval), 329]
-    assert any("= 329 steps" in note and "exactly 330" in note for note in plan.notes)
+    assert any("= 329 steps" in note and "would be 330" in note for note in plan.notes)
+    # the exact schedules follow the run the Trainer makes: epochs of 110 steps, stopped
+    # at 329 (the third epoch ends a step early)
+    assert (plan.run.steps_per_epoch, plan.run.total_steps) == (110, 329)
+    exact = [math.ceil(Fraction(110 * k, 3)) + 110 * e for e in range(3) for k in (1, 2, 3)]
+    assert plan.save.steps.tolist() == [*exact[:-1], 329]
 
 
 @pytest.mark.parametrize("world_size", [1, 2])
@@ -485,3 +491,117 @@ def test_save_total_limit_defaults_to_axolotls_4(backend):
                            ({"save_total_limit": 7}, 7)):
         plan = plan_from_config({"save_steps": 10, **cfg}, num_examples=100)
         assert plan.keep.keep_last == keep_last, cfg
+
+
+# ---- Axolotl 0.21's own rules, as its validation and trainer builder apply them -------------
+# (checked against real Axolotl on random configs by test_axolotl_agreement.py)
+
+EVAL = {"val_set_size": 0.1}
+
+
+@pytest.mark.parametrize("cfg, names", [
+    ({"save_steps": 10, "save_strategy": "epoch"}, "save_strategy='epoch' with save_steps=10"),
+    ({**EVAL, "eval_steps": 0.25, "eval_strategy": "no"}, "eval_strategy='no' with eval_steps"),
+    ({**EVAL, "evals_per_epoch": 2, "eval_strategy": "epoch"}, "evals_per_epoch=2 with eval_str"),
+    ({"val_set_size": 0, "eval_steps": 5}, "val_set_size=0 with eval_steps"),
+    ({"val_set_size": 0, "eval_strategy": "epoch"}, "val_set_size=0 with eval_steps or eval_str"),
+    ({"save_strategy": "best"}, "save_strategy='best' needs metric_for_best_model"),
+])
+def test_configs_axolotl_refuses_at_start_up_are_refused(backend, cfg, names):
+    with pytest.raises(ValueError, match=re.escape(names)):
+        schedules_from_config({"num_epochs": 1, **cfg}, num_examples=100)
+
+
+@pytest.mark.parametrize("cfg", [
+    {"val_set_size": 0, "eval_strategy": "no"},       # "no" is allowed without an eval set
+    {"eval_strategy": "epoch"},                       # val_set_size unset: not checked
+    {"save_strategy": "steps", "save_steps": 10},
+    {"save_strategy": "best", "metric_for_best_model": "loss"},
+])
+def test_configs_axolotl_accepts_are_not_refused(backend, cfg):
+    schedules_from_config({"num_epochs": 1, **cfg}, num_examples=100)
+
+
+def axolotl_load_best_model(cfg, save_steps, eval_steps):
+    """Axolotl's trainer builder: the config's flag, an eval set, both steps set, and
+    save_steps % eval_steps == 0 (float %, as Axolotl computes it)."""
+    return bool(cfg.get("load_best_model_at_end") and cfg.get("val_set_size")
+                and save_steps and eval_steps and save_steps % eval_steps == 0)
+
+
+@pytest.mark.parametrize("saves, evals", [(2, 2), (2, 4), (1, 3), (2, 3), (3, 2), (4, 1)])
+@pytest.mark.parametrize("epochs", [1, 2, 3])
+@pytest.mark.parametrize("load_best", [True, False])
+def test_axolotl_decides_load_best_model_at_end_itself(backend, saves, evals, epochs, load_best):
+    cfg = {**EVAL, "num_epochs": epochs, "saves_per_epoch": saves, "evals_per_epoch": evals,
+           "load_best_model_at_end": load_best}
+    plan = schedules_from_config(cfg, num_examples=120)
+    save_ratio, eval_ratio = 1.0 / (saves * epochs), 1.0 / (evals * epochs)
+    expected = axolotl_load_best_model(cfg, save_ratio if save_ratio < 1 else None,
+                                       eval_ratio if eval_ratio < 1 else None)
+    assert plan.axolotl_load_best is expected
+    # what Axolotl passes, transformers accepts: the multiple test is the same float %
+    assert transformers_refusal_of(cfg, plan) is None
+    dropped = any("Axolotl passes false" in note for note in plan.notes)
+    assert dropped is (load_best and not expected)
+
+
+def test_load_best_model_at_end_needs_an_eval_set_in_axolotl(backend):
+    cfg = {"num_epochs": 1, "save_steps": 10, "load_best_model_at_end": True}
+    plan = schedules_from_config(cfg, num_examples=100)
+    assert plan.axolotl_load_best is False and transformers_refusal_of(cfg, plan) is None
+    plan = schedules_from_config({**cfg, **EVAL, "eval_steps": 5}, num_examples=100)
+    assert plan.axolotl_load_best is True
+
+
+@pytest.mark.parametrize("num_examples", [7, 100, 1000, 5000])
+@pytest.mark.parametrize("logging_steps", [None, 3])
+def test_steps_strategy_without_steps_uses_transformers_defaults(backend, num_examples,
+                                                                 logging_steps):
+    cfg = {**EVAL, "num_epochs": 1, "save_strategy": "steps", "eval_strategy": "steps"}
+    if logging_steps is not None:
+        cfg["logging_steps"] = logging_steps
+    plan = schedules_from_config(cfg, num_examples=num_examples)
+    total = num_examples
+    # save_steps: transformers' default 500; eval_steps: logging_steps, whose Axolotl
+    # default is max(min(int(0.005 * max_steps), 10), 1)
+    every = logging_steps or max(min(int(Fraction(5, 1000) * total), 10), 1)
+    assert plan.axolotl_save.steps.tolist() == sorted({*range(500, total + 1, 500), total})
+    assert plan.axolotl_eval.steps.tolist() == sorted({*range(every, total + 1, every), total})
+    assert plan.axolotl_eval.on_start
+
+
+@pytest.mark.parametrize("cfg", [{"save_steps": 4}, {"saves_per_epoch": 3}, {},
+                                 {"save_strategy": "no"}, {"save_steps": 1}])
+def test_save_first_step_adds_step_1_to_what_axolotl_saves(backend, cfg):
+    base = schedules_from_config({"num_epochs": 2, **cfg}, num_examples=30)
+    first = schedules_from_config({"num_epochs": 2, **cfg, "save_first_step": True},
+                                  num_examples=30)
+    assert first.axolotl_save.steps.tolist() == sorted({1, *base.axolotl_save.steps.tolist()})
+    assert first.axolotl_save.first and "save_first_step" in first.axolotl_save.describe()
+
+
+def test_an_evaluation_at_step_0_is_no_checkpoint_metric(transformers):
+    # Axolotl evaluates at step 0 (eval_on_start): retention ranks checkpoints by the
+    # metrics of saved steps, and step 0 is never one (found by the real-Axolotl test with
+    # load_best_model_at_end)
+    from types import SimpleNamespace
+
+    from ckptsched.integrations.transformers import _metrics_by_step
+
+    state = SimpleNamespace(log_history=[{"eval_loss": 3.0, "step": 0}, {"loss": 2.0, "step": 1},
+                                         {"eval_loss": 2.5, "step": 11}])
+    assert _metrics_by_step(state, "eval_loss") == {11: 2.5}
+
+
+@pytest.mark.parametrize("eval_steps", [None, 4])
+def test_load_best_needs_eval_steps_in_the_config_not_transformers_fallback(backend, eval_steps):
+    # eval_strategy "steps" without eval_steps evaluates every logging_steps, but Axolotl's
+    # cfg.eval_steps stays unset, so it passes load_best_model_at_end=False (real Axolotl)
+    cfg = {**EVAL, "num_epochs": 1, "save_steps": 8, "eval_strategy": "steps",
+           "load_best_model_at_end": True, "logging_steps": 4}
+    if eval_steps is not None:
+        cfg["eval_steps"] = eval_steps
+    plan = schedules_from_config(cfg, num_examples=40)
+    assert plan.axolotl_eval.steps.tolist() == list(range(4, 41, 4))
+    assert plan.axolotl_load_best is (eval_steps is not None)

@@ -4,9 +4,14 @@ the exact schedule it should have saved.
 One tiny training (a one-layer Llama built locally, 72 alpaca examples of which Axolotl keeps
 8 for evaluation, micro batch 1, accumulation 2: 2 epochs of 32 optimizer steps, with
 saves_per_epoch 3 and evals_per_epoch 3) runs once per module, on the CPU, through
-tests/integrations/axolotl_harness.py; the same config with ckptsched's Axolotl plugin
-listed, the plugin with save_first_step, and a run whose examples do not fill the last
-batch (Axolotl's own step count) are three more trainings, about 4 to 8 minutes in all.  These tests need the environment of
+tests/integrations/axolotl_harness.py.  Five more trainings, each shared by its tests
+(module-scoped fixtures): the same config with ckptsched's Axolotl plugin listed; the plugin
+with load_best_model_at_end and save_total_limit 2 (the best checkpoint kept and loaded); the
+plugin with save_first_step; and save_total_limit 3 over examples that do not fill the last
+accumulation (Axolotl's own step count), without and with the plugin (the folders left are
+check's prediction, then exactly plan.survivors).  Axolotl's default save_total_limit and
+the rest of its rules are checked on many configs by test_axolotl_agreement.py.
+About a minute each on 2 idle cores.  These tests need the environment of
 `.ci/install-axolotl.sh` (Axolotl's pins clash with .ci/requirements-integrations.txt):
 
     bash .ci/install-axolotl.sh .venv-axolotl
@@ -222,40 +227,6 @@ def test_plugin_rules_follow_the_raw_config(backend):
         Plugin().register({"saves_per_epoch": 3, "save_steps": 5})
 
 
-# ---- Axolotl's own step count, default save_total_limit, no eval strategy ---------------------
-
-# 12 examples, 2 held out: 10 training examples, batch 1 x 3, 3 epochs.  Each epoch has
-# 4 optimizer steps (the last of one micro-batch): 12 exactly, but Axolotl passes
-# max_steps = ceil(10 * 3 / 3) = 10.  No eval settings: Axolotl never evaluates.  No
-# save_total_limit: Axolotl's 4.
-UNEVEN = {"micro_batch_size": 1, "gradient_accumulation_steps": 3, "num_epochs": 3,
-          "save_steps": 2, "val_set_size": 2, "save_total_limit": None}
-UNEVEN_EXAMPLES, UNEVEN_TRAIN = 12, 10
-
-
-@pytest.fixture(scope="module")
-def uneven_run(tmp_path_factory):
-    need_axolotl()
-    return axolotl_harness.train(UNEVEN, tmp_path_factory.mktemp("axolotl-uneven"),
-                                 num_examples=UNEVEN_EXAMPLES)
-
-
-def test_axolotl_runs_its_own_step_count_keeps_4_and_never_evaluates(uneven_run, backend):
-    from ckptsched.integrations.axolotl import plan_from_config
-
-    total = -(-UNEVEN_TRAIN * 3 // 3)  # ceil(N * num_epochs / batch_size)
-    assert uneven_run.max_steps == total == 10
-    assert uneven_run.log_steps == list(range(1, total + 1))
-    plan = schedules_from_config(UNEVEN, num_examples=UNEVEN_TRAIN)
-    assert plan.run.total_steps == 12 and plan.axolotl_save.total_steps == total
-    saved = plan.axolotl_save.steps.tolist()
-    assert saved == [2, 4, 6, 8, 10]
-    keep = plan_from_config(UNEVEN, num_examples=UNEVEN_TRAIN).keep.keep_last
-    assert keep == 4 and uneven_run.checkpoint_steps == saved[-keep:]
-    assert plan.axolotl_eval.strategy == "no" and not plan.axolotl_eval.on_start
-    assert uneven_run.eval_steps == []
-
-
 def test_the_summary_line_without_training(backend):
     need_axolotl()
     from types import SimpleNamespace
@@ -301,3 +272,110 @@ def test_with_the_plugin_save_first_step_still_saves_step_1(first_step_run, back
     line, = [line for line in first_step_run.output.splitlines() if "ckptsched: " in line]
     assert "saves at 1, 11, 22, 32, 43, 54, 64 instead of Axolotl's 1, 11, 22, 33, 44, 55, 64" \
         in line and "step 1 saved for save_first_step" in line
+
+
+# ---- save_total_limit over a dataset that does not fill the last accumulation -----------------
+
+# 22 examples, 2 held out: 20 training examples, batch 1 x 3, 3 epochs: 7 optimizer steps per
+# epoch (the last of 2 micro-batches), 21 exactly, but Axolotl passes max_steps =
+# ceil(20 * 3 / 3) = 20.  saves_per_epoch 2 and save_total_limit 3: Axolotl saves every
+# ceil(20 / 6) = 4 steps and keeps the last 3; with the plugin the saves are 2 per epoch of the
+# run the Trainer makes (epochs of 7 steps, stopped at 20), and retention keeps exactly
+# plan.survivors.  An eval set but no eval settings: Axolotl never evaluates.
+LIMITED = {"micro_batch_size": 1, "gradient_accumulation_steps": 3, "num_epochs": 3,
+           "saves_per_epoch": 2, "save_total_limit": 3, "val_set_size": 2}
+LIMITED_EXAMPLES, LIMITED_TRAIN = 22, 20
+
+
+@pytest.fixture(scope="module")
+def limited_run(tmp_path_factory):
+    need_axolotl()
+    return axolotl_harness.train(LIMITED, tmp_path_factory.mktemp("axolotl-limited"),
+                                 num_examples=LIMITED_EXAMPLES)
+
+
+@pytest.fixture(scope="module")
+def limited_plugin_run(tmp_path_factory):
+    need_axolotl()
+    return axolotl_harness.train({**LIMITED, "plugins": [PLUGIN]},
+                                 tmp_path_factory.mktemp("axolotl-limited-plugin"),
+                                 num_examples=LIMITED_EXAMPLES, env=child_env())
+
+
+def test_save_total_limit_without_the_plugin_leaves_what_check_predicts(limited_run, backend):
+    from ckptsched.integrations.axolotl import plan_from_config
+
+    total = -(-LIMITED_TRAIN * 3 // 3)  # ceil(N * num_epochs / batch_size)
+    assert limited_run.max_steps == total == 20
+    assert limited_run.log_steps == list(range(1, total + 1))
+    schedules = schedules_from_config(LIMITED, num_examples=LIMITED_TRAIN)
+    assert schedules.axolotl_save.total_steps == total
+    interval = math.ceil(total * (1.0 / (2 * 3)))
+    saved = schedules.axolotl_save.steps.tolist()
+    assert saved == sorted({*range(interval, total + 1, interval), total}) == [4, 8, 12, 16, 20]
+    keep = plan_from_config(LIMITED, num_examples=LIMITED_TRAIN).keep.keep_last
+    assert keep == 3 and limited_run.checkpoint_steps == saved[-keep:] == [12, 16, 20]
+    assert schedules.axolotl_eval.strategy == "no" and not schedules.axolotl_eval.on_start
+    assert limited_run.eval_steps == []
+
+
+def test_save_total_limit_with_the_plugin_leaves_exactly_the_plan_survivors(limited_plugin_run,
+                                                                            backend):
+    from ckptsched.integrations.axolotl import plan_from_config
+
+    plan = plan_from_config(LIMITED, num_examples=LIMITED_TRAIN)
+    assert (plan.run.steps_per_epoch, plan.run.total_steps) == (7, 20)
+    # the exact model: save k of epoch e at 7e + ceil(7k/2), and the last step
+    exact = sorted({s for s in (7 * e + math.ceil(Fraction(7 * k, 2)) for e in range(3)
+                                for k in (1, 2)) if s <= 20} | {20})
+    assert plan.save.steps.tolist() == exact == [4, 7, 11, 14, 18, 20]
+    assert plan.survivors.tolist() == exact[-3:] == [14, 18, 20]
+    assert limited_plugin_run.checkpoint_steps == plan.survivors.tolist()
+    assert limited_plugin_run.max_steps == 20 and limited_plugin_run.eval_steps == []
+    line, = [line for line in limited_plugin_run.output.splitlines() if "ckptsched: " in line]
+    assert "saves at 4, 7, 11, 14, 18, 20 instead of Axolotl's 4, 8, 12, 16, 20" in line
+    assert "save_total_limit=3 run as keep_last=3" in line
+
+
+# ---- the plugin with evaluations, load_best_model_at_end and a small save_total_limit ---------
+
+# A learning rate high enough that the evaluation loss goes up and down: the best checkpoint
+# (step 32 on this machine) is not among the last two, so retention has to keep it.
+BEST = {**CONFIG, "load_best_model_at_end": True, "save_total_limit": 2, "learning_rate": 0.3,
+        "plugins": [PLUGIN]}
+
+
+@pytest.fixture(scope="module")
+def best_plugin_run(tmp_path_factory):
+    need_axolotl()
+    return axolotl_harness.train(BEST, tmp_path_factory.mktemp("axolotl-best-plugin"),
+                                 num_examples=NUM_EXAMPLES, env=child_env())
+
+
+def test_with_the_plugin_the_best_checkpoint_is_kept_and_loaded(best_plugin_run, backend):
+    from ckptsched.integrations.axolotl import plan_from_config
+
+    config = {key: value for key, value in BEST.items() if key != "plugins"}
+    schedules = schedules_from_config(config, num_examples=NUM_TRAIN)
+    # Axolotl passes load_best_model_at_end: save_steps % eval_steps == 0 (both 1/6)
+    assert schedules.axolotl_load_best
+    plan = plan_from_config(config, num_examples=NUM_TRAIN, schedules=schedules)
+    exact = exact_saves_per_epoch(STEPS_PER_EPOCH, EPOCHS, 3)
+    assert plan.load_best_model_at_end and plan.eval.steps.tolist() == exact
+    assert best_plugin_run.eval_steps == [0, *exact]
+    newest = best_plugin_run.checkpoint_steps[-1]
+    state = json.loads((best_plugin_run.output_dir / f"checkpoint-{newest}" /
+                        "trainer_state.json").read_text())
+    best = Path(state["best_model_checkpoint"]).name
+    best_step = int(best.rsplit("-", 1)[1])
+    assert best_step in exact
+    # retention: keep_last=2 (plan.survivors) and the best checkpoint, nothing else
+    assert best_plugin_run.checkpoint_steps == sorted({*plan.survivors.tolist(), best_step})
+    assert newest == exact[-1]
+    # the best model was loaded at the end: Axolotl's final save holds its weights
+    from safetensors.numpy import load_file
+
+    final = load_file(str(best_plugin_run.output_dir / "model.safetensors"))
+    kept = load_file(str(best_plugin_run.output_dir / best / "model.safetensors"))
+    assert final.keys() == kept.keys()
+    assert all((final[name] == kept[name]).all() for name in final)
