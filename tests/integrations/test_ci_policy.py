@@ -56,28 +56,46 @@ def test_missing_packages_and_skips_fail_in_ci(tmp_path):
     assert "forbids skips here" in result.stdout
 
 
-def collects_axolotl_real(tmp_path, required):
-    """Whether the conftest collects a test_axolotl_real.py next to it."""
+def collected_files(tmp_path, required):
+    """The test files the conftest collects from a folder holding one test per file: the
+    emulation's test_axolotl.py, two real-Axolotl test files and another test."""
     suite = tmp_path / ("required" if required else "optional")
     suite.mkdir()
     shutil.copy(CONFTEST, suite / "conftest.py")
-    (suite / "test_other.py").write_text("def test_other():\n    pass\n")
-    (suite / "test_axolotl_real.py").write_text("def test_real():\n    pass\n")
+    files = ("test_other.py", "test_axolotl.py", "test_axolotl_real.py",
+             "test_axolotl_agreement.py")
+    for name in files:
+        (suite / name).write_text("def test_it():\n    pass\n")
     (suite / "pytest.ini").write_text("[pytest]\n")
     env = {key: value for key, value in os.environ.items()
            if key not in ("CKPTSCHED_REQUIRE_INTEGRATIONS", "CKPTSCHED_REQUIRE_AXOLOTL")}
     if required:
         env["CKPTSCHED_REQUIRE_AXOLOTL"] = "1"
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-                            capture_output=True, text=True, env=env, cwd=suite)
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             "--collect-only"], capture_output=True, text=True, env=env, cwd=suite)
     assert result.returncode == 0, result.stdout
-    assert ("2 passed" in result.stdout) != ("1 passed" in result.stdout), result.stdout
-    return "2 passed" in result.stdout
+    return {line.split("::")[0] for line in result.stdout.splitlines() if "::" in line}
 
 
-def test_axolotl_real_tests_are_collected_only_where_axolotl_is(tmp_path):
+def test_real_axolotl_tests_are_collected_only_where_axolotl_is(tmp_path):
     import importlib.util
 
+    everywhere = {"test_other.py", "test_axolotl.py"}
+    real = {"test_axolotl_real.py", "test_axolotl_agreement.py"}
     installed = importlib.util.find_spec("axolotl") is not None
-    assert collects_axolotl_real(tmp_path, required=False) == installed
-    assert collects_axolotl_real(tmp_path, required=True)  # then a missing axolotl fails them
+    assert collected_files(tmp_path, required=False) == (everywhere | real if installed
+                                                         else everywhere)
+    # then a missing axolotl fails them
+    assert collected_files(tmp_path, required=True) == everywhere | real
+
+
+def test_ci_runs_the_real_axolotl_tests_in_their_environment_without_skips():
+    """.ci/run installs the environment of .ci/install-axolotl.sh (in the background), waits
+    for it, and runs there every file the conftest keeps for it, skips forbidden."""
+    script = (CONFTEST.parents[2] / ".ci" / "run").read_text()
+    assert "bash .ci/install-axolotl.sh" in script
+    assert 'wait "$axolotl_install_pid"' in script
+    run_line = next(line for line in script.splitlines()
+                    if "pytest" in line and "tests/integrations/test_axolotl_*.py" in line)
+    assert run_line.startswith('CKPTSCHED_REQUIRE_AXOLOTL=1 "$axolotl_venv/bin/python"')
+    assert 'no_skips "$log"' in script.split(run_line, 1)[1].split("\n")[1]
