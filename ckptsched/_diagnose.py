@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from ._schedule_py import Engine
+    from ._schedule_c import Engine  # the twins share its interface (declared in _schedule_c.pyi)
 
 
 def _schedule_diagnostics(run: Run, req: Request, engine: "Engine") -> List[Diagnostic]:

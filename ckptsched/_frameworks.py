@@ -21,7 +21,7 @@ from . import _backend
 from ._common import RULE_EVERY
 
 if TYPE_CHECKING:
-    from ._schedule_py import Engine
+    from ._schedule_c import Engine  # the twins share its interface (declared in _schedule_c.pyi)
     from .run import Run
 
 

@@ -199,7 +199,7 @@ def min_interval(steps, min_interval: int, forced: int) -> np.ndarray:
     last kept one; `forced` (0: none) is always kept."""
     if min_interval < 0:
         raise status_error(STATUS_DOMAIN, "min_interval")
-    kept = []
+    kept: list[int] = []
     for s in (int(v) for v in steps):
         if not kept or s == forced or s - kept[-1] >= min_interval:
             kept.append(s)

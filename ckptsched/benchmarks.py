@@ -35,6 +35,7 @@ import statistics
 import time
 import tracemalloc
 import warnings
+from typing import Any, Callable
 
 import numpy as np
 
@@ -56,7 +57,7 @@ def run_suite(cases: list[str], quick: bool, repeat: int) -> dict:
     if "c" not in _backend.available() or "c" not in _backend.available("sweep"):
         raise ValueError("the C backend is not built: `python3 setup.py build_ext --inplace` "
                          "(the benchmark compares it with the reference)")
-    report = {"quick": bool(quick), "repeat": repeat, "timer": "time.thread_time",
+    report: dict[str, Any] = {"quick": bool(quick), "repeat": repeat, "timer": "time.thread_time",
               "python": platform.python_version(), "numpy": np.__version__,
               "machine": platform.machine(), "cases": {}}
     for name in cases:
@@ -75,7 +76,7 @@ def _time_once(fn) -> float:
 def _medians(fns: dict, repeat: int, reps: dict | None = None) -> dict:
     """Median seconds per call of each function, sampled round-robin; `reps` gives the
     number of samples of a slow function (default `repeat`)."""
-    samples = {name: [] for name in fns}
+    samples: dict[str, list[float]] = {name: [] for name in fns}
     for fn in fns.values():
         fn()  # warm up: imports, caches, first-touch of inputs
     for i in range(repeat):
@@ -296,6 +297,7 @@ def case_sweep_fill(quick: bool, repeat: int) -> dict:
     total = res.total
     for exact in (True, False):  # the numpy formulations must compute the same sweep
         counts, offsets, steps = numpy_sweep(S, E, k, exact)
+        assert res.offsets is not None and res.steps is not None  # a fill, not counts_only
         assert np.array_equal(counts, res.counts) and np.array_equal(offsets, res.offsets)
         assert np.array_equal(steps, res.steps)
 
@@ -422,7 +424,7 @@ def case_memory(quick: bool, repeat: int) -> dict:
     return out
 
 
-CASES = {"decision": case_decision, "callback": case_callback, "schedule": case_schedule,
+CASES: dict[str, Callable[[bool, int], dict]] = {"decision": case_decision, "callback": case_callback, "schedule": case_schedule,
          "large": case_large, "sweep_fill": case_sweep_fill,
          **{f"uniform_{k}": functools.partial(case_uniform, k) for k in UNIFORM_SAVES},
          "sweep_counts": case_sweep_counts, "memory": case_memory}

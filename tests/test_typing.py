@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -118,3 +119,31 @@ def test_misuse_script_is_rejected(mypy_output: dict[Path, list[str]], script: P
     expected = expected_substring(script)
     assert any(expected in line for line in lines), (
         f"{script.name}: no mypy message contains {expected!r}:\n" + "\n".join(lines))
+
+
+# The package's own check: its code, not its users'.  The optional frameworks are skipped
+# (treated as Any) so that the result is the same whether or not they are installed.
+PACKAGE_MYPY_CONFIG = """\
+[mypy]
+[mypy-transformers.*,lightning.*,pytorch_lightning.*,torch.*,yaml.*,axolotl.*,matplotlib.*]
+ignore_missing_imports = True
+follow_imports = skip
+"""
+
+
+def test_the_package_itself_type_checks(tmp_path: Path) -> None:
+    """mypy over ckptsched's own modules reports no error (the annotations inside the package
+    agree with each other: both twins' engines, the CLI, the integrations).  It checks a copy
+    of the sources (.py, .pyi), since mypy silences errors of an installed package."""
+    pytest.importorskip("mypy", reason="mypy is in requirements-test.txt")
+    shutil.copytree(PACKAGE_DIR, tmp_path / "ckptsched",
+                    ignore=lambda folder, names: [n for n in names if not (
+                        n.endswith((".py", ".pyi", ".typed")) or (Path(folder) / n).is_dir())])
+    config = tmp_path / "mypy.ini"
+    config.write_text(PACKAGE_MYPY_CONFIG, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MYPY")}
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", str(config), "--cache-dir",
+         str(tmp_path / "cache"), "--no-color-output", "-p", "ckptsched"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert "Success" in result.stdout and result.returncode == 0, f"mypy rejects the package:\n{result.stdout}{result.stderr[-2000:]}"

@@ -99,7 +99,8 @@ def all_steps(next_after):
 
 def first_steps(next_after, k: int) -> list:
     """The first k steps of a schedule (all of them when it has fewer), in order."""
-    steps, step = [], next_after(0)
+    steps: list[int] = []
+    step = next_after(0)
     while step is not None and len(steps) < k:
         steps.append(step)
         step = next_after(step)
@@ -109,7 +110,8 @@ def first_steps(next_after, k: int) -> list:
 def last_steps(next_after, last, k: int) -> list:
     """The last k steps of a schedule whose last step is `last` (None: empty), in order;
     about 63 next_after queries per step, whatever the schedule's size."""
-    steps, step = [], last
+    steps: list[int] = []
+    step = last
     while step is not None and len(steps) < k:
         steps.append(step)
         step = previous_step(next_after, step)

@@ -21,7 +21,7 @@ import json
 import re
 import sys
 from fractions import Fraction
-from typing import Optional
+from typing import Any, Optional
 
 from .. import _backend
 from .._frameworks import transformers_engine, transformers_equivalent
@@ -153,7 +153,7 @@ def run_from_args(args) -> Run:
 # The rule flags, generated for the three families (save, eval, log) from one table, so they
 # stay in step: (Schedule argument, flag suffix for save, flag suffix for eval / log, argparse
 # keywords, help with {n} the noun and {v} the plural).
-_RULES = (
+_RULES: tuple[tuple[str, str, str, dict[str, Any], str], ...] = (
     ("saves_per_epoch", "saves-per-epoch", "per-epoch", dict(type=_positive_int),
      "k evenly spaced {v} per epoch, the last at the epoch end"),
     ("count", "count", "count", dict(type=_positive_int), "n evenly spaced {v}, the last at T"),
@@ -335,7 +335,7 @@ def run(args) -> int:
     hf_description, hf_engine = _hf(run_, kwargs) if args.compare_hf else (None, None)
     as_plan = _plan_flags_given(args)
     plan = _plan_from_args(args, run_, sched) if as_plan or args.plot is not None else None
-    if as_plan:
+    if plan is not None and as_plan:
         diagnostics = plan.diagnostics
         if args.json:
             _print_plan_json(plan, args, hf_description, hf_engine)

@@ -228,7 +228,7 @@ def schedules_from_config(cfg_or_yaml_path, num_examples, *, world_size=1,
     partial_accumulation  "step" (transformers >= 4.52) or "drop", see Run.from_dataset
     """
     cfg = load_config(cfg_or_yaml_path)
-    notes = []
+    notes: list[str] = []
     mbs = _cfg_int(cfg, "micro_batch_size", 1)
     accum = _grad_accum(cfg, mbs, notes)
     epochs_given = _yaml_float(cfg.get("num_epochs"), "num_epochs", notes)

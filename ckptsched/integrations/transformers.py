@@ -175,7 +175,7 @@ def _metrics_by_step(state: TrainerState, key: str) -> Dict[int, float]:
 
 def _default(args: TrainingArguments, name: str) -> Any:
     """The dataclass default of TrainingArguments field `name` (a sentinel when there is none)."""
-    if not dataclasses.is_dataclass(args):
+    if not dataclasses.is_dataclass(args) or isinstance(args, type):
         return _NO_DEFAULT
     for field in dataclasses.fields(type(args)):
         if field.name == name:
