@@ -53,7 +53,8 @@ from ..plan import Plan
 from ..retention import Retention
 from ..run import Run
 from ..schedule import Schedule
-from . import ScheduleSpec, build_schedule, check_spec, describe, optimizer_steps_per_epoch
+from . import (ScheduleSpec, build_schedule, check_spec, describe, optimizer_steps_per_epoch,
+               schedule_on_run)
 
 if TYPE_CHECKING:
     from transformers import TrainerControl, TrainerState, TrainingArguments
@@ -193,14 +194,6 @@ _VERB = {"save": "save", "eval": "evaluate", "log": "log"}
 def _plain(value: Any) -> Any:
     """An enum argument ('steps', 'epoch', ...) as its string value; anything else as is."""
     return getattr(value, "value", value)
-
-
-def _on_run(schedule: Optional[Schedule], run: Run) -> Optional[Schedule]:
-    """`schedule` as a Schedule of `run` (the same steps; a ready Schedule given by the user
-    may be of an equal-length Run that differs in other fields), for the Plan."""
-    if schedule is None or schedule.run == run:
-        return schedule
-    return Schedule._build(run, {"at": schedule.steps.tolist(), "final": False}, log=False)
 
 
 def _union(save: Optional[Schedule], eval_: Schedule) -> Schedule:
@@ -384,7 +377,7 @@ class ScheduleCallback(TrainerCallback):
         """The Plan of the schedules and the retention; logs its own diagnostics."""
         run = self.run
         assert run is not None
-        save, eval_, log = (_on_run(self.schedules.get(kind), run)
+        save, eval_, log = (schedule_on_run(self.schedules.get(kind), run)
                             for kind in ("save", "eval", "log"))
         plan = Plan(run, save=save, eval=eval_, log=log, keep=keep,
                     load_best_model_at_end=load_best and save is not None)
