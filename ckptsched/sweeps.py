@@ -34,6 +34,7 @@ from ._numbers import INT64_MAX, parse_every, to_bool, to_int, to_rational
 from ._sweep_py import OVERFLOW, ABSENT, ARGS, FLAGS, WHY_MISSING, WHY_NEEDS_SPE, WHY_OVERFLOW, \
     WHY_TOTAL, WHY_VALUE, WHY_WALK, RowError, read_columns, row_schedule
 from .run import Run
+from .sizes import parse_size
 from .diagnostics import CODES
 
 __all__ = ["sweep", "SweepResult", "SweepSummary", "FLAGS", "Integers", "Numbers", "Flags",
@@ -104,7 +105,8 @@ def sweep(steps_per_epoch: Optional[Integers] = None, epochs: Optional[Numbers] 
     "drop") give a run its steps_per_epoch and its samples_per_step, instead of those
     columns; a run with 0 steps per epoch is a ValueError naming its inputs.
 
-    checkpoint_bytes: the size of one checkpoint (scalar or per run): `bytes` (bytes
+    checkpoint_bytes: the size of one checkpoint (scalar or per run; an int, a whole float
+    such as 7e9, or a size such as "16GB" or "500MiB"): `bytes` (bytes
     written) is then counts * checkpoint_bytes, `peak_bytes` peak * checkpoint_bytes.
     keep_last: the checkpoints kept on disk (retention.Retention(keep_last=N)); `peak` is
     the most on disk at once (a save in flight included: min(counts, N + 1)) and
@@ -130,6 +132,7 @@ def sweep(steps_per_epoch: Optional[Integers] = None, epochs: Optional[Numbers] 
         num_examples=num_examples, micro_batch_size=micro_batch_size, grad_accum=grad_accum,
         world_size=world_size, samples_per_step=samples_per_step,
         tokens_per_step=tokens_per_step)
+    given["checkpoint_bytes"] = _sizes_as_bytes(checkpoint_bytes)
     counts_only = to_bool(counts_only, "counts_only")
     n_runs = _n_runs(dict(given, drop_last=drop_last,
                           partial_accumulation=None if isinstance(partial_accumulation, str)
@@ -429,6 +432,19 @@ def _int_column(value: Any, name: str, minimum: int, optional: bool) -> Column:
                         f"{arr.dtype}"
                         + ("; object arrays are not accepted" if kind == "O" else ""))
     return _absent_as_default(out, name)
+
+
+def _sizes_as_bytes(value: Any) -> Any:
+    """checkpoint_bytes with sizes as people write them ("16GB", "500MiB": one for every run,
+    or among the per-run values) turned into integers (ckptsched.sizes); other values as given."""
+    if isinstance(value, str):
+        return parse_size(value, "checkpoint_bytes")
+    if isinstance(value, np.ndarray) and value.dtype.kind in "US":
+        value = value.tolist()
+    if isinstance(value, (list, tuple)) and any(isinstance(v, str) for v in value):
+        return [parse_size(v, f"checkpoint_bytes[{i}]") if isinstance(v, str) else v
+                for i, v in enumerate(value)]
+    return value
 
 
 def _int_scalar(value: Any, name: str, minimum: int) -> int:

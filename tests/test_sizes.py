@@ -1,14 +1,16 @@
 """Human byte counts (ckptsched.sizes): exact decimal / binary units, and errors naming the
-argument and the value; Plan takes them for checkpoint_bytes and disk_budget."""
+argument and the value; Plan takes them for checkpoint_bytes and disk_budget, sweep for
+checkpoint_bytes."""
 from __future__ import annotations
 
 from fractions import Fraction
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ckptsched import Plan, Run
+from ckptsched import Plan, Run, sweep
 from ckptsched.sizes import format_size, parse_size
 
 DECIMAL = {"B": 1, "kB": 10**3, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
@@ -104,3 +106,21 @@ def test_plan_takes_sizes_as_strings(backend):
     assert plan == Plan(run, save=dict(every=10), checkpoint_bytes=16e9, disk_budget=2**40)
     with pytest.raises(ValueError, match="disk_budget='1.5B'.*fractional"):
         Plan(run, save=dict(every=10), checkpoint_bytes=1, disk_budget="1.5B")
+
+
+def test_sweep_takes_sizes_as_strings(backend):
+    """sweep's checkpoint_bytes: one size for every run, or sizes among the per-run values,
+    worth exactly their bytes (the counts come from the exact model: every 10 of 30 steps)."""
+    res = sweep(max_steps=[30, 30, 30], every=10, checkpoint_bytes="16GB", counts_only=True)
+    assert res.bytes.tolist() == [3 * 16 * 10**9] * 3
+    res = sweep(max_steps=[30, 30, 30], every=10, checkpoint_bytes=["1KiB", 7e3, 5],
+                keep_last=1, counts_only=True)
+    assert res.bytes.tolist() == [3 * 1024, 3 * 7000, 3 * 5]
+    assert res.peak_bytes.tolist() == [2 * 1024, 2 * 7000, 2 * 5]
+    same = sweep(max_steps=[30, 30, 30], every=10, checkpoint_bytes=np.array(["1KiB", "7kB", "5"]),
+                 keep_last=1, counts_only=True)
+    assert same.bytes.tolist() == res.bytes.tolist()
+    with pytest.raises(ValueError, match=r"checkpoint_bytes\[1\]='0.5B'.*fractional"):
+        sweep(max_steps=[30, 30], every=10, checkpoint_bytes=[1, "0.5B"])
+    with pytest.raises(ValueError, match="checkpoint_bytes='lots' is not understood"):
+        sweep(max_steps=30, every=10, checkpoint_bytes="lots")
