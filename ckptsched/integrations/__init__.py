@@ -15,11 +15,12 @@ import inspect
 from collections.abc import Mapping
 from typing import Any, Callable, Optional, Tuple, Union
 
+from ..retention import Retention
 from ..run import Run
 from ..schedule import Schedule
 
 __all__ = ["SCHEDULE_ARGUMENTS", "ScheduleSpec", "build_schedule", "check_spec", "describe",
-           "optimizer_steps_per_epoch", "schedule_on_run"]
+           "optimizer_steps_per_epoch", "schedule_on_run", "check_unbound_retention"]
 
 #: How an integration takes a rule: a mapping of Schedule arguments, a factory
 #: `run -> Schedule` (called once the framework knows the run), or a ready Schedule.
@@ -82,6 +83,17 @@ def build_schedule(spec: ScheduleSpec, run: Run, name: str) -> Schedule:
             f"{ours.total_steps} steps ({ours.steps_per_epoch} per epoch): pass a dict of "
             "Schedule arguments or a factory so the schedule is built on the real run")
     return schedule
+
+
+def check_unbound_retention(keep: object) -> None:
+    """A callback's `keep=`: a Retention not yet bound to a run (the callback binds it to the
+    trainer's real run); TypeError / ValueError naming `keep` otherwise."""
+    if not isinstance(keep, Retention):
+        raise TypeError(f"keep must be a ckptsched.Retention or None, got {keep!r} "
+                        f"({type(keep).__name__})")
+    if keep.run is not None:
+        raise ValueError(f"keep={keep!r} is bound to a run; pass the unbound Retention: the "
+                         "callback binds it to the Trainer's real run")
 
 
 def schedule_on_run(schedule: Optional[Schedule], run: Run) -> Optional[Schedule]:

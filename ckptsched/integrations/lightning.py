@@ -44,8 +44,8 @@ from ..plan import Plan
 from ..retention import Retention
 from ..run import Run
 from ..schedule import Schedule
-from . import (ScheduleSpec, build_schedule, check_spec, describe, optimizer_steps_per_epoch,
-               schedule_on_run)
+from . import (ScheduleSpec, build_schedule, check_spec, check_unbound_retention, describe,
+               optimizer_steps_per_epoch, schedule_on_run)
 
 __all__ = ["ScheduleCheckpoint", "lightning_run"]
 
@@ -82,12 +82,7 @@ def lightning_retention(keep: Optional[Retention], monitor: Optional[str], mode:
     `save_top_k` where it maps exactly; ValueError / TypeError naming the argument and what
     to pass instead otherwise.  None keeps every checkpoint."""
     if keep is not None:
-        if not isinstance(keep, Retention):
-            raise TypeError(f"keep must be a ckptsched.Retention or None, got {keep!r} "
-                            f"({type(keep).__name__})")
-        if keep.run is not None:
-            raise ValueError(f"keep={keep!r} is bound to a run; pass the unbound Retention: the "
-                             "callback binds it to the Trainer's real run")
+        check_unbound_retention(keep)
     if monitor is not None and not isinstance(monitor, str):
         raise TypeError(f"monitor must be the name of a logged metric, got {monitor!r}")
     if mode not in ("min", "max"):

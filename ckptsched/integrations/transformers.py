@@ -53,8 +53,8 @@ from ..plan import Plan
 from ..retention import Retention
 from ..run import Run
 from ..schedule import Schedule
-from . import (ScheduleSpec, build_schedule, check_spec, describe, optimizer_steps_per_epoch,
-               schedule_on_run)
+from . import (ScheduleSpec, build_schedule, check_spec, check_unbound_retention, describe,
+               optimizer_steps_per_epoch, schedule_on_run)
 
 if TYPE_CHECKING:
     from transformers import TrainerControl, TrainerState, TrainingArguments
@@ -241,12 +241,7 @@ class ScheduleCallback(TrainerCallback):
         if not isinstance(record, bool):
             raise TypeError(f"record must be True or False, got {record!r}")
         if keep is not None:
-            if not isinstance(keep, Retention):
-                raise TypeError(f"keep must be a ckptsched.Retention or None, got {keep!r} "
-                                f"({type(keep).__name__})")
-            if keep.run is not None:
-                raise ValueError(f"keep={keep!r} is bound to a run; pass the unbound Retention: "
-                                 "the callback binds it to the Trainer's real run")
+            check_unbound_retention(keep)
             if self._specs["save"] is None:
                 raise ValueError("keep= deletes the checkpoints the callback saves, but save= is "
                                  "None; pass save= as well (or use save_total_limit without "

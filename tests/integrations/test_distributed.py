@@ -17,6 +17,8 @@ import pytest
 
 from ckptsched import Plan, Retention, Run, Schedule
 
+from retention_model import kept_by_policy
+
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "_dist_worker.py"
 
@@ -95,22 +97,6 @@ def test_ranks_agree_at_every_step(torch, ranks):
     assert rank0["sigterm_handler_restored"] and rank1["sigterm_handler_restored"]
 
 
-def replay(saves, keep_last, keep_steps=(), keep_best=None, metrics=None):
-    """On disk after the last save, from DESIGN.md's policy replayed one save at a time: the
-    newest, the keep_last most recent, the first save at or after each keep step, and the
-    keep_best lowest metrics among the saves so far (ties: the earlier step)."""
-    permanent = {min(s for s in saves if s >= k) for k in keep_steps if k <= saves[-1]}
-    disk = set()
-    for i, step in enumerate(saves):
-        disk.add(step)
-        seen = saves[:i + 1]
-        kept = {step} | (permanent & disk) | set(seen[-keep_last:])
-        if keep_best:
-            kept |= set(sorted(seen, key=lambda s: (metrics[s], s))[:keep_best])
-        disk &= kept
-    return sorted(disk)
-
-
 def on_disk(folder):
     return sorted(int(name[len("step-"):-len(".pt")]) for name in os.listdir(folder))
 
@@ -142,10 +128,10 @@ def test_ranks_agree_on_retention_and_only_rank_zero_deletes(torch, ranks):
                 keep=Retention(**worker.KEEP_EVERY_EPOCH))
     assert on_disk(shared / "epochs") == plan.survivors.tolist()
     epoch_ends = list(range(run.steps_per_epoch, run.total_steps + 1, run.steps_per_epoch))
-    assert plan.survivors.tolist() == replay(saves, worker.KEEP_EVERY_EPOCH["keep_last"],
+    assert plan.survivors.tolist() == kept_by_policy(saves, worker.KEEP_EVERY_EPOCH["keep_last"],
                                              epoch_ends)
     metrics = {int(step): value for step, value in r0["metrics"].items()}
-    assert on_disk(shared / "best") == replay(saves, worker.KEEP_BEST["keep_last"],
+    assert on_disk(shared / "best") == kept_by_policy(saves, worker.KEEP_BEST["keep_last"],
                                               keep_best=worker.KEEP_BEST["keep_best"],
                                               metrics=metrics)
     # each kept checkpoint holds its tracker's state, which counts it as on disk
