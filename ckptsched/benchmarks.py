@@ -19,8 +19,8 @@ Cases (sizes for the full run; --quick shrinks them for a smoke run):
   large        Schedule(...).steps of 10^7 steps: C vs reference and np.arange
   sweep_fill   sweep() of 10^5 ragged runs (steps included): C, reference, the best numpy
                formulation, and np.arange of as many int64 values (the bandwidth ceiling)
-  uniform_K    (K = 2, 8, 16, 64, 256) sweep() of runs that all save K times (same steps
-               per epoch, one epoch) vs the numpy broadcast ceil(j*S/K) and np.arange
+  uniform_K    (K = 2, 8, 16, 64, 256) sweep() of runs that all save K times (steps per
+               epoch drawn per run, one epoch) vs the numpy broadcast ceil(j*S/K) and np.arange
   sweep_counts sweep(counts_only=True) of 10^7 runs vs a numpy elementwise add over them
   memory       tracemalloc peak of the C sweep against its outputs plus inputs
 """
@@ -324,8 +324,9 @@ def case_sweep_fill(quick: bool, repeat: int) -> dict:
                           ("python_over_c", ">=", 100, SUITE))}
 
 
-#: Steps per epoch of every run in the uniform sweeps (a prime: the steps are true ceilings).
-UNIFORM_STEPS_PER_EPOCH = 10_007
+#: The steps per epoch of the runs of the uniform sweeps: drawn per run (seeded) from this
+#: range, so that the runs differ as in a real sweep (every run still saves K times: K <= S).
+UNIFORM_STEPS_PER_EPOCH = (10_000, 20_000)
 UNIFORM_SAVES = (2, 8, 16, 64, 256)
 
 
@@ -342,10 +343,11 @@ def numpy_uniform_sweep(S, saves: int):
 
 
 def case_uniform(saves: int, quick: bool, repeat: int) -> dict:
-    """sweep() of runs that all save `saves` times (the same steps per epoch, one epoch, as
-    many runs as make about 4 M checkpoints) vs the numpy broadcast and np.arange."""
+    """sweep() of runs that all save `saves` times (steps per epoch drawn per run from
+    UNIFORM_STEPS_PER_EPOCH, one epoch, as many runs as make about 4 M checkpoints) vs the
+    numpy broadcast and np.arange."""
     n_runs = max(1, (100_000 if quick else 4_000_000) // saves)
-    S = np.full(n_runs, UNIFORM_STEPS_PER_EPOCH, dtype=np.int64)
+    S = np.random.default_rng(saves).integers(*UNIFORM_STEPS_PER_EPOCH, n_runs, dtype=np.int64)
     with _backend.use("c"):
         res = sweep(S, 1, saves_per_epoch=saves)
     counts, offsets, steps = numpy_uniform_sweep(S, saves)  # must compute the same sweep
