@@ -447,6 +447,17 @@ static void add_block(int64_t *restrict dst, const int64_t *restrict src, int64_
     for (int64_t t = 0; t < n; t++) dst[t] = src[t] + add;
 }
 
+/* out[first .. n) from out[0 .. first), the first min(n, q) steps of EVEN(p, q) (first is
+ * q when n > q): ceil((i+q)*p/q) = ceil(i*p/q) + p, so whole periods are copied, doubling. */
+static inline void repeat_periods(int64_t p, int64_t q, int64_t first, int64_t n, int64_t *out)
+{
+    for (int64_t filled = first; filled < n;) {
+        int64_t len = filled < n - filled ? filled : n - filled;
+        add_block(out + filled, out, len, filled / q * p);  /* filled is a multiple of q */
+        filled += len;
+    }
+}
+
 /* ceil(i*p/q) for i = 1..n (p >= q, so one step per boundary) without a division per
  * step: keep i*p = c*q - s with c = ceil(i*p/q) (the step) and 0 <= s < q, and add
  * p = dq*q + dr (one division) per step, over the first period (min(n, q) steps); LANES
@@ -486,11 +497,7 @@ static inline void even_steps(int64_t p, int64_t q, int64_t n, int64_t *out)
         out[j] = (int64_t)c;
         fill_step(&c, &rest, dq, dr, q);
     }
-    for (int64_t filled = first; filled < n;) {
-        int64_t len = filled < n - filled ? filled : n - filled;
-        add_block(out + filled, out, len, filled / q * p);  /* filled is a multiple of q */
-        filled += len;
-    }
+    repeat_periods(p, q, first, n, out);
 }
 
 /* The high 64 bits of a * b. */
@@ -551,11 +558,7 @@ static inline void even_steps_div(int64_t p, int64_t q, const divider *dv, int64
     const int64_t first = n < q ? n : q;
     uint64_t x = (uint64_t)(p + q - 1);  /* at most q*p + q - 1 < 2**61: no overflow */
     for (int64_t j = 0; j < first; j++, x += (uint64_t)p) out[j] = (int64_t)divide(dv, x);
-    for (int64_t filled = first; filled < n;) {
-        int64_t len = filled < n - filled ? filled : n - filled;
-        add_block(out + filled, out, len, filled / q * p);  /* filled is a multiple of q */
-        filled += len;
-    }
+    repeat_periods(p, q, first, n, out);
 }
 
 void ckpt_sweep_rule_fill(const ckpt_rule *rule, int64_t *out, int64_t n)
@@ -591,6 +594,11 @@ void ckpt_sweep_rule_fill(const ckpt_rule *rule, int64_t *out, int64_t n)
 
 #define BLOCK 64
 #define NO_CHECK (-1)  /* an HF_MISMATCH interval: nothing to compare */
+/* saves_per_epoch below this has its HF_MISMATCH reciprocal in a table (fast_cols.recip) */
+#define RECIP_SIZE 256
+/* Below this, steps_per_epoch, saves_per_epoch and a run's total are "small": a product
+ * of two of them is below 2**62, so the small paths multiply them without checking. */
+#define SMALL ((int64_t)1 << 31)
 
 static const int64_t absent_value = CKPT_SWEEP_ABSENT, one_value = 1, zero_value = 0;
 
@@ -608,6 +616,8 @@ typedef struct {
                               valid value (or absent) for every row, epochs_den 1 */
     int64_t keep_last_all, bytes_all;  /* with `whole`: every row's keep_last (0: keep
                                           all) and checkpoint_bytes (0: none) */
+    int has_recip;         /* with `whole` and one epochs for every row: recip[k] is */
+    double recip[RECIP_SIZE];  /* 1.0 / (k * epochs in double) for 1 <= k < RECIP_SIZE */
 } fast_cols;
 
 static inline ckpt_col_i64 or_constant(ckpt_col_i64 col, const int64_t *constant)
@@ -660,24 +670,50 @@ static void fast_cols_init(const ckpt_sweep_in *in, fast_cols *c)
         c->keep_last_all = kl == A ? 0 : kl;
         c->bytes_all = c->has_bytes ? bytes_each : 0;
     }
+    /* the same IEEE operations as axolotl_interval's, once per saves_per_epoch value
+     * instead of once per row (worth it only over enough rows) */
+    c->has_recip = c->whole && c->e_num.step == 0 && c->e_float.step == 0
+                   && in->n_runs >= RECIP_SIZE;
+    if (c->has_recip) {
+        const double epochs = c->e_float.data != NULL ? c->e_float.data[0]
+                                                      : (double)c->e_num.data[0];
+        for (int64_t k = 1; k < RECIP_SIZE; k++) c->recip[k] = 1.0 / ((double)k * epochs);
+        c->recip[0] = 0.0;  /* never read: saves_per_epoch >= 1 */
+    }
 }
 
-/* The smallest value of rows [b0, b0 + nb) of a column. */
-static inline int64_t block_min(ckpt_col_i64 col, int64_t b0, int64_t nb)
+/* The OR of x | (x - 1) over rows [b0, b0 + nb) of a column, as an int64: negative iff a
+ * value is below 1 (x | (x - 1) has the sign bit of x, or of x - 1 when x is 0), else an
+ * upper bound of every value, below 2**m iff every value is (each bit once).  Vectorizes,
+ * unlike a minimum and a maximum of int64. */
+static inline int64_t block_bound(ckpt_col_i64 col, int64_t b0, int64_t nb)
 {
-    if (col.step == 0) return col.data[0];
+    if (col.step == 0) {
+        const uint64_t x = (uint64_t)col.data[0];
+        return (int64_t)(x | (x - 1));
+    }
     const int64_t *x = col.data + b0;
-    int64_t lo = x[0];
-    for (int64_t j = 1; j < nb; j++) lo = x[j] < lo ? x[j] : lo;
-    return lo;
+    uint64_t acc = 0;
+    for (int64_t j = 0; j < nb; j++) acc |= (uint64_t)x[j] | ((uint64_t)x[j] - 1);
+    return (int64_t)acc;
 }
 
-/* Are rows [b0, b0 + nb) all runs of whole epochs with valid values (c->whole given)?
- * steps_per_epoch, saves_per_epoch and epochs all >= 1 (ABSENT is below 1). */
-static inline int block_is_whole(const fast_cols *c, int64_t b0, int64_t nb)
+/* What the whole-epochs paths can do with a block of rows (c->whole given). */
+typedef enum {
+    BLOCK_ROWS,   /* not every row is a run of whole epochs: row by row */
+    BLOCK_WHOLE,  /* every row is: steps_per_epoch, saves_per_epoch and epochs all >= 1
+                     (ABSENT is below 1) */
+    BLOCK_SMALL,  /* and their bounds (block_bound), and so every row's total E*S, are
+                     below SMALL */
+} block_kind;
+
+static inline block_kind classify_block(const fast_cols *c, int64_t b0, int64_t nb)
 {
-    return block_min(c->S, b0, nb) >= 1 && block_min(c->k, b0, nb) >= 1
-           && block_min(c->e_num, b0, nb) >= 1;
+    const int64_t S = block_bound(c->S, b0, nb), k = block_bound(c->k, b0, nb);
+    const int64_t E = block_bound(c->e_num, b0, nb);
+    if (S < 0 || k < 0 || E < 0) return BLOCK_ROWS;
+    /* S, E < 2**31 bound every row's, and their product does not overflow */
+    return S < SMALL && k < SMALL && E < SMALL && S * E < SMALL ? BLOCK_SMALL : BLOCK_WHOLE;
 }
 
 /* The epochs of row i in double: the float arithmetic of transformers / Axolotl starts
@@ -696,39 +732,39 @@ static inline int64_t axolotl_interval(int64_t T, int64_t k, double epochs)
     return ratio < 1.0 ? float_interval(T, ratio) : NO_CHECK;
 }
 
-/* framework_differs(T, S, k, final, h) for the rule EVEN(S, k) up to T of count0 steps,
- * T among them when has_T, h >= 0, without division: its J steps below T are count0 -
- * has_T, so J == M and the J-th step are tested by multiplying (products past int64 go to
- * framework_differs).  Branch-free: in a sweep, whether runs differ follows no pattern a
- * branch predictor could learn. */
-static inline int differs(int64_t T, int64_t S, int64_t k, int64_t count0, int64_t has_T,
-                          int64_t final, int64_t h)
+/* Whether transformers acts at other steps than the rule EVEN(S, k) up to T of count0 steps,
+ * T among them when has_T (h >= 0 its interval, as for framework_differs), for T, S < SMALL
+ * (k any), without division: its J steps below T are count0 - has_T, so J == M and the J-th
+ * step are tested by multiplying.  No product can overflow once h and J*h are capped at
+ * T, which changes no answer (h >= T, or J*h >= T, differs in any case), as J <= T and
+ * a, b <= S.  Branch-free: in a sweep, whether runs differ follows no pattern a branch
+ * predictor could learn. */
+static inline int differs_small(int64_t T, int64_t S, int64_t k, int64_t count0, int64_t has_T,
+                                int64_t final, int64_t h)
 {
     const int64_t J = count0 - has_T;
-    const int64_t a = k > S ? 1 : S, b = k > S ? 1 : k;  /* k > S: every step */
-    int64_t Jh = 0, Ja = 0, Jhb = 0;
-    int Jh_past;
-    if ((T | S) < ((int64_t)1 << 31)) {
-        /* no product can overflow once h and J*h are capped at T, which changes no answer
-         * (h >= T, or J*h >= T, differs in any case): J <= T and a, b <= S, all < 2**31 */
-        h = h < T ? h : T;
-        Jh = J * h;
-        Jh_past = 0;
-        Ja = J * a;
-        Jhb = (Jh < T ? Jh : T) * b;
-    } else {
-        Jh_past = ckpt_mul(J, h, &Jh) != CKPT_OK;  /* then it is not the J-th step */
-        if (ckpt_mul(J, a, &Ja) != CKPT_OK || ckpt_mul(Jh, b, &Jhb) != CKPT_OK)
-            return framework_differs(T, S, k, (int)final, h);
-    }
+    const int every_step = k > S;  /* spacing below one step: the rule is every step */
+    const int64_t a = every_step ? 1 : S, b = every_step ? 1 : k;
+    h = h < T ? h : T;
+    const int64_t Jh = J * h, Jh_capped = Jh < T ? Jh : T, Ja = J * a, Jhb = Jh_capped * b;
     /* J == 0: M = (T-1)/h must be 0 too (h = 0: M = 0) */
     const int none_below = (h != 0) & (h <= T - 1);
     /* J > 0: h = 0 gives M = 0 < J; the J-th step, ceil(Ja / b), below T, must be J*h
      * (Jhb - b < Ja <= Jhb); and J*h <= T-1 < (J+1)*h, i.e. M == J */
-    const int some_below = (h == 0) | Jh_past | (Jh >= T) | (Jhb - b >= Ja) | (Ja > Jhb)
-                           | (T - (Jh < T ? Jh : T) > h);
+    const int some_below = (h == 0) | (Jh >= T) | (Jhb - b >= Ja) | (Ja > Jhb)
+                           | (T - Jh_capped > h);
     /* and transformers acts at T, which the rule must then have too */
     return (!final & !has_T) | (J == 0 ? none_below : some_below);
+}
+
+/* framework_differs(T, S, k, final, h) for the rule EVEN(S, k) up to T of count0 steps,
+ * T among them when has_T, h >= 0: without division (differs_small) unless T or S is not
+ * small. */
+static inline int differs(int64_t T, int64_t S, int64_t k, int64_t count0, int64_t has_T,
+                          int64_t final, int64_t h)
+{
+    return T < SMALL && S < SMALL ? differs_small(T, S, k, count0, has_T, final, h)
+                                  : framework_differs(T, S, k, (int)final, h);
 }
 
 /* The count of whole-epochs run S, k, E (T = E * S, which is one of its steps). */
@@ -906,6 +942,62 @@ static int64_t count_whole(const fast_cols *c, int64_t b0, int64_t nb, const cou
     return n_ok;
 }
 
+/* Can count_small count rows [b0, b0 + nb) of a small block?  Their counts are below SMALL
+ * each, so the running total cannot overflow from an offsets[b0] this far below INT64_MAX,
+ * nor a count times a checkpoint_bytes below 2**32. */
+static inline int small_fits(const fast_cols *c, int64_t b0, int64_t nb, const count_out *o)
+{
+    return (o->offsets == NULL || o->offsets[b0] <= INT64_MAX - nb * SMALL)
+           && (o->bytes == NULL || c->bytes_all < ((int64_t)1 << 32));
+}
+
+/* count_whole for a small block where small_fits: nothing can overflow, so no row is
+ * checked, and the HF_MISMATCH interval is taken without branching (float_interval
+ * when T * ratio <= T < SMALL) and, from c->recip, without dividing. */
+static void count_small(const fast_cols *c, int64_t b0, int64_t nb, const count_out *o)
+{
+    const int64_t sS = c->S.step, sk = c->k.step, sE = c->e_num.step, sF = c->e_float.step;
+    const int64_t *const S_ = c->S.data + b0 * sS, *const k_ = c->k.data + b0 * sk;
+    const int64_t *const E_ = c->e_num.data + b0 * sE;
+    const double *const F_ = c->e_float.data != NULL ? c->e_float.data + b0 * sF : NULL;
+    const double *const recip = c->has_recip ? c->recip : NULL;
+    int64_t *const counts = o->counts + b0;
+    uint32_t *const flags = o->flags + b0;
+    for (int64_t j = 0; j < nb; j++) {
+        const int64_t S = S_[j * sS], k = k_[j * sk], E = E_[j * sE], T = E * S;
+        const int every_step = k > S;  /* then the rule is every step, T of them */
+        const int64_t n = every_step ? T : E * k;
+        const double ratio = recip != NULL && k < RECIP_SIZE
+                                 ? recip[k]
+                                 : 1.0 / ((double)k * (F_ != NULL ? F_[j * sF] : (double)E));
+        const int check = ratio < 1.0;  /* axolotl_interval: else NO_CHECK */
+        /* float_interval(T, ratio) when check: y <= T < SMALL, and y <= 1 gives 1 */
+        const double y = (double)T * (ratio < 1.0 ? ratio : 1.0);
+        const int64_t t = (int64_t)y, up = t + ((double)t < y), h = up < 1 ? 1 : up;
+        /* differs_small in closed form when k <= S and n = E*k >= 2: transformers' steps are
+         * the multiples of h below T, the rule's ceil(i*S/k) for i < n.  Over two epochs or
+         * more the rule's k-th step is S itself, so they are the same iff S = k*h (then each
+         * is i*h).  Over one epoch (i < k) they are the same iff S = k*h, or S = k*h - 1:
+         * then ceil(i*S/k) = i*h - floor(i/k) = i*h, and below S = k*h - 1 lie k - 1
+         * multiples of h; with any other S mod k, the (k-1)-th step is not (k-1)*h. */
+        const int64_t hk = h * k;  /* h <= T < SMALL */
+        const int differ = every_step | (n < 2) ? differs_small(T, S, k, n, 1, 1, h)
+                                                : (hk != S) & ((E >= 2) | (hk != S + 1));
+        counts[j] = n;
+        flags[j] = (every_step ? CKPT_FLAG_FEWER_THAN_REQUESTED : 0)
+                   | (check & differ ? CKPT_FLAG_HF_MISMATCH : 0);
+    }
+    if (o->offsets != NULL) {
+        int64_t total = o->offsets[b0];
+        for (int64_t j = 0; j < nb; j++) o->offsets[b0 + j + 1] = total += counts[j];
+    }
+    if (o->bytes != NULL)
+        for (int64_t j = 0; j < nb; j++) o->bytes[b0 + j] = counts[j] * c->bytes_all;
+    if (o->any_disk)
+        for (int64_t j = 0; j < nb; j++)
+            put_disk(o, b0 + j, counts[j], c->keep_last_all, c->bytes_all);
+}
+
 ckpt_status ckpt_sweep_count(const ckpt_sweep_in *in, int64_t begin, int64_t end,
                              int64_t *counts, uint32_t *flags, int64_t *bytes,
                              int64_t *offsets, const ckpt_sweep_disk *disk, int64_t *done,
@@ -931,11 +1023,17 @@ ckpt_status ckpt_sweep_count(const ckpt_sweep_in *in, int64_t begin, int64_t end
     const int use_fast = !in->general_only, use_whole = use_fast && cols.whole;
     for (int64_t b0 = begin; b0 < end; b0 += BLOCK) {
         int64_t nb = end - b0 < BLOCK ? end - b0 : BLOCK, j = 0;
-        if (use_whole && block_is_whole(&cols, b0, nb)) {
+        const block_kind kind = use_whole ? classify_block(&cols, b0, nb) : BLOCK_ROWS;
+        if (kind != BLOCK_ROWS) {
             /* each row is one unit of work (none walks): stop at the budget's row */
             if (in->work_budget > 0 && nb > in->work_budget - work + 1)
                 nb = in->work_budget - work + 1;
-            j = count_whole(&cols, b0, nb, &out);
+            if (kind == BLOCK_SMALL && small_fits(&cols, b0, nb, &out)) {
+                count_small(&cols, b0, nb, &out);
+                j = nb;
+            } else {
+                j = count_whole(&cols, b0, nb, &out);
+            }
             work += j;
             *done = b0 + j;
             if (budget_spent(in, work)) return CKPT_OK;
@@ -1005,12 +1103,64 @@ static ckpt_status fill_general(const ckpt_sweep_in *in, int64_t i, int64_t *out
     return CKPT_OK;
 }
 
-/* Fill rows [b0, b0 + nb) of a whole-epochs block, while the work stays within the
- * budget; returns the rows done, fewer than nb at a row whose total overflows or whose
- * slice does not match its count (left to the row-by-row path, which names the error),
+/* What fill_whole sets up once per call: with one saves_per_epoch k for every row, the
+ * divider of k. */
+typedef struct {
+    int shared_k;  /* saves_per_epoch is one value for every row */
+    divider by_k;  /* with shared_k: of that k */
+} fill_plan;
+
+/* The work of filling rows [b0, b0 + nb) (1 + its steps each) after `work` done, when
+ * their slices look sound (each row still checks its own) and it stays within the
+ * budget; else -1. */
+static inline int64_t fill_work(const ckpt_sweep_in *in, int64_t work, int64_t b0, int64_t nb,
+                                const int64_t *offsets)
+{
+    const int64_t lo = offsets[b0], hi = offsets[b0 + nb];
+    if (lo < 0 || hi < lo || hi - lo > INT64_MAX - nb) return -1;
+    const int64_t block_work = nb + (hi - lo);
+    return in->work_budget == 0 || block_work <= in->work_budget - work ? block_work : -1;
+}
+
+/* fill_whole for a small block with one saves_per_epoch k for every row (dv its divider),
+ * whole: its rows' work all within the budget.  Returns the rows done, fewer than nb at a row
+ * whose slice does not match its count (left to the row-by-row path, which names the error).
+ * A run's first period, ceil(i*S/k) = floor((i*S + k - 1) / k) for i = 1..k, is divided
+ * step by step (i*S + k - 1 < 2**62: S, k < SMALL), the rest copied. */
+static int64_t fill_small_shared_k(const fast_cols *c, int64_t k, const divider *dv, int64_t b0,
+                                   int64_t nb, const int64_t *offsets, int64_t *steps)
+{
+    const int64_t sS = c->S.step, sE = c->e_num.step;
+    const int64_t *const S_ = c->S.data + b0 * sS, *const E_ = c->e_num.data + b0 * sE;
+    const uint64_t m = dv->m;
+    const int shift = dv->shift;
+    for (int64_t j = 0; j < nb; j++) {
+        const int64_t S = S_[j * sS], E = E_[j * sE], T = E * S;
+        const int64_t at = offsets[b0 + j], cap = offsets[b0 + j + 1] - at;
+        int64_t *const out = steps + at;
+        if (whole_count(S, k, E, T) != cap) return j;
+        if (k > S) {  /* every step */
+            for (int64_t t = 0; t < cap; t++) out[t] = t + 1;
+            continue;
+        }
+        uint64_t x = (uint64_t)(S + k - 1);
+        if (m == 0)  /* k a power of two */
+            for (int64_t t = 0; t < k; t++, x += (uint64_t)S) out[t] = (int64_t)(x >> shift);
+        else
+            for (int64_t t = 0; t < k; t++, x += (uint64_t)S)
+                out[t] = (int64_t)(mul_high(x, m) >> shift);
+        repeat_periods(S, k, k, cap, out);
+    }
+    return nb;
+}
+
+/* Fill rows [b0, b0 + nb) of a whole-epochs block (BLOCK_SMALL: small), while the work stays
+ * within the budget; returns the rows done, fewer than nb at a row whose total overflows or
+ * whose slice does not match its count (left to the row-by-row path, which names the error),
  * or at the budget's row (*work then past it). */
-static int64_t fill_whole(const ckpt_sweep_in *in, const fast_cols *c, int64_t b0, int64_t nb,
-                          const int64_t *offsets, int64_t *steps, int64_t *work)
+static int64_t fill_whole(const ckpt_sweep_in *in, const fast_cols *c, const fill_plan *plan,
+                          int small, int64_t b0, int64_t nb, const int64_t *offsets,
+                          int64_t *steps, int64_t *work)
 {
     /* the columns in locals: the stores below could otherwise alias their steps */
     const int64_t sS = c->S.step, sk = c->k.step, sE = c->e_num.step;
@@ -1019,20 +1169,24 @@ static int64_t fill_whole(const ckpt_sweep_in *in, const fast_cols *c, int64_t b
     const int64_t budget = in->work_budget;
     int64_t w = *work;
     if (steps == NULL) return 0;
-    /* saves_per_epoch one value for every row: divide by it, without a divide instruction */
-    const divider dv = sk == 0 ? divider_for(k_[0]) : divider_for(1);
     for (int64_t j = 0; j < nb; j++) {
         const int64_t S = S_[j * sS], k = k_[j * sk], E = E_[j * sE];
         const int64_t at = offsets[b0 + j], cap = offsets[b0 + j + 1] - at;
         int64_t T;
-        if (ckpt_mul(E, S, &T) != CKPT_OK || whole_count(S, k, E, T) != cap) {
+        if (small)
+            T = E * S;  /* below SMALL */
+        else if (ckpt_mul(E, S, &T) != CKPT_OK)
+            T = -1;     /* past int64: the general path names the overflow */
+        if (T < 0 || whole_count(S, k, E, T) != cap) {
             *work = w;
             return j;
         }
-        if (sk == 0 && k <= S)
-            even_steps_div(S, k, &dv, cap, steps + at);
+        if (k > S)
+            fill_even(S, k, T, cap, 0, steps + at);  /* every step */
+        else if (plan->shared_k)
+            even_steps_div(S, k, &plan->by_k, cap, steps + at);
         else
-            fill_even(S, k, T, cap, 0, steps + at);  /* T is the last step: no tail */
+            even_steps(S, k, cap, steps + at);  /* T is the last step: no tail */
         w += 1 + cap;
         if (budget > 0 && w > budget) {
             *work = w;
@@ -1056,11 +1210,22 @@ ckpt_status ckpt_sweep_fill(const ckpt_sweep_in *in, int64_t begin, int64_t end,
     if (begin < 0 || end > in->n_runs || begin > end || offsets == NULL) return CKPT_DOMAIN;
     fast_cols_init(in, &cols);
     const int use_fast = !in->general_only, use_whole = use_fast && cols.whole;
+    fill_plan plan = {0, divider_for(1)};
+    if (use_whole && cols.k.step == 0 && cols.k.data[0] >= 1) {
+        plan.shared_k = 1;
+        plan.by_k = divider_for(cols.k.data[0]);
+    }
     for (int64_t b0 = begin; b0 < end; b0 += BLOCK) {
         const int64_t nb = end - b0 < BLOCK ? end - b0 : BLOCK;
         int64_t j = 0;
-        if (use_whole && block_is_whole(&cols, b0, nb)) {
-            j = fill_whole(in, &cols, b0, nb, offsets, steps, &work);
+        const block_kind kind = use_whole ? classify_block(&cols, b0, nb) : BLOCK_ROWS;
+        const int64_t block_work = kind == BLOCK_SMALL ? fill_work(in, work, b0, nb, offsets) : -1;
+        if (block_work >= 0 && plan.shared_k && steps != NULL) {
+            j = fill_small_shared_k(&cols, cols.k.data[0], &plan.by_k, b0, nb, offsets, steps);
+            work += j == nb ? block_work : 0;  /* else the row path names the bad slice */
+            *done = b0 + j;
+        } else if (kind != BLOCK_ROWS) {
+            j = fill_whole(in, &cols, &plan, kind == BLOCK_SMALL, b0, nb, offsets, steps, &work);
             *done = b0 + j;
             if (budget_spent(in, work)) return CKPT_OK;
         }

@@ -43,7 +43,7 @@ def _column(draw, n, values, per_row):
 def whole_epoch_columns(draw):
     """Kernel columns of a sweep of whole epochs and one saves_per_epoch rule (the fast
     paths' shapes), long enough for whole blocks; a few values bad or huge."""
-    n = draw(st.sampled_from([1, 5, 63, 64, 65, 130, 200]))
+    n = draw(st.sampled_from([1, 5, 63, 64, 65, 130, 200, 300]))  # 256+: fast_cols.recip
     odd = st.one_of(st.integers(-2, 0), st.just(ABSENT), st.integers(2**40, 2**62))
     bad = draw(st.booleans())
 
