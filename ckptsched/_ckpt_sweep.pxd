@@ -42,6 +42,7 @@ cdef extern from "ckpt_sweep.h" nogil:
         int64_t walk_limit
         int64_t work_budget
         int32_t general_only
+        uint32_t complete
 
     ctypedef struct ckpt_sweep_error:
         int64_t row

@@ -24,7 +24,7 @@ from ._ckpt_sweep cimport (
 )
 from . import schedule as _schedule
 from ._common import check_rule
-from ._sweep_py import COLUMNS, RowError, allocate_steps
+from ._sweep_py import COLUMNS, RowError, allocate_steps, complete_bits
 
 NAME = "c"
 
@@ -113,7 +113,8 @@ cdef inline int64_t *_ptr(object array):
     return &view[0]
 
 
-def sweep(int64_t n_runs, dict columns, bint counts_only, *, bint general_only=False):
+def sweep(int64_t n_runs, dict columns, bint counts_only, *, bint general_only=False,
+          complete=frozenset()):
     """(counts, offsets, steps, flags, bytes, peak, peak_bytes, survivors) of every run;
     offsets and steps are None with counts_only, bytes and peak_bytes None without a
     checkpoint_bytes column.  Raises RowError, and ValueError when the steps would not
@@ -121,7 +122,9 @@ def sweep(int64_t n_runs, dict columns, bint counts_only, *, bint general_only=F
 
     Without a keep_last column every checkpoint stays: peak and survivors are then counts
     itself, and peak_bytes is bytes (one array each, not copies).  general_only (for
-    tests): every run takes the kernels' general path, not their closed forms."""
+    tests): every run takes the kernels' general path, not their closed forms.  complete:
+    the names of columns (of COMPLETE_COLUMNS) that give a value in every run, unchecked:
+    ABSENT in them is a bad value (RowError WHY_VALUE), not absence."""
     cdef ckpt_sweep_in sw
     cdef ckpt_sweep_error err
     cdef ckpt_status status = CKPT_OK
@@ -161,6 +164,7 @@ def sweep(int64_t n_runs, dict columns, bint counts_only, *, bint general_only=F
     sw.walk_limit = _schedule.MAX_MATERIALIZED
     sw.work_budget = WORK_BUDGET
     sw.general_only = general_only
+    sw.complete = complete_bits(complete)
 
     counts = np.empty(n_runs, dtype=np.int64)
     flags = np.empty(n_runs, dtype=np.uint32)

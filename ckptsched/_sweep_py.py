@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 from fractions import Fraction
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import AbstractSet, Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 import numpy.typing as npt
@@ -59,6 +59,18 @@ UNITS = {1: "ep", 2: "sp", 3: "tok"}
 #: The arguments a row error can be about (ckpt_sweep_arg: index in this tuple, -1 none).
 ARGS = ("steps_per_epoch", "epochs", "max_steps", "saves_per_epoch", "every", "count",
         "ratio", "final", "min_interval", "checkpoint_bytes", "keep_last")
+
+#: The columns a caller may leave to the sweep to check (`complete=`): the kernels' fast
+#: paths take only values >= 1 in them, so ABSENT there reaches the row checks.
+COMPLETE_COLUMNS = ("steps_per_epoch", "saves_per_epoch")
+
+
+def complete_bits(complete: AbstractSet[str]) -> int:
+    """ckpt_sweep_in.complete of column names (bit i: ARGS[i]); ValueError for another."""
+    if not set(complete) <= set(COMPLETE_COLUMNS):
+        raise ValueError(f"complete= takes {COMPLETE_COLUMNS}, not {sorted(complete)}")
+    return sum(1 << ARGS.index(name) for name in complete)
+
 
 # Why a row stopped the sweep (ckpt_sweep_why).
 WHY_VALUE = 1      # the argument's value is outside its domain
@@ -113,7 +125,10 @@ class _AsGiven(Fraction):
 class _Columns:
     """The kernel columns, read run by run as Python ints and floats."""
 
-    def __init__(self, columns: Mapping[str, Optional[npt.NDArray[np.generic]]], n_runs: int):
+    def __init__(self, columns: Mapping[str, Optional[npt.NDArray[np.generic]]], n_runs: int,
+                 complete: AbstractSet[str] = frozenset()):
+        complete_bits(complete)  # only the columns it may name
+        self.complete = complete
         self._lists: Dict[str, Tuple[List[Any], int]] = {}
         for name in COLUMNS:
             col = columns.get(name)
@@ -189,13 +204,13 @@ def _row(cols: _Columns, i: int) -> Tuple[Run, Dict[str, object], int, Optional[
     unit = cols.integer("every_unit", i, 0) if cols.integer("every_num", i, A) != A else 0
     S, samples = _geometry(cols, i, S)
 
-    if S != A and S < 1:
+    if (S < 1) if S != A else "steps_per_epoch" in cols.complete:
         raise _fail(i, "steps_per_epoch", WHY_VALUE)
     if e_num != A and (e_num < 1 or e_den < 1):
         raise _fail(i, "epochs", WHY_VALUE)
     for name, value in (("max_steps", max_steps), ("saves_per_epoch", k), ("every", every),
                         ("count", count)):
-        if value != A and value < 1:
+        if (value < 1) if value != A else name in cols.complete:
             raise _fail(i, name, WHY_VALUE)
     if r_num != A and not 0 < r_num < r_den:
         raise _fail(i, "ratio", WHY_VALUE)
@@ -326,12 +341,13 @@ def allocate_steps(total: int) -> Int64Array:
 
 
 def sweep(n_runs: int, columns: Mapping[str, Optional[npt.NDArray[np.generic]]],
-          counts_only: bool) -> SweepArrays:
+          counts_only: bool, *, complete: AbstractSet[str] = frozenset()) -> SweepArrays:
     """(counts, offsets, steps, flags, bytes, peak, peak_bytes, survivors) of every run;
     offsets and steps are None with counts_only, bytes and peak_bytes None without a
     checkpoint_bytes column.  Raises RowError, and ValueError when the steps would not
-    fit in memory."""
-    cols = _Columns(columns, n_runs)
+    fit in memory.  complete: the names of columns (of COMPLETE_COLUMNS) that give a
+    value in every run, unchecked: ABSENT in them is a bad value, not absence."""
+    cols = _Columns(columns, n_runs, complete)
     with_bytes = cols.given("checkpoint_bytes")
     counts = np.zeros(n_runs, dtype=np.int64)
     peak = np.zeros(n_runs, dtype=np.int64)

@@ -22,7 +22,7 @@ import math
 import numbers
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, SupportsIndex, \
+from typing import AbstractSet, Any, Dict, Iterable, Iterator, List, Optional, Sequence, SupportsIndex, \
     Tuple, TypedDict, Union
 
 import numpy as np
@@ -31,8 +31,8 @@ import numpy.typing as npt
 from . import _backend
 from . import schedule as _schedule
 from ._numbers import INT64_MAX, parse_every, to_bool, to_int, to_rational
-from ._sweep_py import OVERFLOW, ABSENT, ARGS, FLAGS, WHY_MISSING, WHY_NEEDS_SPE, WHY_OVERFLOW, \
-    WHY_TOTAL, WHY_VALUE, WHY_WALK, RowError, read_columns, row_schedule
+from ._sweep_py import OVERFLOW, ABSENT, ARGS, COMPLETE_COLUMNS, FLAGS, WHY_MISSING, WHY_NEEDS_SPE, \
+    WHY_OVERFLOW, WHY_TOTAL, WHY_VALUE, WHY_WALK, RowError, read_columns, row_schedule
 from .run import Run
 from .sizes import parse_size
 from .diagnostics import CODES
@@ -144,8 +144,13 @@ def sweep(steps_per_epoch: Optional[Integers] = None, epochs: Optional[Numbers] 
         given["every"] = None if all(v is None for v in in_steps) else (
             in_steps[0] if len(in_steps) == 1 else in_steps)
     columns: Dict[str, Column] = {}
+    # plain integer arrays of these go to the kernels unread (they check every value, and
+    # errors are then worded here as ever), unless dataset geometry or units read them first
+    complete = set() if units is not None or given["num_examples"] is not None else {
+        name for name in COMPLETE_COLUMNS if _is_plain_int_array(given[name])}
     for name, (minimum, optional) in _INTEGERS.items():
-        columns[name] = _int_column(given[name], name, minimum, optional)
+        columns[name] = (np.ascontiguousarray(given[name], dtype=np.int64) if name in complete
+                         else _int_column(given[name], name, minimum, optional))
     for name in _RATIONALS:
         num, den, flt = _rational_column(given[name], name)
         columns[f"{name}_num"], columns[f"{name}_den"], columns[f"{name}_float"] = num, den, flt
@@ -157,9 +162,9 @@ def sweep(steps_per_epoch: Optional[Integers] = None, epochs: Optional[Numbers] 
         _unit_columns(columns, given, units, n_runs)
     impl = _backend.sweep_impl
     try:
-        arrays = impl.sweep(n_runs, columns, counts_only)
+        arrays = impl.sweep(n_runs, columns, counts_only, complete=complete)
     except RowError as exc:
-        raise _row_error(exc, given) from None
+        raise _row_error(exc, given, complete) from None
     counts, offsets, steps, flags, nbytes, peak, peak_bytes, survivors = arrays
     result = SweepResult(counts, offsets, steps, flags, nbytes, peak=peak,
                          peak_bytes=peak_bytes, survivors=survivors, backend=impl.NAME)
@@ -396,6 +401,12 @@ def _as_array(value: Any) -> Tuple[npt.NDArray[Any], Optional[npt.NDArray[np.boo
 
 def _first(bad: npt.NDArray[np.bool_]) -> int:
     return int(np.argmax(bad))
+
+
+def _is_plain_int_array(value: Any) -> bool:
+    """Is `value` a 1-D numpy array of a signed integer dtype (not masked): one whose values
+    go to int64 exactly, with nothing to read but their range?"""
+    return type(value) is np.ndarray and value.ndim == 1 and value.dtype.kind == "i"
 
 
 def _int_column(value: Any, name: str, minimum: int, optional: bool) -> Column:
@@ -816,10 +827,17 @@ def _unit_columns(columns: Dict[str, Column], given: Dict[str, Any],
                                      & (out["every_den"] == 1)).view(np.uint8)
 
 
-def _row_error(exc: RowError, given: Dict[str, Any]) -> Exception:
-    """The user's exception for a row the kernel stopped at."""
+def _row_error(exc: RowError, given: Dict[str, Any],
+               complete: AbstractSet[str]) -> Exception:
+    """The user's exception for a row the kernel stopped at (for a value of a column it
+    left to the kernel to check, the error its own check gives)."""
     i = exc.row
     name = ARGS[exc.arg] if exc.arg >= 0 else None
+    if exc.why == WHY_VALUE and name is not None and name in complete:
+        try:
+            _int_column(given[name], name, *_INTEGERS[name])
+        except (TypeError, ValueError, OverflowError) as checked:
+            return checked
 
     def show(n: str) -> str:
         return _label(n, i, given[n])

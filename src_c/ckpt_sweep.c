@@ -103,6 +103,14 @@ typedef struct {
     int64_t unit_span, unit_parts, unit_first;  /* every= in units; span ABSENT: none */
 } row_args;
 
+/* Does the column of `arg` give a value in every row (ckpt_sweep_in.complete), so that
+ * ABSENT in it is a bad value?  (The fast paths need no test: they take steps_per_epoch and
+ * saves_per_epoch >= 1 only, and send ABSENT down the general path.) */
+static inline int given_everywhere(const ckpt_sweep_in *in, ckpt_sweep_arg arg)
+{
+    return (in->complete & CKPT_COMPLETE(arg)) != 0;
+}
+
 /* Read row i and check each argument against its domain (ckpt_sweep.h), in order. */
 static ckpt_status read_row(const ckpt_sweep_in *in, int64_t i, row_args *a, ckpt_sweep_error *err)
 {
@@ -124,13 +132,13 @@ static ckpt_status read_row(const ckpt_sweep_in *in, int64_t i, row_args *a, ckp
     a->unit_parts = get_i64(in->every_parts, i, 1);
     a->unit_first = get_i64(in->every_first, i, A);
 
-    if (a->S != A && a->S < 1)
+    if (a->S != A ? a->S < 1 : given_everywhere(in, CKPT_ARG_STEPS_PER_EPOCH))
         return row_fail(err, i, CKPT_ARG_STEPS_PER_EPOCH, CKPT_WHY_VALUE, CKPT_DOMAIN);
     if (a->e_num != A && (a->e_num < 1 || a->e_den < 1))
         return row_fail(err, i, CKPT_ARG_EPOCHS, CKPT_WHY_VALUE, CKPT_DOMAIN);
     if (a->max_steps != A && a->max_steps < 1)
         return row_fail(err, i, CKPT_ARG_MAX_STEPS, CKPT_WHY_VALUE, CKPT_DOMAIN);
-    if (a->k != A && a->k < 1)
+    if (a->k != A ? a->k < 1 : given_everywhere(in, CKPT_ARG_SAVES_PER_EPOCH))
         return row_fail(err, i, CKPT_ARG_SAVES_PER_EPOCH, CKPT_WHY_VALUE, CKPT_DOMAIN);
     if (a->every != A && a->every < 1)
         return row_fail(err, i, CKPT_ARG_EVERY, CKPT_WHY_VALUE, CKPT_DOMAIN);

@@ -96,7 +96,15 @@ typedef struct {
                              walked or written) past this; 0: no budget, every row at once */
     int32_t general_only; /* for tests: not 0 sends every row down the general path, which
                              the closed forms of the fast path must agree with (0: use them) */
+    uint32_t complete;    /* bits CKPT_COMPLETE(CKPT_ARG_STEPS_PER_EPOCH) and
+                             CKPT_COMPLETE(CKPT_ARG_SAVES_PER_EPOCH) (no other): that column
+                             gives a value in every row, so CKPT_SWEEP_ABSENT in it is a value
+                             out of its domain (CKPT_WHY_VALUE), not "absent in this row"; for
+                             a caller that leaves the column's values to the kernel to check */
 } ckpt_sweep_in;
+
+/* ckpt_sweep_in.complete's bit of a column (a ckpt_sweep_arg). */
+#define CKPT_COMPLETE(arg) (1u << (arg))
 
 /* The argument a row error is about. */
 typedef enum {

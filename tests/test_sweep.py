@@ -17,7 +17,7 @@ from hypothesis import given, strategies as st
 
 import ckptsched
 from ckptsched import CODES, Run, Schedule, _backend, sweep
-from ckptsched._sweep_py import ABSENT, FLAGS, RowError
+from ckptsched._sweep_py import ABSENT, ARGS, COMPLETE_COLUMNS, FLAGS, WHY_VALUE, RowError
 from ckptsched.cli import main as cli_main
 
 
@@ -372,17 +372,21 @@ def raw_columns(draw):
     return n, columns
 
 
-def _kernel_outcome(module, n, columns, counts_only):
+def _kernel_outcome(module, n, columns, counts_only, complete=frozenset()):
     try:
         return ("ok",) + tuple(None if a is None else a.tolist()
-                               for a in module.sweep(n, columns, counts_only))
+                               for a in module.sweep(n, columns, counts_only, complete=complete))
     except RowError as exc:
         return ("error", exc.status, exc.row, exc.arg, exc.why)
 
 
-@given(case=raw_columns(), counts_only=st.booleans())
-def test_c_kernels_equal_the_reference_on_raw_columns(backends, monkeypatch, case, counts_only):
+@given(case=raw_columns(), counts_only=st.booleans(), data=st.data())
+def test_c_kernels_equal_the_reference_on_raw_columns(backends, monkeypatch, case, counts_only,
+                                                      data):
     n, columns = case
+    # columns the caller did not check (ABSENT in them is a bad value, not absence)
+    complete = data.draw(st.sets(st.sampled_from([c for c in COMPLETE_COLUMNS if c in columns])
+                                 if any(c in columns for c in COMPLETE_COLUMNS) else st.nothing()))
     sweeps = _backend.available("sweep")
     # a small walk limit: runs with several rules or min_interval over huge T are refused
     # at once by both, and walked ones stay short
@@ -391,9 +395,44 @@ def test_c_kernels_equal_the_reference_on_raw_columns(backends, monkeypatch, cas
         for name in ("max_steps", "count", "steps_per_epoch", "epochs_num"):
             if name in columns:
                 columns[name] = np.where(columns[name] > 2**40, 7, columns[name])
-    expected = _kernel_outcome(sweeps["python"], n, columns, counts_only)
-    got = _kernel_outcome(sweeps["c"], n, columns, counts_only)
+    expected = _kernel_outcome(sweeps["python"], n, columns, counts_only, complete)
+    got = _kernel_outcome(sweeps["c"], n, columns, counts_only, complete)
     assert got == expected
+
+
+@pytest.mark.parametrize("name", COMPLETE_COLUMNS)
+@pytest.mark.parametrize("counts_only", [False, True])
+def test_complete_columns_refuse_absent(backends, name, counts_only):
+    """ABSENT in a column given as complete is that row's bad value; elsewhere it is
+    "not given" (a run with max_steps needs no steps_per_epoch)."""
+    n = 130  # whole blocks and a row after them
+    columns = {"steps_per_epoch": np.full(n, 50, np.int64), "epochs_num": np.array([2]),
+               "saves_per_epoch": np.full(n, 4, np.int64), "max_steps": np.full(n, ABSENT)}
+    columns["max_steps"][97] = 80  # a run that needs neither: ABSENT in both is fine
+    columns["steps_per_epoch"][97] = columns["saves_per_epoch"][97] = ABSENT
+    for module in _backend.available("sweep").values():
+        ok = _kernel_outcome(module, n, columns, counts_only)
+        assert ok[0] == "ok", module.NAME
+        refused = _kernel_outcome(module, n, columns, counts_only, frozenset([name]))
+        assert refused[0] == "error" and refused[2:] == (97, ARGS.index(name), WHY_VALUE)
+        with pytest.raises(ValueError, match="complete="):
+            module.sweep(n, columns, counts_only, complete={"max_steps"})
+
+
+@pytest.mark.parametrize("bad", [0, -3, ABSENT])
+@pytest.mark.parametrize("name", COMPLETE_COLUMNS)
+def test_int64_arrays_left_to_the_kernel_are_checked_as_ever(backend, name, bad):
+    """An int64 array of steps_per_epoch / saves_per_epoch goes to the kernels unread; a bad
+    value in it gets the error a list of the same values gets (which the facade reads)."""
+    values = {"steps_per_epoch": np.full(300, 40, np.int64), "saves_per_epoch": np.full(300, 3)}
+    values[name][211] = bad
+    with pytest.raises(ValueError) as from_array:
+        sweep(values["steps_per_epoch"], 2, saves_per_epoch=values["saves_per_epoch"])
+    as_list = dict(values, **{name: values[name].tolist()})
+    with pytest.raises(ValueError) as from_list:
+        sweep(as_list["steps_per_epoch"], 2, saves_per_epoch=as_list["saves_per_epoch"])
+    assert str(from_array.value) == str(from_list.value)
+    assert f"{name}[211]" in str(from_array.value) and str(bad) in str(from_array.value)
 
 
 @given(kind=st.sampled_from([1, 2]), a=st.integers(1, 500), b=st.integers(1, 500),
