@@ -400,6 +400,34 @@ static void test_errors(void)
     }
 }
 
+/* ckpt_sweep_in.complete: ABSENT in a column given for every row is that row's bad value. */
+static void test_complete_columns(void)
+{
+    static columns c;
+    model_run m;
+    memset(&m, 0, sizeof m);
+    m.S = 10, m.e_num = 2, m.e_den = 1, m.k = 3, m.final = 1;
+    for (int64_t i = 0; i < 3; i++) put(&c, i, &m);
+    c.max_steps[1] = 40, c.S[1] = A, c.k[1] = A;  /* run 1 needs neither */
+    const uint32_t bits[] = {CKPT_COMPLETE(CKPT_ARG_STEPS_PER_EPOCH),
+                             CKPT_COMPLETE(CKPT_ARG_SAVES_PER_EPOCH)};
+    const ckpt_sweep_arg args[] = {CKPT_ARG_STEPS_PER_EPOCH, CKPT_ARG_SAVES_PER_EPOCH};
+    for (int t = 0; t < 2; t++) {
+        ckpt_sweep_in in = sweep_in(&c, 3);
+        int64_t counts[3], done;
+        uint32_t flags[3];
+        ckpt_sweep_error err;
+        CHECK_EQ(ckpt_sweep_count(&in, 0, 3, counts, flags, NULL, NULL, NULL, &done, &err), CKPT_OK);
+        CHECK_EQ(counts[1], 1);  /* no rule: the final step alone */
+        in.complete = bits[t];
+        CHECK_EQ(ckpt_sweep_count(&in, 0, 3, counts, flags, NULL, NULL, NULL, &done, &err),
+                 CKPT_DOMAIN);
+        CHECK_EQ(err.row, 1);
+        CHECK_EQ(err.arg, args[t]);
+        CHECK_EQ(err.why, CKPT_WHY_VALUE);
+    }
+}
+
 /* Broadcast columns (step 0), absent columns (NULL), and offsets that do not match. */
 static void test_layout(void)
 {
@@ -795,6 +823,8 @@ static void test_fast_paths_equal_general_path(void)
         }
         in.walk_limit = 2000;
         in.work_budget = rnd(0, 2) ? 0 : rnd(1, 500);
+        if (S.shape != 0 && rnd(0, 3) == 0) in.complete |= CKPT_COMPLETE(CKPT_ARG_STEPS_PER_EPOCH);
+        if (k.shape != 0 && rnd(0, 3) == 0) in.complete |= CKPT_COMPLETE(CKPT_ARG_SAVES_PER_EPOCH);
         const int with_disk = (int)rnd(0, 1);
         snprintf(g_ctx, sizeof g_ctx, "fast vs general, round %d, %" PRId64 " runs", round, n);
         in.general_only = 0;
@@ -845,6 +875,7 @@ int main(void)
     test_random_sweeps();
     test_flags();
     test_errors();
+    test_complete_columns();
     test_layout();
     test_unit_every();
     test_keep_last();
