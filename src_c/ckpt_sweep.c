@@ -1145,8 +1145,8 @@ static int64_t fill_small_shared_k(const fast_cols *c, int64_t k, const divider 
     for (int64_t j = 0; j < nb; j++) {
         const int64_t S = S_[j * sS], E = E_[j * sE], T = E * S;
         const int64_t at = offsets[b0 + j], cap = offsets[b0 + j + 1] - at;
-        int64_t *const out = steps + at;
         if (whole_count(S, k, E, T) != cap) return j;
+        int64_t *const out = steps + at;
         if (k > S) {  /* every step */
             for (int64_t t = 0; t < cap; t++) out[t] = t + 1;
             continue;
@@ -1162,13 +1162,13 @@ static int64_t fill_small_shared_k(const fast_cols *c, int64_t k, const divider 
     return nb;
 }
 
-/* Fill rows [b0, b0 + nb) of a whole-epochs block (BLOCK_SMALL: small), while the work stays
- * within the budget; returns the rows done, fewer than nb at a row whose total overflows or
- * whose slice does not match its count (left to the row-by-row path, which names the error),
+/* Fill rows [b0, b0 + nb) of a whole-epochs block, while the work stays within the
+ * budget; returns the rows done, fewer than nb at a row whose total overflows or whose
+ * slice does not match its count (left to the row-by-row path, which names the error),
  * or at the budget's row (*work then past it). */
 static int64_t fill_whole(const ckpt_sweep_in *in, const fast_cols *c, const fill_plan *plan,
-                          int small, int64_t b0, int64_t nb, const int64_t *offsets,
-                          int64_t *steps, int64_t *work)
+                          int64_t b0, int64_t nb, const int64_t *offsets, int64_t *steps,
+                          int64_t *work)
 {
     /* the columns in locals: the stores below could otherwise alias their steps */
     const int64_t sS = c->S.step, sk = c->k.step, sE = c->e_num.step;
@@ -1181,11 +1181,7 @@ static int64_t fill_whole(const ckpt_sweep_in *in, const fast_cols *c, const fil
         const int64_t S = S_[j * sS], k = k_[j * sk], E = E_[j * sE];
         const int64_t at = offsets[b0 + j], cap = offsets[b0 + j + 1] - at;
         int64_t T;
-        if (small)
-            T = E * S;  /* below SMALL */
-        else if (ckpt_mul(E, S, &T) != CKPT_OK)
-            T = -1;     /* past int64: the general path names the overflow */
-        if (T < 0 || whole_count(S, k, E, T) != cap) {
+        if (ckpt_mul(E, S, &T) != CKPT_OK || whole_count(S, k, E, T) != cap) {
             *work = w;
             return j;
         }
@@ -1233,7 +1229,7 @@ ckpt_status ckpt_sweep_fill(const ckpt_sweep_in *in, int64_t begin, int64_t end,
             work += j == nb ? block_work : 0;  /* else the row path names the bad slice */
             *done = b0 + j;
         } else if (kind != BLOCK_ROWS) {
-            j = fill_whole(in, &cols, &plan, kind == BLOCK_SMALL, b0, nb, offsets, steps, &work);
+            j = fill_whole(in, &cols, &plan, b0, nb, offsets, steps, &work);
             *done = b0 + j;
             if (budget_spent(in, work)) return CKPT_OK;
         }
