@@ -22,8 +22,8 @@ import math
 import numbers
 from decimal import Decimal
 from fractions import Fraction
-from typing import AbstractSet, Any, Dict, Iterable, Iterator, List, Optional, Sequence, SupportsIndex, \
-    Tuple, TypedDict, Union
+from typing import AbstractSet, Any, Dict, Iterable, Iterator, List, Optional, Sequence, \
+    SupportsIndex, Tuple, TypedDict, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -31,8 +31,9 @@ import numpy.typing as npt
 from . import _backend
 from . import schedule as _schedule
 from ._numbers import INT64_MAX, parse_every, to_bool, to_int, to_rational
-from ._sweep_py import OVERFLOW, ABSENT, ARGS, COMPLETE_COLUMNS, FLAGS, WHY_MISSING, WHY_NEEDS_SPE, \
-    WHY_OVERFLOW, WHY_TOTAL, WHY_VALUE, WHY_WALK, RowError, read_columns, row_schedule
+from ._sweep_py import OVERFLOW, ABSENT, ARGS, COMPLETE_COLUMNS, FLAGS, WHY_MISSING, \
+    WHY_NEEDS_SPE, WHY_OVERFLOW, WHY_TOTAL, WHY_VALUE, WHY_WALK, RowError, read_columns, \
+    row_schedule
 from .run import Run
 from .sizes import parse_size
 from .diagnostics import CODES
