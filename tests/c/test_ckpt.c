@@ -1273,6 +1273,46 @@ static void test_even_contains_both_paths(void)
     CLEAR_CTX();
 }
 
+/* The k-th step (k from 1) of the steps a fill test expects from its rule. */
+typedef int64_t (*nth_step_fn)(const void *model, int64_t k);
+
+static int64_t rule_nth_step(const void *rule, int64_t k)
+{
+    return ckpt_rule_nth((const ckpt_rule *)rule, k);
+}
+
+/* An arithmetic progression first, first + spacing, ... written out by hand, so that
+ * the model of a long fill does not go through ckpt_rule_nth. */
+typedef struct {
+    int64_t first, spacing;
+} progression;
+
+static int64_t progression_step(const void *model, int64_t k)
+{
+    const progression *p = model;
+    return p->first + (k - 1) * p->spacing;
+}
+
+/* Check that out[0..n) is exactly the merge of the model's steps 1..count with the
+ * sorted extra steps, a step in both written once (the context is the caller's). */
+static void check_fill_is_merge(const int64_t *out, int64_t n, nth_step_fn nth_step,
+                                const void *model, int64_t count, const int64_t *extra,
+                                int64_t n_extra)
+{
+    int64_t k = 1, e = 0, w = 0, bad = 0;
+    while (k <= count || e < n_extra) {
+        int64_t a = k <= count ? nth_step(model, k) : M;
+        int64_t b = e < n_extra ? extra[e] : M;
+        int64_t low = a < b ? a : b;
+        if (w >= n || out[w] != low) bad++;
+        w++;
+        if (a == low) k++;
+        if (b == low) e++;
+    }
+    CHECK_EQ(n, w);
+    CHECK_EQ(bad, 0);
+}
+
 /* ckpt_sched_fill of one EVEN rule writes one period incrementally and the rest by
  * adding span/gcd to the step one period earlier: compare with ckpt_rule_nth over
  * periods from 1 to more than the number of steps, and with extra steps splitting
@@ -1297,18 +1337,8 @@ static void test_even_fill_periods(void)
         int64_t n = SENTINEL;
         CHECK_EQ(ckpt_sched_fill(&sc, out, CAP, &n), CKPT_OK);
         /* the model: the rule's steps by nth, merged with the extras */
-        int64_t count = ckpt_rule_count(&r, r.stop), i = 1, e = 0, w = 0, bad = 0;
-        while (i <= count || e < n_extra) {
-            int64_t a = i <= count ? ckpt_rule_nth(&r, i) : M;
-            int64_t b = e < n_extra ? extra[e] : M;
-            int64_t low = a < b ? a : b;
-            if (w >= n || out[w] != low) bad++;
-            w++;
-            if (a == low) i++;
-            if (b == low) e++;
-        }
-        CHECK_EQ(n, w);
-        CHECK_EQ(bad, 0);
+        check_fill_is_merge(out, n, rule_nth_step, &r, ckpt_rule_count(&r, r.stop),
+                            extra, n_extra);
     }
     free(out);
     CLEAR_CTX();
@@ -1348,18 +1378,8 @@ static void test_long_progression_fills(void)
                 SET_CTX("progression variant %d, %" PRId64 " steps, %" PRId64 " extras",
                         variant, len, n_extra);
                 CHECK_EQ(ckpt_sched_fill(&sc, out, cap, &n), CKPT_OK);
-                int64_t i = 0, e = 0, w = 0, bad = 0;
-                while (i < len || e < n_extra) {
-                    int64_t a = i < len ? first + i * spacing : M;
-                    int64_t b = e < n_extra ? extra[e] : M;
-                    int64_t low = a < b ? a : b;
-                    if (w >= n || out[w] != low) bad++;
-                    w++;
-                    if (a == low) i++;
-                    if (b == low) e++;
-                }
-                CHECK_EQ(n, w);
-                CHECK_EQ(bad, 0);
+                const progression model = {first, spacing};
+                check_fill_is_merge(out, n, progression_step, &model, len, extra, n_extra);
                 free(out);
             }
         }
