@@ -16,7 +16,7 @@ from . import schedule as _schedule  # Schedule's limits, read when a schedule i
 from ._frameworks import (axolotl_save_steps, readable, transformers_interval,
                           transformers_missed_epoch_ends)
 from ._numbers import show
-from ._rules import Request, _preview
+from ._rules import Request, _preview, saves_per_epoch_rule
 from .diagnostics import Diagnostic
 from .run import Run
 
@@ -65,10 +65,11 @@ def _framework_diagnostics(run: Run, req: Request) -> List[Diagnostic]:
             h = transformers_interval(T, ratio)
             n_missed, missed = transformers_missed_epoch_ends(S, T, min(h, T),
                                                               MAX_LISTED_EPOCH_ENDS)
-            out += _compare(req, T, (S, k), h, extra=(
+            label, (_, span, parts, _) = saves_per_epoch_rule(run, k)
+            out += _compare(req, T, (span, parts), h, extra=(
                 f"{w.per_epoch}={k}: Axolotl sets {w.hf_argument} = 1/({k}*{readable(epochs)}) "
                 f"= {ratio!r}, and transformers {w.verb} every ceil({T} * {ratio!r}) = {h} steps"),
-                missed=(n_missed, missed), framework="axolotl", rule=f"saves_per_epoch={k}")
+                missed=(n_missed, missed), framework="axolotl", rule=label)
     if req.count is not None and req.count > 1:
         n = req.count
         ratio = 1.0 / n

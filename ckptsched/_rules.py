@@ -118,6 +118,16 @@ def _needs(run: Run, attribute: str, name: str, given: object) -> int | Fraction
     return value
 
 
+def saves_per_epoch_rule(run: Run, k: int) -> tuple[str, Rule]:
+    """The label and EVEN rule of saves_per_epoch=k: boundaries every S/k steps (S the run's
+    steps per epoch), at ceil(i*S/k), up to the run's last step.  ValueError when the run has
+    no steps_per_epoch."""
+    S = run.steps_per_epoch
+    if S is None:
+        raise ValueError(f"saves_per_epoch={k} needs a Run with steps_per_epoch")
+    return f"saves_per_epoch={k}", (RULE_EVEN, S, k, run.total_steps)
+
+
 def compile_request(run: Run, req: Request) -> Compiled:
     """The rules, extra steps and request-level diagnostics of `req` on `run`."""
     T = run.total_steps
@@ -127,16 +137,15 @@ def compile_request(run: Run, req: Request) -> Compiled:
 
     if req.saves_per_epoch is not None:
         k = req.saves_per_epoch
-        S = run.steps_per_epoch
-        if S is None:
-            raise ValueError(f"saves_per_epoch={k} needs a Run with steps_per_epoch")
-        rules.append((f"saves_per_epoch={k}", (RULE_EVEN, S, k, T)))
+        label, rule = saves_per_epoch_rule(run, k)
+        rules.append((label, rule))
+        S = rule[1]
         if k > S:
             diags.append(w.diagnostic(
                 "FEWER_THAN_REQUESTED",
                 f"saves_per_epoch={k} but an epoch has only {S} optimizer steps: every step is "
                 f"{w.done} ({S} per epoch, not {k}); ask for at most {S} {w.steps} per epoch",
-                rule=f"saves_per_epoch={k}", requested=k, per_epoch=S))
+                rule=label, requested=k, per_epoch=S))
 
     if req.count is not None:
         n = req.count

@@ -236,11 +236,24 @@ def check(capsys, tmp_path, config, *argv):
 EVAL_SET = {"val_set_size": 0.05, "micro_batch_size": 1}
 
 
+def assert_one_load_best_message(out, save_steps, eval_steps):
+    """The text of `check` says once that Axolotl drops load_best_model_at_end: in the
+    HF_REFUSED warning, with Axolotl's float save_steps % eval_steps and what to change, and
+    in no note."""
+    said = [line for line in out.splitlines() if "Axolotl passes false" in line]
+    assert len(said) == 1 and said[0].startswith("  HF_REFUSED (warning): "), said
+    assert (f"save_steps={save_steps!r} % eval_steps={eval_steps!r} = "
+            f"{save_steps % eval_steps!r}") in said[0]
+    assert "make save_steps a multiple of eval_steps" in said[0]
+    assert out.count("HF_REFUSED") == 1
+
+
 @pytest.mark.parametrize("epochs", [1, 2, 3])
 def test_check_saves_and_evals_per_epoch_with_load_best(backend, capsys, tmp_path, epochs):
     """(a) Axolotl turns saves_per_epoch=2 / evals_per_epoch=3 into the ratios 1/(2E), 1/(3E):
     with load_best_model_at_end transformers would refuse them (not a multiple), so Axolotl
-    drops load_best_model_at_end; the exact plan warns (HF_REFUSED)."""
+    drops load_best_model_at_end.  The exact plan's HF_REFUSED and Axolotl's own note tell the
+    same fact: check says it once, in the HF_REFUSED warning, and keeps BEST_NOT_SAVED."""
     config = {**EVAL_SET, "num_epochs": epochs, "saves_per_epoch": 2, "evals_per_epoch": 3,
               "load_best_model_at_end": True}
     code, out, err = check(capsys, tmp_path, config, "--num-examples", "600", "--json")
@@ -249,14 +262,21 @@ def test_check_saves_and_evals_per_epoch_with_load_best(backend, capsys, tmp_pat
     refused = [d for d in data["diagnostics"] if d["code"] == "HF_REFUSED"]
     assert len(refused) == 1 and refused[0]["severity"] == "warning"
     save, evaluate = 1.0 / (2 * epochs), 1.0 / (3 * epochs)
-    assert f"save_steps={save!r} and eval_steps={evaluate!r}" in refused[0]["message"]
+    assert "Axolotl passes false to transformers" in refused[0]["message"]
+    assert f"save_steps={save!r} % eval_steps={evaluate!r}" in refused[0]["message"]
+    # the saves at 1/2, 2/2 of each epoch miss the evals at 1/3, 2/3 of it
+    assert "BEST_NOT_SAVED" in [d["code"] for d in data["diagnostics"]]
     # Axolotl itself passes load_best_model_at_end=False here (save_steps % eval_steps != 0),
-    # so transformers starts, and never loads the best model (a note says so)
+    # so transformers starts, and never loads the best model; no note repeats it
     assert data["transformers_refusal"] is None
-    assert any("load_best_model_at_end: Axolotl passes false" in note for note in data["notes"])
+    assert not any("load_best_model_at_end" in note for note in data["notes"])
     assert data["plan"]["load_best_model_at_end"] is True
     code, out, err = check(capsys, tmp_path, config, "--num-examples", "600", "--strict")
     assert code == 1 and "HF_REFUSED (warning)" in out
+    code, out, err = check(capsys, tmp_path, config, "--num-examples", "600")
+    assert code == 0, err
+    assert_one_load_best_message(out, save, evaluate)
+    assert "BEST_NOT_SAVED (warning)" in out
 
 
 def test_check_a_ratio_mixed_with_steps_and_load_best(backend, capsys, tmp_path):
@@ -269,6 +289,10 @@ def test_check_a_ratio_mixed_with_steps_and_load_best(backend, capsys, tmp_path)
     assert "HF_REFUSED" in [d["code"] for d in data["diagnostics"]]
     # Axolotl passes load_best_model_at_end=False (0.07 % 100 != 0): transformers starts
     assert data["transformers_refusal"] is None
+    assert not any("load_best_model_at_end" in note for note in data["notes"])
+    code, out, err = check(capsys, tmp_path, {**config, "load_best_model_at_end": True},
+                           "--num-examples", "1000")
+    assert_one_load_best_message(out, 0.07, 100)
     code, out, err = check(capsys, tmp_path, config, "--num-examples", "1000", "--json")
     data = json.loads(out)
     assert data["transformers_refusal"] is None
@@ -307,9 +331,12 @@ def test_check_load_best_without_an_eval_set_is_dropped_by_axolotl(backend, caps
     code, out, err = check(capsys, tmp_path, config, "--num-examples", "1000", "--json")
     assert code == 0, err
     data = json.loads(out)
-    # without an eval set Axolotl passes load_best_model_at_end=False: transformers starts
+    # without an eval set Axolotl passes load_best_model_at_end=False: transformers starts;
+    # the plan has nothing to choose the best from (no HF_REFUSED), so the note says it once
     assert data["transformers_refusal"] is None
-    assert any("load_best_model_at_end: Axolotl passes false" in note for note in data["notes"])
+    said = [note for note in data["notes"] if "load_best_model_at_end" in note]
+    assert len(said) == 1 and "Axolotl passes false" in said[0] and "eval set" in said[0]
+    assert "HF_REFUSED" not in [d["code"] for d in data["diagnostics"]]
 
 
 @pytest.mark.parametrize("argv, flag", [

@@ -9,7 +9,7 @@ import json
 import sys
 
 from .._numbers import to_int
-from ..diagnostics import WARNING
+from ..diagnostics import WARNING, Diagnostic
 from ..sizes import format_size
 from ._shared import all_steps, byte_size, first_steps, integer, last_steps, quiet_logger
 
@@ -65,7 +65,8 @@ def run(args) -> int:
         raise ValueError(f"CONFIG {args.config}: {exc.strerror or exc}") from None
     preview = _preview(axolotl, cfg, plan, args, num_examples, world_size)
     refusal = axolotl.transformers_refusal_of(cfg, plan)
-    diagnostics = plan.diagnostics if preview is None else preview.diagnostics
+    diagnostics, notes = _one_load_best_message(
+        plan, plan.diagnostics if preview is None else preview.diagnostics)
     kinds = [k for k in ("save", "eval")
              if getattr(plan, k) is not None or getattr(plan, f"axolotl_{k}").strategy != "no"]
     differs = {k: _differs(plan, k) for k in kinds}
@@ -76,10 +77,11 @@ def run(args) -> int:
                          "(or leave out --strict to see the tables)")
     out = sys.stdout
     if args.json:
-        json.dump(_as_json(plan, args, differs, preview, diagnostics, refusal), out, indent=2)
+        json.dump(_as_json(plan, args, differs, preview, diagnostics, notes, refusal), out,
+                  indent=2)
         out.write("\n")
     else:
-        _print(plan, args, differs, rows, out, preview, diagnostics, refusal)
+        _print(plan, args, differs, rows, out, preview, diagnostics, notes, refusal)
     return 1 if args.strict and (any(differs.values()) or warnings or refusal) else 0
 
 
@@ -97,6 +99,30 @@ def _preview(axolotl, cfg, schedules, args, num_examples, world_size):
         if "the plan needs every" in str(exc):
             return None
         raise
+
+
+def _one_load_best_message(plan, diagnostics):
+    """(diagnostics, notes) of the check, with one message where two would tell the same fact:
+    when the config sets load_best_model_at_end but Axolotl passes false to transformers, the
+    plan's HF_REFUSED (transformers would refuse these save / eval steps with it) and Axolotl's
+    note (it drops it) become one HF_REFUSED warning that says what Axolotl does and what to
+    change; the note goes.  Anything else is returned as it is."""
+    notes = list(plan.notes)
+    reason = plan.load_best_dropped
+    refused = [d for d in diagnostics if d.code == "HF_REFUSED"]
+    if reason is None or not refused:
+        return list(diagnostics), notes
+    first = refused[0]
+    message = (f"load_best_model_at_end is true in the config, but Axolotl passes false to "
+               f"transformers ({reason}): training runs, and the best model is never loaded "
+               "at the end, without a warning; to load it, make save_steps a multiple "
+               "of eval_steps (the same saves_per_epoch as evals_per_epoch, or integer "
+               "save_steps a multiple of integer eval_steps)")
+    merged = Diagnostic(first.code, first.severity, message,
+                        {**first.data, "framework": "axolotl", "axolotl_reason": reason})
+    kept = [merged if d is first else d for d in diagnostics
+            if d is first or d.code != "HF_REFUSED"]
+    return kept, [note for note in notes if reason not in note]
 
 
 def _differs(plan, kind):
@@ -130,7 +156,7 @@ def _column(schedule, n, rows):
     yield from ["-"] * (half - len(tail))
 
 
-def _print(plan, args, differs, rows, out, preview, diagnostics, refusal):
+def _print(plan, args, differs, rows, out, preview, diagnostics, notes, refusal):
     run = plan.run
     w = out.write
     w(f"config: {args.config}\n")
@@ -168,9 +194,9 @@ def _print(plan, args, differs, rows, out, preview, diagnostics, refusal):
         w("\ndiagnostics:\n")
         for d in diagnostics:
             w(f"  {d}\n")
-    if plan.notes:
+    if notes:
         w("\nnotes:\n")
-        for note in plan.notes:
+        for note in notes:
             w(f"  {note}\n")
 
 
@@ -206,7 +232,7 @@ def _steps(schedule):
         return None
 
 
-def _as_json(plan, args, differs, preview, diagnostics, refusal):
+def _as_json(plan, args, differs, preview, diagnostics, notes, refusal):
     run = plan.run
     out = {"config": str(args.config),
            "run": {"num_examples": args.num_examples, "world_size": args.world_size,
@@ -229,5 +255,5 @@ def _as_json(plan, args, differs, preview, diagnostics, refusal):
         "peak": preview.peak._asdict(), "survivors": preview.survivors.tolist()}
     out["diagnostics"] = [{"code": d.code, "severity": d.severity, "message": d.message}
                           for d in diagnostics]
-    out["notes"] = list(plan.notes)
+    out["notes"] = list(notes)
     return out

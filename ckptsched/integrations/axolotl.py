@@ -187,6 +187,8 @@ class AxolotlSchedules:
     notes         things the reader assumed or ignored, for people
     axolotl_load_best   the load_best_model_at_end Axolotl passes to transformers (its own
                   rule, not the config's value: see `axolotl_load_best_model_at_end`)
+    load_best_dropped   why Axolotl passes load_best_model_at_end=false although the config
+                  sets it true (a clause for people, also in `notes`), or None
     """
 
     run: Run
@@ -197,6 +199,7 @@ class AxolotlSchedules:
     requests: dict = field(default_factory=dict)
     notes: tuple = ()
     axolotl_load_best: bool = False
+    load_best_dropped: str | None = None
 
     @property
     def diagnostics(self) -> tuple:
@@ -259,15 +262,16 @@ def schedules_from_config(cfg_or_yaml_path, num_examples, *, world_size=1,
     save, axolotl_save, save_request = _kind(cfg, "save", run, hf_total, epochs_given, True, notes)
     evaluate, axolotl_eval, eval_request = _kind(cfg, "eval", run, hf_total, epochs_given,
                                                  has_eval_set, notes)
-    load_best = axolotl_load_best_model_at_end(cfg, axolotl_save, axolotl_eval,
-                                               _given_steps(cfg, epochs_given))
+    given = _given_steps(cfg, epochs_given)
+    load_best = axolotl_load_best_model_at_end(cfg, axolotl_save, axolotl_eval, given)
+    dropped = None
     if _flag(cfg, "load_best_model_at_end") and not load_best:
-        notes.append("load_best_model_at_end: Axolotl passes false to transformers (it needs an "
-                     "eval set and save_steps a multiple of eval_steps, in float): the best "
-                     "model is not loaded at the end")
+        dropped = _why_load_best_is_dropped(cfg, axolotl_save, axolotl_eval, given)
+        notes.append(f"load_best_model_at_end: Axolotl passes false to transformers "
+                     f"({dropped}): the best model is not loaded at the end")
     return AxolotlSchedules(run, save, evaluate, axolotl_save, axolotl_eval,
                             {"save": save_request, "eval": eval_request}, tuple(notes),
-                            load_best)
+                            load_best, dropped)
 
 
 def axolotl_refusal(cfg) -> None:
@@ -328,6 +332,21 @@ def axolotl_load_best_model_at_end(cfg, axolotl_save, axolotl_eval, given=None) 
     return bool(wanted and eval_set and save_steps and eval_steps
                 and axolotl_save.strategy == "steps" and axolotl_eval.strategy == "steps"
                 and save_steps % eval_steps == 0)
+
+
+def _why_load_best_is_dropped(cfg, axolotl_save, axolotl_eval, given) -> str:
+    """The first condition of `axolotl_load_best_model_at_end` that a config asking for
+    load_best_model_at_end fails, as a clause for people."""
+    val_set_size, tests = cfg.get("val_set_size") or 0, bool(cfg.get("test_datasets"))
+    if not ((not tests and val_set_size > 0) or (tests and val_set_size == 0)):
+        return "it needs an eval set: a val_set_size or test_datasets, not both"
+    save_steps, eval_steps = given["save"], given["eval"]
+    if not (save_steps and eval_steps and axolotl_save.strategy == "steps"
+            and axolotl_eval.strategy == "steps"):
+        return ("it needs both save_steps and eval_steps (saves_per_epoch / evals_per_epoch "
+                "set them when below one per run) and the 'steps' strategy for both")
+    return (f"it needs save_steps a multiple of eval_steps in float, and save_steps="
+            f"{save_steps!r} % eval_steps={eval_steps!r} = {save_steps % eval_steps!r}")
 
 
 def _axolotl_total_steps(cfg, run, num_examples, epochs, mbs, accum, world_size, max_steps,

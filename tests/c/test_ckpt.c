@@ -386,46 +386,56 @@ static int64_t simulate_steps(int64_t N, int64_t b, int64_t g, int64_t w, int dr
     return steps;
 }
 
+/* Check that ckpt_steps_per_epoch(N, b, g, w, drop_last, step_partial) succeeds with `want`
+ * steps (the failure's context names the arguments). */
+static void check_steps_per_epoch(int64_t N, int64_t b, int64_t g, int64_t w, int drop_last,
+                                  int step_partial, int64_t want)
+{
+    int64_t S = SENTINEL;
+    SET_CTX("N=%" PRId64 " b=%" PRId64 " g=%" PRId64 " w=%" PRId64
+            " drop_last=%d step_partial=%d", N, b, g, w, drop_last, step_partial);
+    CHECK_EQ(ckpt_steps_per_epoch(N, b, g, w, drop_last, step_partial, &S), CKPT_OK);
+    CHECK_EQ(S, want);
+}
+
 static void test_steps_per_epoch(void)
 {
     int64_t S;
     /* 1736 examples, batch 1, accumulation 8, one rank: 1736 / 8 = 217 */
     for (int dl = 0; dl <= 1; dl++)
-        for (int sp = 0; sp <= 1; sp++) {
-            S = SENTINEL;
-            CHECK_EQ(ckpt_steps_per_epoch(1736, 1, 8, 1, dl, sp, &S), CKPT_OK);
-            CHECK_EQ(S, 217);
-        }
+        for (int sp = 0; sp <= 1; sp++)
+            check_steps_per_epoch(1736, 1, 8, 1, dl, sp, 217);
     /* N=1000, b=3, g=4, w=2:
      *   no drop_last: per rank ceil(1000/2) = 500, batches ceil(500/3) = 167,
      *                 step: ceil(167/4) = 42, drop: floor(167/4) = 41
      *   drop_last:    per rank 500, batches floor(500/3) = 166,
      *                 step: ceil(166/4) = 42 (41.5), drop: floor(166/4) = 41 */
-    S = SENTINEL; CHECK_EQ(ckpt_steps_per_epoch(1000, 3, 4, 2, 0, 1, &S), CKPT_OK); CHECK_EQ(S, 42);
-    S = SENTINEL; CHECK_EQ(ckpt_steps_per_epoch(1000, 3, 4, 2, 0, 0, &S), CKPT_OK); CHECK_EQ(S, 41);
-    S = SENTINEL; CHECK_EQ(ckpt_steps_per_epoch(1000, 3, 4, 2, 1, 1, &S), CKPT_OK); CHECK_EQ(S, 42);
-    S = SENTINEL; CHECK_EQ(ckpt_steps_per_epoch(1000, 3, 4, 2, 1, 0, &S), CKPT_OK); CHECK_EQ(S, 41);
+    check_steps_per_epoch(1000, 3, 4, 2, 0, 1, 42);
+    check_steps_per_epoch(1000, 3, 4, 2, 0, 0, 41);
+    check_steps_per_epoch(1000, 3, 4, 2, 1, 1, 42);
+    check_steps_per_epoch(1000, 3, 4, 2, 1, 0, 41);
     /* N=1000, b=3, g=4, w=3 (drop_last matters at every level):
      *   no drop_last: ceil(1000/3) = 334, ceil(334/3) = 112, 112/4 = 28 either way
      *   drop_last:    floor(1000/3) = 333, floor(333/3) = 111,
      *                 step: ceil(111/4) = 28, drop: floor(111/4) = 27 */
-    S = SENTINEL; CHECK_EQ(ckpt_steps_per_epoch(1000, 3, 4, 3, 0, 1, &S), CKPT_OK); CHECK_EQ(S, 28);
-    S = SENTINEL; CHECK_EQ(ckpt_steps_per_epoch(1000, 3, 4, 3, 0, 0, &S), CKPT_OK); CHECK_EQ(S, 28);
-    S = SENTINEL; CHECK_EQ(ckpt_steps_per_epoch(1000, 3, 4, 3, 1, 1, &S), CKPT_OK); CHECK_EQ(S, 28);
-    S = SENTINEL; CHECK_EQ(ckpt_steps_per_epoch(1000, 3, 4, 3, 1, 0, &S), CKPT_OK); CHECK_EQ(S, 27);
+    check_steps_per_epoch(1000, 3, 4, 3, 0, 1, 28);
+    check_steps_per_epoch(1000, 3, 4, 3, 0, 0, 28);
+    check_steps_per_epoch(1000, 3, 4, 3, 1, 1, 28);
+    check_steps_per_epoch(1000, 3, 4, 3, 1, 0, 27);
     /* N=3, b=4, g=8: drop_last leaves no full batch -> S = 0 (not an error here) */
-    S = SENTINEL; CHECK_EQ(ckpt_steps_per_epoch(3, 4, 8, 1, 1, 1, &S), CKPT_OK); CHECK_EQ(S, 0);
-    S = SENTINEL; CHECK_EQ(ckpt_steps_per_epoch(3, 4, 8, 1, 1, 0, &S), CKPT_OK); CHECK_EQ(S, 0);
+    check_steps_per_epoch(3, 4, 8, 1, 1, 1, 0);
+    check_steps_per_epoch(3, 4, 8, 1, 1, 0, 0);
     /* without drop_last: one partial batch, which steps only with step_partial */
-    S = SENTINEL; CHECK_EQ(ckpt_steps_per_epoch(3, 4, 8, 1, 0, 1, &S), CKPT_OK); CHECK_EQ(S, 1);
-    S = SENTINEL; CHECK_EQ(ckpt_steps_per_epoch(3, 4, 8, 1, 0, 0, &S), CKPT_OK); CHECK_EQ(S, 0);
+    check_steps_per_epoch(3, 4, 8, 1, 0, 1, 1);
+    check_steps_per_epoch(3, 4, 8, 1, 0, 0, 0);
     /* huge inputs: M examples, batch 1, accum 1, one rank = M steps */
-    S = SENTINEL; CHECK_EQ(ckpt_steps_per_epoch(M, 1, 1, 1, 0, 1, &S), CKPT_OK); CHECK_EQ(S, M);
+    check_steps_per_epoch(M, 1, 1, 1, 0, 1, M);
     /* M = 2 * (2^62 - 1) + 1: w=2 -> ceil 2^62, floor 2^62 - 1 */
-    S = SENTINEL; CHECK_EQ(ckpt_steps_per_epoch(M, 1, 1, 2, 0, 1, &S), CKPT_OK); CHECK_EQ(S, P2(62));
-    S = SENTINEL; CHECK_EQ(ckpt_steps_per_epoch(M, 1, 1, 2, 1, 1, &S), CKPT_OK); CHECK_EQ(S, P2(62) - 1);
-    S = SENTINEL; CHECK_EQ(ckpt_steps_per_epoch(1, M, M, M, 0, 1, &S), CKPT_OK); CHECK_EQ(S, 1);
-    S = SENTINEL; CHECK_EQ(ckpt_steps_per_epoch(1, M, M, M, 1, 1, &S), CKPT_OK); CHECK_EQ(S, 0);
+    check_steps_per_epoch(M, 1, 1, 2, 0, 1, P2(62));
+    check_steps_per_epoch(M, 1, 1, 2, 1, 1, P2(62) - 1);
+    check_steps_per_epoch(1, M, M, M, 0, 1, 1);
+    check_steps_per_epoch(1, M, M, M, 1, 1, 0);
+    CLEAR_CTX();
     /* domain errors: any of N, b, g, w < 1 */
     S = SENTINEL; CHECK_EQ(ckpt_steps_per_epoch(0, 1, 1, 1, 0, 1, &S), CKPT_DOMAIN);
     S = SENTINEL; CHECK_EQ(ckpt_steps_per_epoch(10, 0, 1, 1, 0, 1, &S), CKPT_DOMAIN);
@@ -442,13 +452,9 @@ static void test_steps_per_epoch(void)
             for (int64_t g = 1; g <= 5; g++)
                 for (int64_t w = 1; w <= 4; w++)
                     for (int dl = 0; dl <= 1; dl++)
-                        for (int sp = 0; sp <= 1; sp++) {
-                            SET_CTX("N=%" PRId64 " b=%" PRId64 " g=%" PRId64 " w=%" PRId64
-                                    " drop_last=%d step_partial=%d", N, b, g, w, dl, sp);
-                            S = SENTINEL;
-                            CHECK_EQ(ckpt_steps_per_epoch(N, b, g, w, dl, sp, &S), CKPT_OK);
-                            CHECK_EQ(S, simulate_steps(N, b, g, w, dl, sp));
-                        }
+                        for (int sp = 0; sp <= 1; sp++)
+                            check_steps_per_epoch(N, b, g, w, dl, sp,
+                                                  simulate_steps(N, b, g, w, dl, sp));
     CLEAR_CTX();
 }
 
@@ -1273,6 +1279,46 @@ static void test_even_contains_both_paths(void)
     CLEAR_CTX();
 }
 
+/* The k-th step (k from 1) of the steps a fill test expects from its rule. */
+typedef int64_t (*nth_step_fn)(const void *model, int64_t k);
+
+static int64_t rule_nth_step(const void *rule, int64_t k)
+{
+    return ckpt_rule_nth((const ckpt_rule *)rule, k);
+}
+
+/* An arithmetic progression first, first + spacing, ... written out by hand, so that
+ * the model of a long fill does not go through ckpt_rule_nth. */
+typedef struct {
+    int64_t first, spacing;
+} progression;
+
+static int64_t progression_step(const void *model, int64_t k)
+{
+    const progression *p = model;
+    return p->first + (k - 1) * p->spacing;
+}
+
+/* Check that out[0..n) is exactly the merge of the model's steps 1..count with the
+ * sorted extra steps, a step in both written once (the context is the caller's). */
+static void check_fill_is_merge(const int64_t *out, int64_t n, nth_step_fn nth_step,
+                                const void *model, int64_t count, const int64_t *extra,
+                                int64_t n_extra)
+{
+    int64_t k = 1, e = 0, w = 0, bad = 0;
+    while (k <= count || e < n_extra) {
+        int64_t a = k <= count ? nth_step(model, k) : M;
+        int64_t b = e < n_extra ? extra[e] : M;
+        int64_t low = a < b ? a : b;
+        if (w >= n || out[w] != low) bad++;
+        w++;
+        if (a == low) k++;
+        if (b == low) e++;
+    }
+    CHECK_EQ(n, w);
+    CHECK_EQ(bad, 0);
+}
+
 /* ckpt_sched_fill of one EVEN rule writes one period incrementally and the rest by
  * adding span/gcd to the step one period earlier: compare with ckpt_rule_nth over
  * periods from 1 to more than the number of steps, and with extra steps splitting
@@ -1297,18 +1343,8 @@ static void test_even_fill_periods(void)
         int64_t n = SENTINEL;
         CHECK_EQ(ckpt_sched_fill(&sc, out, CAP, &n), CKPT_OK);
         /* the model: the rule's steps by nth, merged with the extras */
-        int64_t count = ckpt_rule_count(&r, r.stop), i = 1, e = 0, w = 0, bad = 0;
-        while (i <= count || e < n_extra) {
-            int64_t a = i <= count ? ckpt_rule_nth(&r, i) : M;
-            int64_t b = e < n_extra ? extra[e] : M;
-            int64_t low = a < b ? a : b;
-            if (w >= n || out[w] != low) bad++;
-            w++;
-            if (a == low) i++;
-            if (b == low) e++;
-        }
-        CHECK_EQ(n, w);
-        CHECK_EQ(bad, 0);
+        check_fill_is_merge(out, n, rule_nth_step, &r, ckpt_rule_count(&r, r.stop),
+                            extra, n_extra);
     }
     free(out);
     CLEAR_CTX();
@@ -1348,18 +1384,8 @@ static void test_long_progression_fills(void)
                 SET_CTX("progression variant %d, %" PRId64 " steps, %" PRId64 " extras",
                         variant, len, n_extra);
                 CHECK_EQ(ckpt_sched_fill(&sc, out, cap, &n), CKPT_OK);
-                int64_t i = 0, e = 0, w = 0, bad = 0;
-                while (i < len || e < n_extra) {
-                    int64_t a = i < len ? first + i * spacing : M;
-                    int64_t b = e < n_extra ? extra[e] : M;
-                    int64_t low = a < b ? a : b;
-                    if (w >= n || out[w] != low) bad++;
-                    w++;
-                    if (a == low) i++;
-                    if (b == low) e++;
-                }
-                CHECK_EQ(n, w);
-                CHECK_EQ(bad, 0);
+                const progression model = {first, spacing};
+                check_fill_is_merge(out, n, progression_step, &model, len, extra, n_extra);
                 free(out);
             }
         }
@@ -1461,59 +1487,38 @@ static void test_min_interval(void)
     CLEAR_CTX();
 }
 
+/* Check that ckpt_longest_gap of the n steps (a run of `total` steps) succeeds with the
+ * longest stretch `want_gap`, closed at step `want_end`. */
+static void check_longest_gap(const int64_t *steps, int64_t n, int64_t total, int64_t want_gap,
+                              int64_t want_end)
+{
+    int64_t gap = SENTINEL, end = SENTINEL;
+    SET_CTX("longest_gap of %" PRId64 " steps from %" PRId64 ", total %" PRId64, n,
+            n ? steps[0] : 0, total);
+    CHECK_EQ(ckpt_longest_gap(steps, n, total, &gap, &end), CKPT_OK);
+    CHECK_EQ(gap, want_gap);
+    CHECK_EQ(end, want_end);
+}
+
 static void test_longest_gap(void)
 {
     int64_t gap, end;
     /* 0 -> 3 -> 10 -> 12 -> 20: gaps 3, 7, 2, 8: the tail wins */
-    {
-        const int64_t steps[] = {3, 10, 12};
-        gap = end = SENTINEL;
-        CHECK_EQ(ckpt_longest_gap(steps, 3, 20, &gap, &end), CKPT_OK);
-        CHECK_EQ(gap, 8); CHECK_EQ(end, 20);
-    }
+    check_longest_gap((const int64_t[]){3, 10, 12}, 3, 20, 8, 20);
     /* 0 -> 9 -> 10 -> 12: the gap from 0 to the first step wins */
-    {
-        const int64_t steps[] = {9, 10};
-        gap = end = SENTINEL;
-        CHECK_EQ(ckpt_longest_gap(steps, 2, 12, &gap, &end), CKPT_OK);
-        CHECK_EQ(gap, 9); CHECK_EQ(end, 9);
-    }
+    check_longest_gap((const int64_t[]){9, 10}, 2, 12, 9, 9);
     /* 0 -> 2 -> 9 -> 10 = total: a gap between steps wins, no tail */
-    {
-        const int64_t steps[] = {2, 9, 10};
-        gap = end = SENTINEL;
-        CHECK_EQ(ckpt_longest_gap(steps, 3, 10, &gap, &end), CKPT_OK);
-        CHECK_EQ(gap, 7); CHECK_EQ(end, 9);
-    }
+    check_longest_gap((const int64_t[]){2, 9, 10}, 3, 10, 7, 9);
     /* ties: 4, 4, 4 -> the first one */
-    {
-        const int64_t steps[] = {4, 8};
-        gap = end = SENTINEL;
-        CHECK_EQ(ckpt_longest_gap(steps, 2, 12, &gap, &end), CKPT_OK);
-        CHECK_EQ(gap, 4); CHECK_EQ(end, 4);
-    }
+    check_longest_gap((const int64_t[]){4, 8}, 2, 12, 4, 4);
     /* no steps: the whole run */
-    gap = end = SENTINEL;
-    CHECK_EQ(ckpt_longest_gap(NULL, 0, 5, &gap, &end), CKPT_OK);
-    CHECK_EQ(gap, 5); CHECK_EQ(end, 5);
+    check_longest_gap(NULL, 0, 5, 5, 5);
     /* every step saved: gap 1 closed by step 1 */
-    {
-        const int64_t steps[] = {1, 2, 3};
-        gap = end = SENTINEL;
-        CHECK_EQ(ckpt_longest_gap(steps, 3, 3, &gap, &end), CKPT_OK);
-        CHECK_EQ(gap, 1); CHECK_EQ(end, 1);
-    }
-    /* near int64: 0 -> 1 -> M: gap M - 1 closed by M */
-    {
-        const int64_t steps[] = {1};
-        gap = end = SENTINEL;
-        CHECK_EQ(ckpt_longest_gap(steps, 1, M, &gap, &end), CKPT_OK);
-        CHECK_EQ(gap, M - 1); CHECK_EQ(end, M);
-        const int64_t steps2[] = {M};
-        gap = end = SENTINEL;
-        CHECK_EQ(ckpt_longest_gap(steps2, 1, M, &gap, &end), CKPT_OK);
-        CHECK_EQ(gap, M); CHECK_EQ(end, M);
-    }
+    check_longest_gap((const int64_t[]){1, 2, 3}, 3, 3, 1, 1);
+    /* near int64: 0 -> 1 -> M: gap M - 1 closed by M; 0 -> M: gap M */
+    check_longest_gap((const int64_t[]){1}, 1, M, M - 1, M);
+    check_longest_gap((const int64_t[]){M}, 1, M, M, M);
+    CLEAR_CTX();
     /* domain errors: unsorted, duplicate, step 0 / negative, step past total, total < 1, n < 0 */
     {
         const int64_t unsorted[] = {5, 3}, dup[] = {3, 3}, zero[] = {0, 4}, neg[] = {INT64_MIN, 4},
@@ -1545,11 +1550,7 @@ static void test_longest_gap(void)
                 run = 0;
             }
         }
-        SET_CTX("random longest_gap #%d", k);
-        gap = end = SENTINEL;
-        CHECK_EQ(ckpt_longest_gap(steps, ns, total, &gap, &end), CKPT_OK);
-        CHECK_EQ(gap, best);
-        CHECK_EQ(end, best_end);
+        check_longest_gap(steps, ns, total, best, best_end);
     }
     CLEAR_CTX();
 }

@@ -544,6 +544,13 @@ def test_axolotl_decides_load_best_model_at_end_itself(backend, saves, evals, ep
     assert transformers_refusal_of(cfg, plan) is None
     dropped = any("Axolotl passes false" in note for note in plan.notes)
     assert dropped is (load_best and not expected)
+    # the reason, for `check` to say once: the float % that fails (here both steps are set)
+    if dropped:
+        assert plan.load_best_dropped in plan.notes[-1]
+        if save_ratio < 1 and eval_ratio < 1:
+            assert f"= {save_ratio % eval_ratio!r}" in plan.load_best_dropped
+    else:
+        assert plan.load_best_dropped is None
 
 
 def test_load_best_model_at_end_needs_an_eval_set_in_axolotl(backend):
