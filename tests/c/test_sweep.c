@@ -343,13 +343,20 @@ static void expect_error(const columns *c, int64_t n, ckpt_status status, int64_
     CHECK_EQ(err.why, why);
 }
 
+/* Three valid runs: 10 steps per epoch, 2 epochs, 3 saves per epoch, final. */
+static void three_runs(columns *c)
+{
+    model_run m;
+    memset(&m, 0, sizeof m);
+    m.S = 10, m.e_num = 2, m.e_den = 1, m.k = 3, m.final = 1;
+    for (int64_t i = 0; i < 3; i++) put(c, i, &m);
+}
+
 static void test_errors(void)
 {
     static columns c;
     model_run m;
-    memset(&m, 0, sizeof m);
-    m.S = 10, m.e_num = 2, m.e_den = 1, m.k = 3, m.final = 1;
-    for (int64_t i = 0; i < 3; i++) put(&c, i, &m);
+    three_runs(&c);
 
     c.S[1] = 0;
     expect_error(&c, 3, CKPT_DOMAIN, 1, CKPT_ARG_STEPS_PER_EPOCH, CKPT_WHY_VALUE);
@@ -404,10 +411,7 @@ static void test_errors(void)
 static void test_complete_columns(void)
 {
     static columns c;
-    model_run m;
-    memset(&m, 0, sizeof m);
-    m.S = 10, m.e_num = 2, m.e_den = 1, m.k = 3, m.final = 1;
-    for (int64_t i = 0; i < 3; i++) put(&c, i, &m);
+    three_runs(&c);
     c.max_steps[1] = 40, c.S[1] = A, c.k[1] = A;  /* run 1 needs neither */
     const uint32_t bits[] = {CKPT_COMPLETE(CKPT_ARG_STEPS_PER_EPOCH),
                              CKPT_COMPLETE(CKPT_ARG_SAVES_PER_EPOCH)};
