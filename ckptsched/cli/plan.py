@@ -520,12 +520,7 @@ def _print_table(run_, sched, hf_description, hf_engine, rows):
             print(f"{step:>10}  {ours:>9}  {theirs:>4}  {_where(run_, step)}")
         print(f"\nckptsched: {_saves(count)};  HF ({hf_description}): "
               f"{hf_engine.count(MAX_MATERIALIZED)} saves")
-    if sched.diagnostics:
-        print("\ndiagnostics:")
-        for d in sched.diagnostics:
-            print(f"  {d.code} ({d.severity}): {d.message}")
-    else:
-        print("\nno diagnostics: the schedule is exactly what was asked")
+    _print_diagnostics(sched.diagnostics, "the schedule")
 
 
 # ---- a plan: save / eval / log together, retention and disk -----------------------------
@@ -613,12 +608,17 @@ def _print_plan_table(plan, args, hf_description, hf_engine):
         print(f"HF: {hf_description}")
     if disk:
         _print_disk(plan)
-    if plan.diagnostics:
+    _print_diagnostics(plan.diagnostics, "the plan")
+
+
+def _print_diagnostics(diagnostics, what: str) -> None:
+    """The diagnostics of `what` (a schedule or a plan), one per line, or that there are none."""
+    if diagnostics:
         print("\ndiagnostics:")
-        for d in plan.diagnostics:
+        for d in diagnostics:
             print(f"  {d.code} ({d.severity}): {d.message}")
     else:
-        print("\nno diagnostics: the plan is exactly what was asked")
+        print(f"\nno diagnostics: {what} is exactly what was asked")
 
 
 def _steps_preview(steps, shown_count: int = 8) -> str:
