@@ -959,10 +959,11 @@ static inline int small_fits(const fast_cols *c, int64_t b0, int64_t nb, const c
            && (o->bytes == NULL || c->bytes_all < ((int64_t)1 << 32));
 }
 
-/* count_whole for a small block where small_fits: nothing can overflow, so no row is
- * checked, and the HF_MISMATCH interval is taken without branching (float_interval
- * when T * ratio <= T < SMALL) and, from c->recip, without dividing. */
-static void count_small(const fast_cols *c, int64_t b0, int64_t nb, const count_out *o)
+/* count_small's loop; `shared` (a constant where it is inlined): saves_per_epoch, epochs and
+ * epochs in double are one value for every row, so the loop reads one column and takes one
+ * HF_MISMATCH ratio. */
+static inline void count_small_rows(const fast_cols *c, int64_t b0, int64_t nb,
+                                    const count_out *o, int shared)
 {
     const int64_t sS = c->S.step, sk = c->k.step, sE = c->e_num.step, sF = c->e_float.step;
     const int64_t *const S_ = c->S.data + b0 * sS, *const k_ = c->k.data + b0 * sk;
@@ -971,11 +972,15 @@ static void count_small(const fast_cols *c, int64_t b0, int64_t nb, const count_
     const double *const recip = c->has_recip ? c->recip : NULL;
     int64_t *const counts = o->counts + b0;
     uint32_t *const flags = o->flags + b0;
+    const int64_t k0 = k_[0], E0 = E_[0];
+    const double ratio0 = 1.0 / ((double)k0 * (F_ != NULL ? F_[0] : (double)E0));
     for (int64_t j = 0; j < nb; j++) {
-        const int64_t S = S_[j * sS], k = k_[j * sk], E = E_[j * sE], T = E * S;
+        const int64_t S = S_[j * sS], k = shared ? k0 : k_[j * sk], E = shared ? E0 : E_[j * sE];
+        const int64_t T = E * S;
         const int every_step = k > S;  /* then the rule is every step, T of them */
         const int64_t n = every_step ? T : E * k;
-        const double ratio = recip != NULL && k < RECIP_SIZE
+        const double ratio = shared ? ratio0
+                             : recip != NULL && k < RECIP_SIZE
                                  ? recip[k]
                                  : 1.0 / ((double)k * (F_ != NULL ? F_[j * sF] : (double)E));
         const int check = ratio < 1.0;  /* axolotl_interval: else NO_CHECK */
@@ -1004,6 +1009,18 @@ static void count_small(const fast_cols *c, int64_t b0, int64_t nb, const count_
     if (o->any_disk)
         for (int64_t j = 0; j < nb; j++)
             put_disk(o, b0 + j, counts[j], c->keep_last_all, c->bytes_all);
+}
+
+/* count_whole for a small block where small_fits: nothing can overflow, so no row is
+ * checked, and the HF_MISMATCH interval is taken without branching (float_interval
+ * when T * ratio <= T < SMALL) and, from c->recip, without dividing. */
+static void count_small(const fast_cols *c, int64_t b0, int64_t nb, const count_out *o)
+{
+    /* two copies of the loop: the one for a shared saves_per_epoch and epochs does less */
+    if (c->k.step == 0 && c->e_num.step == 0 && c->e_float.step == 0)
+        count_small_rows(c, b0, nb, o, 1);
+    else
+        count_small_rows(c, b0, nb, o, 0);
 }
 
 ckpt_status ckpt_sweep_count(const ckpt_sweep_in *in, int64_t begin, int64_t end,
