@@ -16,6 +16,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 #define MAX_SWEEP_RULES 4
 #define LANES 4  /* interleaved walks in ckpt_sweep_rule_fill */
@@ -598,7 +599,19 @@ void ckpt_sweep_rule_fill(const ckpt_rule *rule, int64_t *out, int64_t n)
  * whole-epochs loops: no row is checked on its own, and a row is counted and flagged with
  * multiplications only (no division) and filled with one.  Other qualifying rows are
  * read and checked one by one (fast_read).  Each step works over a block in its own
- * short loop, so that the processor overlaps the rows' long latency chains. */
+ * short loop, so that the processor overlaps the rows' long latency chains.
+ *
+ * The commonest sweep of all, runs that differ only in steps_per_epoch, has loops of its
+ * own ("regular" blocks: count_regular, fill_regular), written so that the compiler
+ * vectorizes them: counting and flagging such a run is a few double operations. */
+
+/* A kernel whose loop the compiler vectorizes on its own but not once it is inlined into
+ * a pass's large function (seen with gcc 12): kept out of line where the compiler allows. */
+#if defined(__GNUC__)
+#define KERNEL __attribute__((noinline)) static
+#else
+#define KERNEL static
+#endif
 
 #define BLOCK 64
 #define NO_CHECK (-1)  /* an HF_MISMATCH interval: nothing to compare */
@@ -624,6 +637,9 @@ typedef struct {
                               valid value (or absent) for every row, epochs_den 1 */
     int64_t keep_last_all, bytes_all;  /* with `whole`: every row's keep_last (0: keep
                                           all) and checkpoint_bytes (0: none) */
+    int shared_k_epochs;   /* with `whole`: steps_per_epoch one value per row, and
+                              saves_per_epoch, epochs and epochs in double one value for
+                              every row (the regular blocks' sweeps) */
     int has_recip;         /* with `whole` and one epochs for every row: recip[k] is */
     double recip[RECIP_SIZE];  /* 1.0 / (k * epochs in double) for 1 <= k < RECIP_SIZE */
 } fast_cols;
@@ -678,6 +694,8 @@ static void fast_cols_init(const ckpt_sweep_in *in, fast_cols *c)
         c->keep_last_all = kl == A ? 0 : kl;
         c->bytes_all = c->has_bytes ? bytes_each : 0;
     }
+    c->shared_k_epochs = c->whole && c->S.step == 1 && c->k.step == 0 && c->e_num.step == 0
+                         && c->e_float.step == 0;
     /* the same IEEE operations as axolotl_interval's, once per saves_per_epoch value
      * instead of once per row (worth it only over enough rows) */
     c->has_recip = c->whole && c->e_num.step == 0 && c->e_float.step == 0
@@ -959,11 +977,8 @@ static inline int small_fits(const fast_cols *c, int64_t b0, int64_t nb, const c
            && (o->bytes == NULL || c->bytes_all < ((int64_t)1 << 32));
 }
 
-/* count_small's loop; `shared` (a constant where it is inlined): saves_per_epoch, epochs and
- * epochs in double are one value for every row, so the loop reads one column and takes one
- * HF_MISMATCH ratio. */
-static inline void count_small_rows(const fast_cols *c, int64_t b0, int64_t nb,
-                                    const count_out *o, int shared)
+/* count_small's loop for any small block: counts and flags. */
+static void count_small_rows(const fast_cols *c, int64_t b0, int64_t nb, const count_out *o)
 {
     const int64_t sS = c->S.step, sk = c->k.step, sE = c->e_num.step, sF = c->e_float.step;
     const int64_t *const S_ = c->S.data + b0 * sS, *const k_ = c->k.data + b0 * sk;
@@ -972,15 +987,12 @@ static inline void count_small_rows(const fast_cols *c, int64_t b0, int64_t nb,
     const double *const recip = c->has_recip ? c->recip : NULL;
     int64_t *const counts = o->counts + b0;
     uint32_t *const flags = o->flags + b0;
-    const int64_t k0 = k_[0], E0 = E_[0];
-    const double ratio0 = 1.0 / ((double)k0 * (F_ != NULL ? F_[0] : (double)E0));
     for (int64_t j = 0; j < nb; j++) {
-        const int64_t S = S_[j * sS], k = shared ? k0 : k_[j * sk], E = shared ? E0 : E_[j * sE];
+        const int64_t S = S_[j * sS], k = k_[j * sk], E = E_[j * sE];
         const int64_t T = E * S;
         const int every_step = k > S;  /* then the rule is every step, T of them */
         const int64_t n = every_step ? T : E * k;
-        const double ratio = shared ? ratio0
-                             : recip != NULL && k < RECIP_SIZE
+        const double ratio = recip != NULL && k < RECIP_SIZE
                                  ? recip[k]
                                  : 1.0 / ((double)k * (F_ != NULL ? F_[j * sF] : (double)E));
         const int check = ratio < 1.0;  /* axolotl_interval: else NO_CHECK */
@@ -1000,6 +1012,73 @@ static inline void count_small_rows(const fast_cols *c, int64_t b0, int64_t nb,
         flags[j] = (every_step ? CKPT_FLAG_FEWER_THAN_REQUESTED : 0)
                    | (check & differ ? CKPT_FLAG_HF_MISMATCH : 0);
     }
+}
+
+/* Whether x[j] >= least for j < n, all of them and least of magnitude below 2**62 (one
+ * vectorizable OR of the differences' signs). */
+KERNEL int all_at_least(const int64_t *restrict x, int64_t n, int64_t least)
+{
+    uint64_t signs = 0;
+    for (int64_t j = 0; j < n; j++) signs |= (uint64_t)(x[j] - least);
+    return (int64_t)signs >= 0;
+}
+
+/* Whether a small block's rows are a regular block: steps_per_epoch one value per row,
+ * saves_per_epoch k and epochs E one value for every row (c->shared_k_epochs), every
+ * row's steps_per_epoch at least k (so every run saves E*k times), and E*k >= 2. */
+static inline int regular_block(const fast_cols *c, int64_t b0, int64_t nb)
+{
+    if (!c->shared_k_epochs) return 0;
+    const int64_t k = c->k.data[0];
+    return k * c->e_num.data[0] >= 2 && all_at_least(c->S.data + b0, nb, k);  /* < 2**62 */
+}
+
+/* x as a double, exactly, for 0 <= x < 2**52: the bits of 2**52 + x, minus 2**52 (a
+ * conversion from int64 that vectorizes without AVX-512). */
+static inline double small_to_double(int64_t x)
+{
+    const uint64_t bits = (uint64_t)x | 0x4330000000000000u;  /* 2**52 + x */
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return d - 0x1p52;
+}
+
+/* ceil(y) for 0 <= y < 2**52: y + 2**52 is rounded to an integer (doubles there are one
+ * apart), in any rounding mode, so r is y or a neighbour of it one below or above. */
+static inline double small_ceil(double y)
+{
+    const double r = (y + 0x1p52) - 0x1p52;
+    return r < y ? r + 1.0 : r;
+}
+
+/* count_small_rows for a regular block (regular_block): every row saves n = E*k times and
+ * is flagged HF_MISMATCH, or not, by the closed form there (k <= S, n >= 2), computed
+ * here in double so that the loop vectorizes: S, T = E*S < 2**31 and h = max(1, ceil(T *
+ * ratio)) <= T are exact as doubles, T * ratio is the same IEEE product, and h*k is exact
+ * below 2**53 and at least 2**53 > S + 1 from there, so comparing it with S and S + 1
+ * answers as in int64.  No FEWER_THAN_REQUESTED (k <= S). */
+KERNEL void count_regular(const int64_t *restrict S_, int64_t nb, int64_t k, int64_t E,
+                          double epochs, int64_t *restrict counts, uint32_t *restrict flags)
+{
+    const double ratio = 1.0 / ((double)k * epochs);  /* as count_small_rows' */
+    const uint32_t mismatch = ratio < 1.0 ? CKPT_FLAG_HF_MISMATCH : 0;  /* else NO_CHECK */
+    const double r = ratio < 1.0 ? ratio : 1.0, k_ = (double)k, E_ = (double)E;
+    const int64_t n = E * k;
+    const int one_epoch = E == 1;
+    for (int64_t j = 0; j < nb; j++) {
+        const double S = small_to_double(S_[j]), T = E_ * S;
+        const double up = small_ceil(T * r), h = up < 1.0 ? 1.0 : up, hk = h * k_;
+        const int same = (hk == S) | (one_epoch & (hk == S + 1.0));
+        counts[j] = n;
+        flags[j] = same ? 0 : mismatch;
+    }
+}
+
+/* Rows [b0, b0 + nb)'s offsets, bytes and disk outputs from their counts (small_fits:
+ * none of them overflows). */
+static void put_totals(const fast_cols *c, int64_t b0, int64_t nb, const count_out *o)
+{
+    const int64_t *const counts = o->counts + b0;
     if (o->offsets != NULL) {
         int64_t total = o->offsets[b0];
         for (int64_t j = 0; j < nb; j++) o->offsets[b0 + j + 1] = total += counts[j];
@@ -1016,11 +1095,15 @@ static inline void count_small_rows(const fast_cols *c, int64_t b0, int64_t nb,
  * when T * ratio <= T < SMALL) and, from c->recip, without dividing. */
 static void count_small(const fast_cols *c, int64_t b0, int64_t nb, const count_out *o)
 {
-    /* two copies of the loop: the one for a shared saves_per_epoch and epochs does less */
-    if (c->k.step == 0 && c->e_num.step == 0 && c->e_float.step == 0)
-        count_small_rows(c, b0, nb, o, 1);
-    else
-        count_small_rows(c, b0, nb, o, 0);
+    if (regular_block(c, b0, nb)) {
+        const int64_t E = c->e_num.data[0];
+        count_regular(c->S.data + b0, nb, c->k.data[0], E,
+                      c->e_float.data != NULL ? c->e_float.data[0] : (double)E,
+                      o->counts + b0, o->flags + b0);
+    } else {
+        count_small_rows(c, b0, nb, o);
+    }
+    put_totals(c, b0, nb, o);
 }
 
 ckpt_status ckpt_sweep_count(const ckpt_sweep_in *in, int64_t begin, int64_t end,
@@ -1147,36 +1230,21 @@ static inline int64_t fill_work(const ckpt_sweep_in *in, int64_t work, int64_t b
     return in->work_budget == 0 || block_work <= in->work_budget - work ? block_work : -1;
 }
 
-/* fill_whole for a small block with one saves_per_epoch k for every row (dv its divider),
- * whole: its rows' work all within the budget.  Returns the rows done, fewer than nb at a row
- * whose slice does not match its count (left to the row-by-row path, which names the error).
- * A run's first period, ceil(i*S/k) = floor((i*S + k - 1) / k) for i = 1..k, is divided
- * step by step (i*S + k - 1 < 2**62: S, k < SMALL), the rest copied. */
-static int64_t fill_small_shared_k(const fast_cols *c, int64_t k, const divider *dv, int64_t b0,
-                                   int64_t nb, const int64_t *offsets, int64_t *steps)
+/* Whether offsets[0 .. n] are each step apart (one vectorizable OR). */
+KERNEL int evenly_spaced(const int64_t *restrict offsets, int64_t n, int64_t step)
 {
-    const int64_t sS = c->S.step, sE = c->e_num.step;
-    const int64_t *const S_ = c->S.data + b0 * sS, *const E_ = c->e_num.data + b0 * sE;
-    const uint64_t m = dv->m;
-    const int shift = dv->shift;
-    for (int64_t j = 0; j < nb; j++) {
-        const int64_t S = S_[j * sS], E = E_[j * sE], T = E * S;
-        const int64_t at = offsets[b0 + j], cap = offsets[b0 + j + 1] - at;
-        if (whole_count(S, k, E, T) != cap) return j;
-        int64_t *const out = steps + at;
-        if (k > S) {  /* every step */
-            for (int64_t t = 0; t < cap; t++) out[t] = t + 1;
-            continue;
-        }
-        uint64_t x = (uint64_t)(S + k - 1);
-        if (m == 0)  /* k a power of two */
-            for (int64_t t = 0; t < k; t++, x += (uint64_t)S) out[t] = (int64_t)(x >> shift);
-        else
-            for (int64_t t = 0; t < k; t++, x += (uint64_t)S)
-                out[t] = (int64_t)(mul_high(x, m) >> shift);
-        repeat_periods(S, k, k, cap, out);
-    }
-    return nb;
+    uint64_t off = 0;
+    for (int64_t j = 0; j < n; j++) off |= (uint64_t)(offsets[j + 1] - offsets[j]) ^ (uint64_t)step;
+    return off == 0;
+}
+
+/* Fill a regular block (regular_block) of nb rows, whose runs save n = E*k times each, at
+ * out: run j's steps at out + j*n, those of EVEN(S_[j], k) (dv the divider of k). */
+static void fill_regular(const int64_t *restrict S_, int64_t nb, int64_t k, int64_t E,
+                         const divider *dv, int64_t *restrict out)
+{
+    const int64_t n = E * k;
+    for (int64_t j = 0; j < nb; j++) even_steps_div(S_[j], k, dv, n, out + j * n);
 }
 
 /* Fill rows [b0, b0 + nb) of a whole-epochs block, while the work stays within the
@@ -1241,10 +1309,15 @@ ckpt_status ckpt_sweep_fill(const ckpt_sweep_in *in, int64_t begin, int64_t end,
         int64_t j = 0;
         const block_kind kind = use_whole ? classify_block(&cols, b0, nb) : BLOCK_ROWS;
         const int64_t block_work = kind == BLOCK_SMALL ? fill_work(in, work, b0, nb, offsets) : -1;
-        if (block_work >= 0 && plan.shared_k && steps != NULL) {
-            j = fill_small_shared_k(&cols, cols.k.data[0], &plan.by_k, b0, nb, offsets, steps);
-            work += j == nb ? block_work : 0;  /* else the row path names the bad slice */
-            *done = b0 + j;
+        /* a regular block whose slices are all as long as its runs' counts (else the row
+         * path names the bad slice) */
+        if (block_work >= 0 && steps != NULL && regular_block(&cols, b0, nb)
+            && evenly_spaced(offsets + b0, nb, cols.k.data[0] * cols.e_num.data[0])) {
+            fill_regular(cols.S.data + b0, nb, cols.k.data[0], cols.e_num.data[0], &plan.by_k,
+                         steps + offsets[b0]);
+            work += block_work;
+            j = nb;
+            *done = b0 + nb;
         } else if (kind != BLOCK_ROWS) {
             j = fill_whole(in, &cols, &plan, b0, nb, offsets, steps, &work);
             *done = b0 + j;
