@@ -601,13 +601,17 @@ void ckpt_sweep_rule_fill(const ckpt_rule *rule, int64_t *out, int64_t n)
  * read and checked one by one (fast_read).  Each step works over a block in its own
  * short loop, so that the processor overlaps the rows' long latency chains.
  *
- * The commonest sweep of all, runs that differ only in steps_per_epoch, has loops of its
- * own ("regular" blocks: count_regular, fill_regular), written so that the compiler
- * vectorizes them: counting and flagging such a run is a few double operations. */
+ * The commonest sweeps, runs of one epochs that differ in steps_per_epoch and perhaps
+ * saves_per_epoch, have loops of their own ("regular" blocks: count_regular,
+ * fill_regular), written so that the compiler vectorizes them: counting and flagging such
+ * a run is a few double operations. */
 
-/* A kernel whose loop the compiler vectorizes on its own but not once it is inlined into
- * a pass's large function (seen with gcc 12): kept out of line where the compiler allows. */
-#if defined(__GNUC__)
+/* A kernel: a loop that the compiler vectorizes on its own, but not once it is inlined
+ * into a pass's large function, nor once a constant argument is propagated into it (seen
+ * with gcc 12), so kept apart from its callers where the compiler allows. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define KERNEL __attribute__((noipa)) static
+#elif defined(__GNUC__)
 #define KERNEL __attribute__((noinline)) static
 #else
 #define KERNEL static
@@ -637,9 +641,9 @@ typedef struct {
                               valid value (or absent) for every row, epochs_den 1 */
     int64_t keep_last_all, bytes_all;  /* with `whole`: every row's keep_last (0: keep
                                           all) and checkpoint_bytes (0: none) */
-    int shared_k_epochs;   /* with `whole`: steps_per_epoch one value per row, and
-                              saves_per_epoch, epochs and epochs in double one value for
-                              every row (the regular blocks' sweeps) */
+    int shared_epochs;     /* with `whole`: steps_per_epoch one value per row, epochs and
+                              epochs in double one value for every row (the sweeps of the
+                              regular blocks) */
     int has_recip;         /* with `whole` and one epochs for every row: recip[k] is */
     double recip[RECIP_SIZE];  /* 1.0 / (k * epochs in double) for 1 <= k < RECIP_SIZE */
 } fast_cols;
@@ -694,8 +698,7 @@ static void fast_cols_init(const ckpt_sweep_in *in, fast_cols *c)
         c->keep_last_all = kl == A ? 0 : kl;
         c->bytes_all = c->has_bytes ? bytes_each : 0;
     }
-    c->shared_k_epochs = c->whole && c->S.step == 1 && c->k.step == 0 && c->e_num.step == 0
-                         && c->e_float.step == 0;
+    c->shared_epochs = c->whole && c->S.step == 1 && c->e_num.step == 0 && c->e_float.step == 0;
     /* the same IEEE operations as axolotl_interval's, once per saves_per_epoch value
      * instead of once per row (worth it only over enough rows) */
     c->has_recip = c->whole && c->e_num.step == 0 && c->e_float.step == 0
@@ -1014,23 +1017,37 @@ static void count_small_rows(const fast_cols *c, int64_t b0, int64_t nb, const c
     }
 }
 
-/* Whether x[j] >= least for j < n, all of them and least of magnitude below 2**62 (one
+/* Whether x[j] >= least[j * step] for j < n, all of them of magnitude below 2**62 (one
  * vectorizable OR of the differences' signs). */
-KERNEL int all_at_least(const int64_t *restrict x, int64_t n, int64_t least)
+static inline int at_least(const int64_t *restrict x, const int64_t *restrict least,
+                           int64_t step, int64_t n)
 {
     uint64_t signs = 0;
-    for (int64_t j = 0; j < n; j++) signs |= (uint64_t)(x[j] - least);
+    for (int64_t j = 0; j < n; j++) signs |= (uint64_t)(x[j] - least[j * step]);
     return (int64_t)signs >= 0;
 }
 
+KERNEL int all_at_least(const int64_t *restrict x, int64_t least, int64_t n)
+{
+    return at_least(x, &least, 0, n);
+}
+
+KERNEL int each_at_least(const int64_t *restrict x, const int64_t *restrict least, int64_t n)
+{
+    return at_least(x, least, 1, n);
+}
+
 /* Whether a small block's rows are a regular block: steps_per_epoch one value per row,
- * saves_per_epoch k and epochs E one value for every row (c->shared_k_epochs), every
- * row's steps_per_epoch at least k (so every run saves E*k times), and E*k >= 2. */
+ * epochs E one value for every row (c->shared_epochs), every row's steps_per_epoch at
+ * least its saves_per_epoch k (so that it saves E*k times), and E*k >= 2. */
 static inline int regular_block(const fast_cols *c, int64_t b0, int64_t nb)
 {
-    if (!c->shared_k_epochs) return 0;
-    const int64_t k = c->k.data[0];
-    return k * c->e_num.data[0] >= 2 && all_at_least(c->S.data + b0, nb, k);  /* < 2**62 */
+    if (!c->shared_epochs) return 0;
+    const int64_t *const S = c->S.data + b0, E = c->e_num.data[0];  /* values < 2**31 */
+    if (c->k.step == 0)
+        return E * c->k.data[0] >= 2 && all_at_least(S, c->k.data[0], nb);
+    const int64_t *const k = c->k.data + b0;
+    return (E >= 2 || all_at_least(k, 2, nb)) && each_at_least(S, k, nb);
 }
 
 /* x as a double, exactly, for 0 <= x < 2**52: the bits of 2**52 + x, minus 2**52 (a
@@ -1051,27 +1068,46 @@ static inline double small_ceil(double y)
     return r < y ? r + 1.0 : r;
 }
 
-/* count_small_rows for a regular block (regular_block): every row saves n = E*k times and
- * is flagged HF_MISMATCH, or not, by the closed form there (k <= S, n >= 2), computed
- * here in double so that the loop vectorizes: S, T = E*S < 2**31 and h = max(1, ceil(T *
- * ratio)) <= T are exact as doubles, T * ratio is the same IEEE product, and h*k is exact
- * below 2**53 and at least 2**53 > S + 1 from there, so comparing it with S and S + 1
- * answers as in int64.  No FEWER_THAN_REQUESTED (k <= S). */
-KERNEL void count_regular(const int64_t *restrict S_, int64_t nb, int64_t k, int64_t E,
-                          double epochs, int64_t *restrict counts, uint32_t *restrict flags)
+/* count_small_rows for a regular block (regular_block), saves_per_epoch k_[j * k_step]:
+ * every row saves n = E*k times and is flagged HF_MISMATCH, or not, by the closed form
+ * there (k <= S, n >= 2), computed here in double so that the loop vectorizes: S, k,
+ * T = E*S < 2**31 and h = max(1, ceil(T * ratio)) <= T are exact as doubles, ratio and
+ * T * ratio are the same IEEE operations, and h*k is exact below 2**53 and at least
+ * 2**53 > S + 1 from there, so comparing it with S and S + 1 answers as in int64.  No
+ * FEWER_THAN_REQUESTED (k <= S).  mismatch is CKPT_FLAG_HF_MISMATCH, passed in (KERNEL):
+ * gcc 12 vectorizes a choice between 0 and a variable, not between two constants. */
+static inline void count_regular_rows(const int64_t *restrict S_, const int64_t *restrict k_,
+                                      int64_t k_step, int64_t nb, int64_t E, double epochs,
+                                      uint32_t mismatch, int64_t *restrict counts,
+                                      uint32_t *restrict flags)
 {
-    const double ratio = 1.0 / ((double)k * epochs);  /* as count_small_rows' */
-    const uint32_t mismatch = ratio < 1.0 ? CKPT_FLAG_HF_MISMATCH : 0;  /* else NO_CHECK */
-    const double r = ratio < 1.0 ? ratio : 1.0, k_ = (double)k, E_ = (double)E;
-    const int64_t n = E * k;
+    const double E_ = (double)E;
     const int one_epoch = E == 1;
     for (int64_t j = 0; j < nb; j++) {
-        const double S = small_to_double(S_[j]), T = E_ * S;
-        const double up = small_ceil(T * r), h = up < 1.0 ? 1.0 : up, hk = h * k_;
-        const int same = (hk == S) | (one_epoch & (hk == S + 1.0));
-        counts[j] = n;
+        const int64_t k = k_[j * k_step];
+        const double S = small_to_double(S_[j]), k_d = small_to_double(k), T = E_ * S;
+        const double ratio = 1.0 / (k_d * epochs);  /* as count_small_rows' */
+        const double r = ratio < 1.0 ? ratio : 1.0;
+        const double up = small_ceil(T * r), h = up < 1.0 ? 1.0 : up, hk = h * k_d;
+        /* ratio >= 1: axolotl_interval's NO_CHECK */
+        const int same = (ratio >= 1.0) | (hk == S) | (one_epoch & (hk == S + 1.0));
+        counts[j] = E * k;
         flags[j] = same ? 0 : mismatch;
     }
+}
+
+KERNEL void count_regular(const int64_t *restrict S_, int64_t k, int64_t nb, int64_t E,
+                          double epochs, uint32_t mismatch, int64_t *restrict counts,
+                          uint32_t *restrict flags)
+{
+    count_regular_rows(S_, &k, 0, nb, E, epochs, mismatch, counts, flags);
+}
+
+KERNEL void count_regular_each(const int64_t *restrict S_, const int64_t *restrict k_,
+                               int64_t nb, int64_t E, double epochs, uint32_t mismatch,
+                               int64_t *restrict counts, uint32_t *restrict flags)
+{
+    count_regular_rows(S_, k_, 1, nb, E, epochs, mismatch, counts, flags);
 }
 
 /* Rows [b0, b0 + nb)'s offsets, bytes and disk outputs from their counts (small_fits:
@@ -1096,10 +1132,14 @@ static void put_totals(const fast_cols *c, int64_t b0, int64_t nb, const count_o
 static void count_small(const fast_cols *c, int64_t b0, int64_t nb, const count_out *o)
 {
     if (regular_block(c, b0, nb)) {
-        const int64_t E = c->e_num.data[0];
-        count_regular(c->S.data + b0, nb, c->k.data[0], E,
-                      c->e_float.data != NULL ? c->e_float.data[0] : (double)E,
-                      o->counts + b0, o->flags + b0);
+        const int64_t *const S = c->S.data + b0, E = c->e_num.data[0];
+        const double epochs = c->e_float.data != NULL ? c->e_float.data[0] : (double)E;
+        if (c->k.step == 0)
+            count_regular(S, c->k.data[0], nb, E, epochs, CKPT_FLAG_HF_MISMATCH,
+                          o->counts + b0, o->flags + b0);
+        else
+            count_regular_each(S, c->k.data + b0, nb, E, epochs, CKPT_FLAG_HF_MISMATCH,
+                               o->counts + b0, o->flags + b0);
     } else {
         count_small_rows(c, b0, nb, o);
     }
@@ -1238,7 +1278,8 @@ KERNEL int evenly_spaced(const int64_t *restrict offsets, int64_t n, int64_t ste
     return off == 0;
 }
 
-/* Fill a regular block (regular_block) of nb rows, whose runs save n = E*k times each, at
+/* Fill a regular block (regular_block) of nb rows with one saves_per_epoch k, whose runs
+ * save n = E*k times each, at
  * out: run j's steps at out + j*n, those of EVEN(S_[j], k) (dv the divider of k). */
 static void fill_regular(const int64_t *restrict S_, int64_t nb, int64_t k, int64_t E,
                          const divider *dv, int64_t *restrict out)
@@ -1311,7 +1352,7 @@ ckpt_status ckpt_sweep_fill(const ckpt_sweep_in *in, int64_t begin, int64_t end,
         const int64_t block_work = kind == BLOCK_SMALL ? fill_work(in, work, b0, nb, offsets) : -1;
         /* a regular block whose slices are all as long as its runs' counts (else the row
          * path names the bad slice) */
-        if (block_work >= 0 && steps != NULL && regular_block(&cols, b0, nb)
+        if (block_work >= 0 && steps != NULL && cols.k.step == 0 && regular_block(&cols, b0, nb)
             && evenly_spaced(offsets + b0, nb, cols.k.data[0] * cols.e_num.data[0])) {
             fill_regular(cols.S.data + b0, nb, cols.k.data[0], cols.e_num.data[0], &plan.by_k,
                          steps + offsets[b0]);

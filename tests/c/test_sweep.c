@@ -880,61 +880,68 @@ static void test_fast_paths_equal_general_path(void)
     g_ctx[0] = '\0';
 }
 
-/* Regular blocks (count_regular, fill_regular: runs that differ only in steps_per_epoch,
- * each at least saves_per_epoch) against the general path: steps_per_epoch runs through
- * k .. k + n - 1, so every remainder mod k and both answers of HF_MISMATCH occur; one
- * run below k, or one slice of the offsets off by one, sends its block down the other
- * paths, which must name the same row. */
+/* Regular blocks (count_regular, fill_regular: runs of one epochs that differ in
+ * steps_per_epoch, and perhaps in saves_per_epoch, each at least its saves_per_epoch)
+ * against the general path: steps_per_epoch runs through k .. k + n - 1, so every remainder
+ * mod k and both answers of HF_MISMATCH occur; one run below its k, or one slice of the
+ * offsets off by one, sends its block down the other paths, which must name the same row. */
 static void test_regular_blocks(void)
 {
     static const int64_t ks[] = {1, 2, 3, 7, 8, 13, 64, 255, 256, 300};
-    static int64_t S[FAST_RUNS];
+    const int64_t n_ks = (int64_t)(sizeof ks / sizeof ks[0]);
+    static int64_t S[FAST_RUNS], k[FAST_RUNS];
     static outcome fast, general;
     int64_t mismatched = 0, matched = 0;
-    for (size_t t = 0; t < sizeof ks / sizeof ks[0]; t++) {
-        for (int64_t E = 1; E <= 3; E++) {
-            for (int variant = 0; variant < 5; variant++) {
-                const int64_t k = ks[t], n = FAST_RUNS;
-                /* 0: plain; 1: epochs in double a hair off; 2: a run below k in the second
-                 * block; 3: a work budget; 4: a huge steps_per_epoch (not a small block) */
-                int64_t e_num = E, e_den = 1;
-                double e_float = variant == 1 ? (double)E * (1 + 1e-15) : (double)E;
-                for (int64_t i = 0; i < n; i++) S[i] = k + i;
-                if (variant == 2) S[100] = k > 1 ? k - 1 : 1;
-                if (variant == 4) S[150] = (int64_t)1 << 40;
-                ckpt_sweep_in in;
-                memset(&in, 0, sizeof in);
-                in.n_runs = n;
-                in.steps_per_epoch = col(S);
-                in.epochs_num = (ckpt_col_i64){&e_num, 0};
-                in.epochs_den = (ckpt_col_i64){&e_den, 0};
-                in.epochs_float = (ckpt_col_f64){&e_float, 0};
-                in.saves_per_epoch = (ckpt_col_i64){&k, 0};
-                in.walk_limit = 2000;
-                in.work_budget = variant == 3 ? 700 : 0;
-                snprintf(g_ctx, sizeof g_ctx, "regular blocks, k %" PRId64 ", E %" PRId64
-                         ", variant %d", k, E, variant);
-                in.general_only = 0;
-                run_sweep(&in, 0, &fast);
-                in.general_only = 1;
-                run_sweep(&in, 0, &general);
-                check_same_outcome(&fast, &general, n);
-                for (int64_t i = 0; i < n; i++) {
-                    mismatched += (fast.flags[i] & CKPT_FLAG_HF_MISMATCH) != 0;
-                    matched += (fast.flags[i] & CKPT_FLAG_HF_MISMATCH) == 0;
+    for (int64_t t = 0; t < n_ks; t++) {
+        for (int per_row = 0; per_row <= 1; per_row++) {
+            for (int64_t E = 1; E <= 3; E++) {
+                for (int variant = 0; variant < 5; variant++) {
+                    const int64_t n = FAST_RUNS;
+                    /* 0: plain; 1: epochs in double a hair off; 2: a run below its k in the
+                     * second block; 3: a work budget; 4: a huge steps_per_epoch (not a small
+                     * block) */
+                    int64_t e_num = E, e_den = 1;
+                    double e_float = variant == 1 ? (double)E * (1 + 1e-15) : (double)E;
+                    for (int64_t i = 0; i < n; i++) {
+                        k[i] = per_row ? ks[(t + i) % n_ks] : ks[t];
+                        S[i] = k[i] + (per_row ? 3 * i : i);
+                    }
+                    if (variant == 2) S[100] = k[100] > 1 ? k[100] - 1 : 1;
+                    if (variant == 4) S[150] = (int64_t)1 << 40;
+                    ckpt_sweep_in in;
+                    memset(&in, 0, sizeof in);
+                    in.n_runs = n;
+                    in.steps_per_epoch = col(S);
+                    in.epochs_num = (ckpt_col_i64){&e_num, 0};
+                    in.epochs_den = (ckpt_col_i64){&e_den, 0};
+                    in.epochs_float = (ckpt_col_f64){&e_float, 0};
+                    in.saves_per_epoch = (ckpt_col_i64){k, per_row};
+                    in.walk_limit = 2000;
+                    in.work_budget = variant == 3 ? 700 : 0;
+                    snprintf(g_ctx, sizeof g_ctx, "regular blocks, k %" PRId64 "%s, E %" PRId64
+                             ", variant %d", ks[t], per_row ? " (per row)" : "", E, variant);
+                    in.general_only = 0;
+                    run_sweep(&in, 0, &fast);
+                    in.general_only = 1;
+                    run_sweep(&in, 0, &general);
+                    check_same_outcome(&fast, &general, n);
+                    for (int64_t i = 0; i < n; i++) {
+                        mismatched += (fast.flags[i] & CKPT_FLAG_HF_MISMATCH) != 0;
+                        matched += (fast.flags[i] & CKPT_FLAG_HF_MISMATCH) == 0;
+                    }
+                    if (variant == 0 && fast.status == CKPT_OK && fast.steps != NULL) {
+                        /* one slice a step short: the fill names its run */
+                        fast.offsets[171] -= 1;
+                        int64_t done = 0;
+                        ckpt_sweep_error err;
+                        CHECK_EQ(ckpt_sweep_fill(&in, 0, n, fast.offsets, fast.steps, &done,
+                                                 &err), CKPT_CAPACITY);
+                        CHECK_EQ(err.row, 170);
+                        CHECK_EQ(err.why, CKPT_WHY_INTERNAL);
+                    }
+                    free(fast.steps);
+                    free(general.steps);
                 }
-                if (variant == 0 && fast.status == CKPT_OK && fast.steps != NULL) {
-                    /* one slice a step short: the fill names its run */
-                    fast.offsets[171] -= 1;
-                    int64_t done = 0;
-                    ckpt_sweep_error err;
-                    CHECK_EQ(ckpt_sweep_fill(&in, 0, n, fast.offsets, fast.steps, &done, &err),
-                             CKPT_CAPACITY);
-                    CHECK_EQ(err.row, 170);
-                    CHECK_EQ(err.why, CKPT_WHY_INTERNAL);
-                }
-                free(fast.steps);
-                free(general.steps);
             }
         }
     }
