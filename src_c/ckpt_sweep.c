@@ -1089,8 +1089,8 @@ static inline void count_regular_rows(const int64_t *restrict S_, const int64_t 
         const double ratio = 1.0 / (k_d * epochs);  /* as count_small_rows' */
         const double r = ratio < 1.0 ? ratio : 1.0;
         const double up = small_ceil(T * r), h = up < 1.0 ? 1.0 : up, hk = h * k_d;
-        /* ratio >= 1: axolotl_interval's NO_CHECK */
-        const int same = (ratio >= 1.0) | (hk == S) | (one_epoch & (hk == S + 1.0));
+        /* not ratio < 1 (NaN included): axolotl_interval's NO_CHECK */
+        const int same = !(ratio < 1.0) | (hk == S) | (one_epoch & (hk == S + 1.0));
         counts[j] = E * k;
         flags[j] = same ? 0 : mismatch;
     }

@@ -12,6 +12,7 @@
  *       tests/c/test_sweep.c src_c/ckpt.c src_c/ckpt_sweep.c -lm -o /tmp/test_sweep
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -895,13 +896,16 @@ static void test_regular_blocks(void)
     for (int64_t t = 0; t < n_ks; t++) {
         for (int per_row = 0; per_row <= 1; per_row++) {
             for (int64_t E = 1; E <= 3; E++) {
-                for (int variant = 0; variant < 5; variant++) {
+                static const double odd_floats[] = {NAN, INFINITY, -2.0, 0.0, 1e-300};
+                for (int variant = 0; variant < 10; variant++) {
                     const int64_t n = FAST_RUNS;
                     /* 0: plain; 1: epochs in double a hair off; 2: a run below its k in the
                      * second block; 3: a work budget; 4: a huge steps_per_epoch (not a small
-                     * block) */
+                     * block); 5-9: epochs in double that no caller of ours gives (the C API
+                     * takes any) */
                     int64_t e_num = E, e_den = 1;
-                    double e_float = variant == 1 ? (double)E * (1 + 1e-15) : (double)E;
+                    double e_float = variant == 1 ? (double)E * (1 + 1e-15)
+                                     : variant >= 5 ? odd_floats[variant - 5] : (double)E;
                     for (int64_t i = 0; i < n; i++) {
                         k[i] = per_row ? ks[(t + i) % n_ks] : ks[t];
                         S[i] = k[i] + (per_row ? 3 * i : i);
