@@ -1128,7 +1128,8 @@ static void put_totals(const fast_cols *c, int64_t b0, int64_t nb, const count_o
 
 /* count_whole for a small block where small_fits: nothing can overflow, so no row is
  * checked, and the HF_MISMATCH interval is taken without branching (float_interval
- * when T * ratio <= T < SMALL) and, from c->recip, without dividing. */
+ * when T * ratio <= T < SMALL) and, from c->recip, without dividing; a regular block by
+ * the vectorized loop of its own. */
 static void count_small(const fast_cols *c, int64_t b0, int64_t nb, const count_out *o)
 {
     if (regular_block(c, b0, nb)) {
@@ -1279,8 +1280,8 @@ KERNEL int evenly_spaced(const int64_t *restrict offsets, int64_t n, int64_t ste
 }
 
 /* Fill a regular block (regular_block) of nb rows with one saves_per_epoch k, whose runs
- * save n = E*k times each, at
- * out: run j's steps at out + j*n, those of EVEN(S_[j], k) (dv the divider of k). */
+ * save n = E*k times each: run j's steps, those of EVEN(S_[j], k), at out + j*n (dv the
+ * divider of k). */
 static void fill_regular(const int64_t *restrict S_, int64_t nb, int64_t k, int64_t E,
                          const divider *dv, int64_t *restrict out)
 {
@@ -1351,7 +1352,7 @@ ckpt_status ckpt_sweep_fill(const ckpt_sweep_in *in, int64_t begin, int64_t end,
         const block_kind kind = use_whole ? classify_block(&cols, b0, nb) : BLOCK_ROWS;
         const int64_t block_work = kind == BLOCK_SMALL ? fill_work(in, work, b0, nb, offsets) : -1;
         /* a regular block whose slices are all as long as its runs' counts (else the row
-         * path names the bad slice) */
+         * path names the bad slice); small, so k >= 1 and plan.by_k is its divider */
         if (block_work >= 0 && steps != NULL && cols.k.step == 0 && regular_block(&cols, b0, nb)
             && evenly_spaced(offsets + b0, nb, cols.k.data[0] * cols.e_num.data[0])) {
             fill_regular(cols.S.data + b0, nb, cols.k.data[0], cols.e_num.data[0], &plan.by_k,
