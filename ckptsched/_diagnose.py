@@ -16,7 +16,7 @@ from . import schedule as _schedule  # Schedule's limits, read when a schedule i
 from ._frameworks import (axolotl_save_steps, readable, transformers_interval,
                           transformers_missed_epoch_ends)
 from ._numbers import show
-from ._rules import Request, _preview, saves_per_epoch_rule
+from ._rules import Request, _preview, count_rule, saves_per_epoch_rule
 from .diagnostics import Diagnostic
 from .run import Run
 
@@ -74,9 +74,10 @@ def _framework_diagnostics(run: Run, req: Request) -> List[Diagnostic]:
         n = req.count
         ratio = 1.0 / n
         h = transformers_interval(T, ratio)
-        out += _compare(req, T, (T, n), h, extra=(
-            f"count={n}: as {w.hf_argument}=1/{n}={ratio!r}, transformers {w.verb} every "
-            f"ceil({T} * {ratio!r}) = {h} steps"), framework="transformers", rule=f"count={n}")
+        label, (_, span, parts, _) = count_rule(T, n)
+        out += _compare(req, T, (span, parts), h, extra=(
+            f"{label}: as {w.hf_argument}=1/{n}={ratio!r}, transformers {w.verb} every "
+            f"ceil({T} * {ratio!r}) = {h} steps"), framework="transformers", rule=label)
     every = req.every
     if (every is not None and every[1] == "steps" and req.start is None
             and req.until is None):

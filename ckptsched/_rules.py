@@ -128,6 +128,12 @@ def saves_per_epoch_rule(run: Run, k: int) -> tuple[str, Rule]:
     return f"saves_per_epoch={k}", (RULE_EVEN, S, k, run.total_steps)
 
 
+def count_rule(T: int, n: int) -> tuple[str, Rule]:
+    """The label and EVEN rule of count=n on a run of T steps: boundaries every T/n steps,
+    at ceil(i*T/n), up to T."""
+    return f"count={n}", (RULE_EVEN, T, n, T)
+
+
 def compile_request(run: Run, req: Request) -> Compiled:
     """The rules, extra steps and request-level diagnostics of `req` on `run`."""
     T = run.total_steps
@@ -149,7 +155,7 @@ def compile_request(run: Run, req: Request) -> Compiled:
 
     if req.count is not None:
         n = req.count
-        rules.append((f"count={n}", (RULE_EVEN, T, n, T)))
+        rules.append(count_rule(T, n))
         if n > T:
             diags.append(w.diagnostic(
                 "FEWER_THAN_REQUESTED",
