@@ -617,6 +617,17 @@ void ckpt_sweep_rule_fill(const ckpt_rule *rule, int64_t *out, int64_t n)
 #define KERNEL static
 #endif
 
+/* A wide kernel: a KERNEL whose arithmetic bounds its speed, which gcc also compiles for
+ * AVX2 (on x86-64 with glibc's ifuncs), the version run chosen when the library loads by
+ * the processor it runs on; the same C either way.  CKPT_NO_CLONES builds the portable
+ * version only (tests/c/run.sh tests both). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) \
+    && !defined(CKPT_NO_CLONES)
+#define WIDE_KERNEL __attribute__((noinline, target_clones("avx2", "default"))) static
+#else
+#define WIDE_KERNEL KERNEL
+#endif
+
 #define BLOCK 64
 #define NO_CHECK (-1)  /* an HF_MISMATCH interval: nothing to compare */
 /* saves_per_epoch below this has its HF_MISMATCH reciprocal in a table (fast_cols.recip) */
@@ -1096,14 +1107,14 @@ static inline void count_regular_rows(const int64_t *restrict S_, const int64_t 
     }
 }
 
-KERNEL void count_regular(const int64_t *restrict S_, int64_t k, int64_t nb, int64_t E,
+WIDE_KERNEL void count_regular(const int64_t *restrict S_, int64_t k, int64_t nb, int64_t E,
                           double epochs, uint32_t mismatch, int64_t *restrict counts,
                           uint32_t *restrict flags)
 {
     count_regular_rows(S_, &k, 0, nb, E, epochs, mismatch, counts, flags);
 }
 
-KERNEL void count_regular_each(const int64_t *restrict S_, const int64_t *restrict k_,
+WIDE_KERNEL void count_regular_each(const int64_t *restrict S_, const int64_t *restrict k_,
                                int64_t nb, int64_t E, double epochs, uint32_t mismatch,
                                int64_t *restrict counts, uint32_t *restrict flags)
 {

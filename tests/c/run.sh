@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Build and run the standalone C tests of src_c/ under ASan + UBSan, twice: with the
-# default arithmetic (__int128, overflow builtins) and with -DCKPT_NO_INT128 (portable C11).
+# default arithmetic (__int128, overflow builtins) and the kernels' AVX2 clones where the
+# processor has AVX2, then with -DCKPT_NO_INT128 -DCKPT_NO_CLONES (portable C11, one version
+# of each kernel).
 # Usage (from anywhere): bash tests/c/run.sh      Env: CC (default gcc)
 set -euo pipefail
 
@@ -17,14 +19,14 @@ cflags=(-std=c11 -Wall -Wextra -Wconversion -Werror -g -O1
 status=0
 for arith in default portable; do
     defines=()
-    [ "$arith" = portable ] && defines=(-DCKPT_NO_INT128)
+    [ "$arith" = portable ] && defines=(-DCKPT_NO_INT128 -DCKPT_NO_CLONES)
     # each test program: its own sources after the test file
     for spec in "test_ckpt:src_c/ckpt.c" "test_sweep:src_c/ckpt.c src_c/ckpt_sweep.c"; do
         name="${spec%%:*}"
         # shellcheck disable=SC2086
         ${CC:-gcc} "${cflags[@]}" ${defines[@]+"${defines[@]}"} "tests/c/$name.c" ${spec#*:} -lm \
             -o "$tmp/$name-$arith"
-        echo "== $name ($arith arithmetic${defines[0]:+: ${defines[0]}})"
+        echo "== $name ($arith arithmetic${defines[0]:+: ${defines[*]}})"
         "$tmp/$name-$arith" || status=$?
     done
 done
