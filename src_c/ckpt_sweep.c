@@ -1121,12 +1121,23 @@ WIDE_KERNEL void count_regular_each(const int64_t *restrict S_, const int64_t *r
     count_regular_rows(S_, k_, 1, nb, E, epochs, mismatch, counts, flags);
 }
 
+/* offsets[j] = offsets[0] + j*each for j = 1..n (none overflows), without the chain of
+ * a running total. */
+KERNEL void even_offsets(int64_t *restrict offsets, int64_t n, int64_t each)
+{
+    const int64_t base = offsets[0];
+    for (int64_t j = 1; j <= n; j++) offsets[j] = base + j * each;
+}
+
 /* Rows [b0, b0 + nb)'s offsets, bytes and disk outputs from their counts (small_fits:
- * none of them overflows). */
-static void put_totals(const fast_cols *c, int64_t b0, int64_t nb, const count_out *o)
+ * none of them overflows); each > 0 when every count is each. */
+static void put_totals(const fast_cols *c, int64_t b0, int64_t nb, const count_out *o,
+                       int64_t each)
 {
     const int64_t *const counts = o->counts + b0;
-    if (o->offsets != NULL) {
+    if (o->offsets != NULL && each > 0) {
+        even_offsets(o->offsets + b0, nb, each);
+    } else if (o->offsets != NULL) {
         int64_t total = o->offsets[b0];
         for (int64_t j = 0; j < nb; j++) o->offsets[b0 + j + 1] = total += counts[j];
     }
@@ -1143,8 +1154,10 @@ static void put_totals(const fast_cols *c, int64_t b0, int64_t nb, const count_o
  * the vectorized loop of its own. */
 static void count_small(const fast_cols *c, int64_t b0, int64_t nb, const count_out *o)
 {
+    int64_t each = 0;  /* every count, when they are all one */
     if (regular_block(c, b0, nb)) {
         const int64_t *const S = c->S.data + b0, E = c->e_num.data[0];
+        if (c->k.step == 0) each = E * c->k.data[0];
         const double epochs = c->e_float.data != NULL ? c->e_float.data[0] : (double)E;
         if (c->k.step == 0)
             count_regular(S, c->k.data[0], nb, E, epochs, CKPT_FLAG_HF_MISMATCH,
@@ -1155,7 +1168,7 @@ static void count_small(const fast_cols *c, int64_t b0, int64_t nb, const count_
     } else {
         count_small_rows(c, b0, nb, o);
     }
-    put_totals(c, b0, nb, o);
+    put_totals(c, b0, nb, o, each);
 }
 
 ckpt_status ckpt_sweep_count(const ckpt_sweep_in *in, int64_t begin, int64_t end,
