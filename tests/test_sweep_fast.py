@@ -107,6 +107,37 @@ def test_fast_paths_equal_the_python_twin(backends, monkeypatch, case, counts_on
     assert _outcome(lambda: c_sweep(n, columns, counts_only)) == expected
 
 
+@pytest.mark.parametrize("saves", [2, 3, 7, 8, 13, 64, 300])
+@pytest.mark.parametrize("per_row", [False, True])
+@pytest.mark.parametrize("epochs", [1, 2, 3])
+@pytest.mark.parametrize("floats", ["exact", "near", "nan"])
+def test_regular_blocks_equal_the_general_path(saves, per_row, epochs, floats):
+    """The regular blocks' vectorized loops, as built here (C tests run them unoptimized):
+    runs of one epochs whose steps_per_epoch run through saves_per_epoch .. + 299, so that
+    every remainder mod saves_per_epoch and both answers of HF_MISMATCH occur; one run
+    below its saves_per_epoch in the third block.  A NaN epochs in double (the kernels take
+    any) checks nothing."""
+    c_sweep = _c_sweep()
+    n = 300
+    k = (np.arange(n) % 5 + saves) if per_row else np.array([saves])
+    S = (k if per_row else np.full(n, saves)) + np.arange(n)
+    S[150] = 1
+    epochs_float = {"exact": float(epochs), "near": epochs * (1 + 1e-15), "nan": np.nan}[floats]
+    columns = {"steps_per_epoch": S.astype(np.int64), "saves_per_epoch": k.astype(np.int64),
+               "epochs_num": np.array([epochs], dtype=np.int64),
+               "epochs_den": np.array([1], dtype=np.int64),
+               "epochs_float": np.array([epochs_float]),
+               "min_interval": np.array([0], dtype=np.int64)}
+    fast = _outcome(lambda: c_sweep(n, columns, False))
+    assert fast == _outcome(lambda: c_sweep(n, columns, False, general_only=True))
+    mismatch = np.array(fast[4]) & FLAGS["HF_MISMATCH"] != 0
+    if floats == "nan" or (saves, epochs, per_row) == (2, 1, False):
+        # two saves over one epoch: transformers' ceil(S/2) is always the rule's interval
+        assert not mismatch.any()
+    else:
+        assert mismatch.any() and not mismatch.all()
+
+
 @pytest.mark.parametrize("saves, epochs", [(1, 2), (2, 1), (4, 2), (8, 1), (8, 2), (3, 3),
                                            (7, 2), (64, 1), (100, 2)])
 def test_uniform_sweeps_equal_the_exact_formula(on_c, saves, epochs):
