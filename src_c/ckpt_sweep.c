@@ -869,12 +869,13 @@ typedef struct {
     int64_t *bytes;
     int64_t *offsets;
     const ckpt_sweep_disk *disk;
-    int any_disk;  /* a disk output is asked for */
+    int any_disk;    /* a disk output is asked for */
+    int with_bytes;  /* bytes or disk->peak_bytes is: count * checkpoint_bytes is checked */
 } count_out;
 
 /* Row i's disk outputs for n steps (retention.Retention, plan._timeline): the last N
  * stay, and the save in flight joins them before the oldest is deleted; peak <= n, so
- * peak * bytes_each <= n * bytes_each fits. */
+ * peak * bytes_each <= n * bytes_each fits (o->with_bytes: checked). */
 static inline void put_disk(const count_out *o, int64_t i, int64_t n, int64_t keep_last,
                             int64_t bytes_each)
 {
@@ -908,10 +909,12 @@ static ckpt_status count_general(const ckpt_sweep_in *in, int64_t i, const count
     }
     if (last == 0) f |= CKPT_FLAG_NO_SAVES;
     else if (!r.final && last < r.T) f |= CKPT_FLAG_FINAL_NOT_SAVED;
-    if (o->bytes != NULL && ckpt_mul(n, r.bytes_each, &o->bytes[i]) != CKPT_OK)
+    int64_t nbytes = 0;
+    if (o->with_bytes && ckpt_mul(n, r.bytes_each, &nbytes) != CKPT_OK)
         return row_fail(err, i, CKPT_ARG_CHECKPOINT_BYTES, CKPT_WHY_OVERFLOW, CKPT_OVERFLOW);
     if (o->offsets != NULL && ckpt_add(o->offsets[i], n, &o->offsets[i + 1]) != CKPT_OK)
         return row_fail(err, i, CKPT_ARG_NONE, CKPT_WHY_TOTAL, CKPT_OVERFLOW);
+    if (o->bytes != NULL) o->bytes[i] = nbytes;
     put_disk(o, i, n, r.keep_last, r.bytes_each);
     o->counts[i] = n;
     o->flags[i] = f;
@@ -925,7 +928,7 @@ static inline int count_fast(const count_out *o, int64_t i, const fast_run *f, i
     const int64_t n = f->count0 + (f->final & !f->has_T);
     int64_t nbytes = 0, next = 0;
     uint32_t flags = 0;
-    if (o->bytes != NULL && ckpt_mul(n, f->bytes_each, &nbytes) != CKPT_OK) return 0;
+    if (o->with_bytes && ckpt_mul(n, f->bytes_each, &nbytes) != CKPT_OK) return 0;
     if (o->offsets != NULL && ckpt_add(o->offsets[i], n, &next) != CKPT_OK) return 0;
     if (o->bytes != NULL) o->bytes[i] = nbytes;
     if (o->offsets != NULL) o->offsets[i + 1] = next;
@@ -970,9 +973,11 @@ static int64_t count_whole(const fast_cols *c, int64_t b0, int64_t nb, const cou
         const int64_t S = S_[j * sS], k = k_[j * sk];
         const int64_t n = whole_count(S, k, E_[j * sE], T[j]);
         /* bytes, then the running total: where the general path checks them */
-        if (bytes != NULL && ckpt_mul(n, bytes_all, &bytes[b0 + j]) != CKPT_OK) return j;
+        int64_t nbytes = 0;
+        if (o->with_bytes && ckpt_mul(n, bytes_all, &nbytes) != CKPT_OK) return j;
         if (offsets != NULL && ckpt_add(offsets[b0 + j], n, &offsets[b0 + j + 1]) != CKPT_OK)
             return j;
+        if (bytes != NULL) bytes[b0 + j] = nbytes;
         if (any_disk) put_disk(o, b0 + j, n, keep_last_all, bytes_all);
         counts[j] = n;
         flags[j] = (k > S ? CKPT_FLAG_FEWER_THAN_REQUESTED : 0)
@@ -988,7 +993,7 @@ static int64_t count_whole(const fast_cols *c, int64_t b0, int64_t nb, const cou
 static inline int small_fits(const fast_cols *c, int64_t b0, int64_t nb, const count_out *o)
 {
     return (o->offsets == NULL || o->offsets[b0] <= INT64_MAX - nb * SMALL)
-           && (o->bytes == NULL || c->bytes_all < ((int64_t)1 << 32));
+           && (!o->with_bytes || c->bytes_all < ((int64_t)1 << 32));
 }
 
 /* count_small's loop for any small block: counts and flags. */
@@ -1191,7 +1196,8 @@ ckpt_status ckpt_sweep_count(const ckpt_sweep_in *in, int64_t begin, int64_t end
         return CKPT_DOMAIN;
     const count_out out = {counts, flags, bytes, offsets, disk,
                            disk->peak != NULL || disk->peak_bytes != NULL
-                               || disk->survivors != NULL};
+                               || disk->survivors != NULL,
+                           bytes != NULL || disk->peak_bytes != NULL};
     fast_cols_init(in, &cols);
     const int use_fast = !in->general_only, use_whole = use_fast && cols.whole;
     for (int64_t b0 = begin; b0 < end; b0 += BLOCK) {

@@ -129,7 +129,8 @@ typedef enum {
     CKPT_WHY_MISSING = 2,   /* no max_steps, and arg (steps_per_epoch or epochs) is absent  */
     CKPT_WHY_NEEDS_SPE = 3, /* arg (saves_per_epoch) needs steps_per_epoch, absent here      */
     CKPT_WHY_OVERFLOW = 4,  /* a value computed from arg leaves int64 (CKPT_OVERFLOW):
-                               epochs: epochs * steps_per_epoch; checkpoint_bytes: count * bytes;
+                               epochs: epochs * steps_per_epoch; checkpoint_bytes: count * bytes
+                               (checked when bytes or peak_bytes is asked for);
                                every: the terms of a unit spacing that reaches the run     */
     CKPT_WHY_TOTAL = 5,     /* the running total of saves leaves int64 at this row            */
     CKPT_WHY_INTERNAL = 6,  /* offsets disagree with the row's count (CKPT_CAPACITY)          */

@@ -954,6 +954,38 @@ static void test_regular_blocks(void)
     g_ctx[0] = '\0';
 }
 
+/* peak_bytes asked for without bytes: count * checkpoint_bytes is still checked, so a
+ * product past int64 is the row's overflow on every path, not a wrapped peak (found by
+ * tests/c/fuzz_sweep.c).  Row 1 saves twice (2 epochs of 1 step, saves_per_epoch 1). */
+static void test_peak_bytes_alone_overflows(void)
+{
+    int64_t S[3] = {1, 1, 1}, k = 1, e[3] = {1, 2, 1}, one = 1, size = (int64_t)1 << 62;
+    int64_t counts[3], peak[3], peak_bytes[3], done;
+    uint32_t flags[3];
+    ckpt_sweep_error err;
+    ckpt_sweep_disk disk = {peak, peak_bytes, NULL};
+    ckpt_sweep_in in;
+    memset(&in, 0, sizeof in);
+    in.n_runs = 3;
+    in.steps_per_epoch = col(S);
+    in.saves_per_epoch.data = &k;
+    in.epochs_num = col(e);
+    in.epochs_den.data = &one;
+    in.checkpoint_bytes.data = &size;
+    in.walk_limit = INT64_MAX;
+    for (int general = 0; general <= 1; general++) {
+        snprintf(g_ctx, sizeof g_ctx, "peak_bytes alone, general_only %d", general);
+        in.general_only = general;
+        CHECK_EQ(ckpt_sweep_count(&in, 0, 3, counts, flags, NULL, NULL, &disk, &done, &err),
+                 CKPT_OVERFLOW);
+        CHECK_EQ(err.row, 1);
+        CHECK_EQ(err.arg, CKPT_ARG_CHECKPOINT_BYTES);
+        CHECK_EQ(err.why, CKPT_WHY_OVERFLOW);
+        CHECK_EQ(peak_bytes[0], size);
+    }
+    g_ctx[0] = '\0';
+}
+
 int main(void)
 {
     test_random_sweeps();
@@ -963,6 +995,7 @@ int main(void)
     test_layout();
     test_unit_every();
     test_keep_last();
+    test_peak_bytes_alone_overflows();
     test_rule_fill();
     test_empty_runs_fill_nowhere();
     test_min_interval_at_int64_max();
