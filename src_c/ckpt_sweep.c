@@ -1025,8 +1025,8 @@ static void count_small_rows(const fast_cols *c, int64_t b0, int64_t nb, const c
          * then ceil(i*S/k) = i*h - floor(i/k) = i*h, and below S = k*h - 1 lie k - 1
          * multiples of h; with any other S mod k, the (k-1)-th step is not (k-1)*h. */
         const int64_t hk = h * k;  /* h <= T < SMALL */
-        const int differ = every_step | (n < 2) ? differs_small(T, S, k, n, 1, 1, h)
-                                                : (hk != S) & ((E >= 2) | (hk != S + 1));
+        const int differ = (every_step | (n < 2)) ? differs_small(T, S, k, n, 1, 1, h)
+                                                  : (hk != S) & ((E >= 2) | (hk != S + 1));
         counts[j] = n;
         flags[j] = (every_step ? CKPT_FLAG_FEWER_THAN_REQUESTED : 0)
                    | (check & differ ? CKPT_FLAG_HF_MISMATCH : 0);
