@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "ckpt.h"
+#include "fuzz_reader.h"
 
 #define M INT64_MAX
 #define MAX_FUZZ_RULES 4
@@ -79,16 +80,6 @@ static void describe_input(const ckpt_rule *rules, int n_rules, const int64_t *e
 }
 
 /* ---- decoding the fuzz bytes ---------------------------------------------------- */
-
-typedef struct {
-    const uint8_t *data;
-    size_t size, pos;
-} reader;
-
-static uint8_t read_byte(reader *rd)
-{
-    return rd->pos < rd->size ? rd->data[rd->pos++] : 0;  /* zeros once exhausted */
-}
 
 static uint64_t read_u64(reader *rd)
 {

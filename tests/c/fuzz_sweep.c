@@ -37,6 +37,7 @@
 
 #include "ckpt.h"
 #include "ckpt_sweep.h"
+#include "fuzz_reader.h"
 
 #define MAX_RUNS 300
 #define FILL_LIMIT ((int64_t)1 << 16)  /* the most steps a sweep is filled with      */
@@ -170,16 +171,6 @@ static void fail(const char *file, int line, const char *what, int64_t row)
 #define REQUIRE(cond) REQUIRE_AT(cond, (int64_t)-1)
 
 /* ---- decoding the fuzz bytes ---------------------------------------------------------- */
-
-typedef struct {
-    const uint8_t *data;
-    size_t size, pos;
-} reader;
-
-static uint8_t read_byte(reader *rd)
-{
-    return rd->pos < rd->size ? rd->data[rd->pos++] : 0;  /* zeros once exhausted */
-}
 
 static int64_t read_u16(reader *rd)
 {
