@@ -342,11 +342,13 @@ def numpy_uniform_sweep(S, saves: int):
     return counts, offsets, steps.reshape(-1)
 
 
-def case_uniform(saves: int, quick: bool, repeat: int) -> dict:
+def case_uniform(saves: int, quick: bool, repeat: int, checkpoints: int | None = None) -> dict:
     """sweep() of runs that all save `saves` times (steps per epoch drawn per run from
-    UNIFORM_STEPS_PER_EPOCH, one epoch, as many runs as make about 4 M checkpoints) vs the
-    numpy broadcast and np.arange."""
-    n_runs = max(1, (100_000 if quick else 4_000_000) // saves)
+    UNIFORM_STEPS_PER_EPOCH, one epoch, as many runs as make about `checkpoints`
+    checkpoints: by default 4 M, 10^5 when quick) vs the numpy broadcast and np.arange."""
+    if checkpoints is None:
+        checkpoints = 100_000 if quick else 4_000_000
+    n_runs = max(1, checkpoints // saves)
     S = np.random.default_rng(saves).integers(*UNIFORM_STEPS_PER_EPOCH, n_runs, dtype=np.int64)
     with _backend.use("c"):
         res = sweep(S, 1, saves_per_epoch=saves)

@@ -93,3 +93,31 @@ def test_callback_case_is_skipped_without_transformers(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "transformers", None)  # import transformers fails
     assert case_callback(True, 1) == {"skipped": "transformers not installed"}
+
+
+def test_uniform_case_takes_a_size():
+    if "c" not in _backend.available("sweep") and _backend.NO_EXTENSIONS:
+        pytest.skip("the benchmark compares the C backend, which is not built")
+    from ckptsched.benchmarks import case_uniform
+
+    case = case_uniform(8, False, 1, checkpoints=1000)
+    assert case["runs"] == 125 and case["checkpoints"] == 1000
+    assert set(case["ratios"]) == {"numpy_broadcast_over_c", "np_arange_over_c"}
+
+
+def test_uniform_sizes_script_prints_a_row_per_shape():
+    if "c" not in _backend.available("sweep") and _backend.NO_EXTENSIONS:
+        pytest.skip("the benchmark compares the C backend, which is not built")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, env.get("PYTHONPATH")]))
+    script = str(Path(PACKAGE_ROOT) / "benchmarks" / "uniform_sizes.py")
+    out = subprocess.run([sys.executable, script, "--saves", "2,8", "--sizes", "1000,4e3",
+                          "--repeat", "1"], env=env, capture_output=True, text=True,
+                         timeout=300, cwd=PACKAGE_ROOT)
+    assert out.returncode == 0, out.stderr
+    rows = [line.split() for line in out.stdout.splitlines()[1:]]
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        ("2", "1000", "500"), ("2", "4000", "2000"), ("8", "1000", "125"), ("8", "4000", "500")]
+    bad = subprocess.run([sys.executable, script, "--sizes", "many"], env=env,
+                         capture_output=True, text=True, timeout=60, cwd=PACKAGE_ROOT)
+    assert bad.returncode == 2 and "--sizes" in bad.stderr
