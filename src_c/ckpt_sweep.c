@@ -1309,14 +1309,51 @@ KERNEL int evenly_spaced(const int64_t *restrict offsets, int64_t n, int64_t ste
     return off == 0;
 }
 
+/* The first k steps of each row of a regular block (regular_block) whose one
+ * saves_per_epoch k is 2**shift: row j's ceil(i*S/k) = (i*S + k - 1) >> shift for
+ * i = 1..k (S = S_[j]), at out + j*n.  Every dividend is at most k*S + k - 1 <= S*S + S - 1
+ * < 2**62 (k <= S < 2**31 in a regular block), and the loop is a running sum: per row, as
+ * lean as a loop writing the steps can be (the compiler vectorizes it). */
+KERNEL void fill_regular_pow2(const int64_t *restrict S_, int64_t nb, int64_t k, int shift,
+                              int64_t n, int64_t *restrict out)
+{
+    for (int64_t j = 0; j < nb; j++) {
+        const uint64_t S = (uint64_t)S_[j];
+        uint64_t x = S + (uint64_t)k - 1;
+        int64_t *restrict row = out + j * n;
+        for (int64_t i = 0; i < k; i++, x += S) row[i] = (int64_t)(x >> shift);
+    }
+}
+
+/* fill_regular_pow2 for any k, dividing by multiplication (dv the divider of k: the
+ * dividends are below 2**62, as divide() needs). */
+KERNEL void fill_regular_div(const int64_t *restrict S_, int64_t nb, int64_t k,
+                             const divider *dv, int64_t n, int64_t *restrict out)
+{
+    const uint64_t m = dv->m;
+    const int shift = dv->shift;
+    for (int64_t j = 0; j < nb; j++) {
+        const uint64_t S = (uint64_t)S_[j];
+        uint64_t x = S + (uint64_t)k - 1;
+        int64_t *restrict row = out + j * n;
+        for (int64_t i = 0; i < k; i++, x += S) row[i] = (int64_t)(mul_high(x, m) >> shift);
+    }
+}
+
 /* Fill a regular block (regular_block) of nb rows with one saves_per_epoch k, whose runs
  * save n = E*k times each: run j's steps, those of EVEN(S_[j], k), at out + j*n (dv the
- * divider of k). */
+ * divider of k): the first epoch's k steps of every row, then the other epochs' (each
+ * the first one's plus a multiple of S). */
 static void fill_regular(const int64_t *restrict S_, int64_t nb, int64_t k, int64_t E,
                          const divider *dv, int64_t *restrict out)
 {
     const int64_t n = E * k;
-    for (int64_t j = 0; j < nb; j++) even_steps_div(S_[j], k, dv, n, out + j * n);
+    if (dv->m == 0)
+        fill_regular_pow2(S_, nb, k, dv->shift, n, out);
+    else
+        fill_regular_div(S_, nb, k, dv, n, out);
+    if (E > 1)
+        for (int64_t j = 0; j < nb; j++) repeat_periods(S_[j], k, k, n, out + j * n);
 }
 
 /* Fill rows [b0, b0 + nb) of a whole-epochs block, while the work stays within the

@@ -897,18 +897,21 @@ static void test_regular_blocks(void)
         for (int per_row = 0; per_row <= 1; per_row++) {
             for (int64_t E = 1; E <= 3; E++) {
                 static const double odd_floats[] = {NAN, INFINITY, -2.0, 0.0, 1e-300};
-                for (int variant = 0; variant < 10; variant++) {
+                for (int variant = 0; variant < 11; variant++) {
                     const int64_t n = FAST_RUNS;
                     /* 0: plain; 1: epochs in double a hair off; 2: a run below its k in the
                      * second block; 3: a work budget; 4: a huge steps_per_epoch (not a small
                      * block); 5-9: epochs in double that no caller of ours gives (the C API
-                     * takes any) */
+                     * takes any); 10: steps_per_epoch just below 2**31 / E (the largest of
+                     * a small block: the fill's dividends near k * 2**31) */
                     int64_t e_num = E, e_den = 1;
                     double e_float = variant == 1 ? (double)E * (1 + 1e-15)
-                                     : variant >= 5 ? odd_floats[variant - 5] : (double)E;
+                                     : variant >= 5 && variant <= 9 ? odd_floats[variant - 5]
+                                                                    : (double)E;
                     for (int64_t i = 0; i < n; i++) {
                         k[i] = per_row ? ks[(t + i) % n_ks] : ks[t];
-                        S[i] = k[i] + (per_row ? 3 * i : i);
+                        S[i] = variant == 10 ? (((int64_t)1 << 31) - 1) / E - 7 * i
+                                             : k[i] + (per_row ? 3 * i : i);
                     }
                     if (variant == 2) S[100] = k[100] > 1 ? k[100] - 1 : 1;
                     if (variant == 4) S[150] = (int64_t)1 << 40;
