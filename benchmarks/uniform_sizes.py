@@ -12,7 +12,7 @@ quotes a run of it.
 import argparse
 import sys
 
-from ckptsched.benchmarks import case_uniform
+from ckptsched.benchmarks import UNIFORM_STEPS_PER_EPOCH, case_uniform
 
 
 def run() -> int:
@@ -30,6 +30,9 @@ def run() -> int:
         parser.error(f"--saves and --sizes take comma-separated numbers: {exc}")
     if any(k < 1 for k in saves) or any(n < 1 for n in sizes) or args.repeat < 1:
         parser.error("--saves, --sizes and --repeat must be at least 1")
+    most = UNIFORM_STEPS_PER_EPOCH[0]  # every run must save K times: K <= its steps per epoch
+    if any(k > most for k in saves):
+        parser.error(f"--saves must be at most {most} (the fewest steps per epoch of a run)")
     print(f"{'saves':>5} {'checkpoints':>12} {'runs':>9} {'C':>10} {'np.arange / C':>14} "
           f"{'numpy broadcast / C':>20}")
     for k in saves:

@@ -121,3 +121,6 @@ def test_uniform_sizes_script_prints_a_row_per_shape():
     bad = subprocess.run([sys.executable, script, "--sizes", "many"], env=env,
                          capture_output=True, text=True, timeout=60, cwd=PACKAGE_ROOT)
     assert bad.returncode == 2 and "--sizes" in bad.stderr
+    too_many = subprocess.run([sys.executable, script, "--saves", "20000"], env=env,
+                              capture_output=True, text=True, timeout=60, cwd=PACKAGE_ROOT)
+    assert too_many.returncode == 2 and "--saves must be at most 10000" in too_many.stderr
