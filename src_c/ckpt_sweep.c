@@ -603,8 +603,8 @@ void ckpt_sweep_rule_fill(const ckpt_rule *rule, int64_t *out, int64_t n)
  *
  * The commonest sweeps, runs of one epochs that differ in steps_per_epoch and perhaps
  * saves_per_epoch, have loops of their own ("regular" blocks: count_regular,
- * fill_regular), written so that the compiler vectorizes them: counting and flagging such
- * a run is a few double operations. */
+ * fill_regular): counting and flagging such a run is a few double operations, in a loop
+ * the compiler vectorizes, and its steps are a running sum with nothing checked per run. */
 
 /* A kernel: a loop that the compiler vectorizes on its own, but not once it is inlined
  * into a pass's large function, nor once a constant argument is propagated into it (seen
