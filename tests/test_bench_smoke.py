@@ -16,6 +16,8 @@ from ckptsched import _backend
 
 
 PACKAGE_ROOT = str(Path(ckptsched.__file__).resolve().parent.parent)
+#: benchmarks/ of this checkout (the package may be installed elsewhere, without it)
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 CASES = {"decision", "callback", "schedule", "large", "sweep_fill", "uniform_2", "uniform_8",
          "uniform_16", "uniform_64", "uniform_256", "sweep_counts", "memory"}
 
@@ -110,7 +112,7 @@ def test_uniform_sizes_script_prints_a_row_per_shape():
         pytest.skip("the benchmark compares the C backend, which is not built")
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, env.get("PYTHONPATH")]))
-    script = str(Path(PACKAGE_ROOT) / "benchmarks" / "uniform_sizes.py")
+    script = str(BENCHMARKS / "uniform_sizes.py")
     out = subprocess.run([sys.executable, script, "--saves", "2,8", "--sizes", "1000,4e3",
                           "--repeat", "1"], env=env, capture_output=True, text=True,
                          timeout=300, cwd=PACKAGE_ROOT)
