@@ -1326,7 +1326,9 @@ KERNEL void fill_regular_pow2(const int64_t *restrict S_, int64_t nb, int64_t k,
 }
 
 /* fill_regular_pow2 for any k, dividing by multiplication (dv the divider of k: the
- * dividends are below 2**62, as divide() needs). */
+ * dividends are below 2**62, as divide() needs).  Two loops, not one with the test of a
+ * power of two inside: gcc splits that one in two as well, but its fill was 8 % slower on
+ * sweeps that fit in the caches. */
 KERNEL void fill_regular_div(const int64_t *restrict S_, int64_t nb, int64_t k,
                              const divider *dv, int64_t n, int64_t *restrict out)
 {
