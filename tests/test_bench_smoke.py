@@ -22,6 +22,19 @@ CASES = {"decision", "callback", "schedule", "large", "sweep_fill", "uniform_2",
          "uniform_16", "uniform_64", "uniform_256", "sweep_counts", "memory"}
 
 
+def skip_without_c():
+    """The benchmark compares the C backend: skip when it is not built (CI builds it)."""
+    if "c" not in _backend.available("sweep") and _backend.NO_EXTENSIONS:
+        pytest.skip("the benchmark compares the C backend, which is not built")
+
+
+def package_env() -> dict:
+    """This environment, with the package under test first on PYTHONPATH (for subprocesses)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, env.get("PYTHONPATH")]))
+    return env
+
+
 def numbers(tree):
     """Every number in a JSON tree (bools excluded)."""
     if isinstance(tree, dict):
@@ -35,10 +48,8 @@ def numbers(tree):
 
 
 def test_bench_quick_json_is_well_formed():
-    if "c" not in _backend.available("sweep") and _backend.NO_EXTENSIONS:
-        pytest.skip("the benchmark compares the C backend, which is not built")
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, env.get("PYTHONPATH")]))
+    skip_without_c()
+    env = package_env()
     out = subprocess.run([sys.executable, "-m", "ckptsched", "bench", "--quick", "--json"],
                          env=env, capture_output=True, text=True, timeout=300,
                          cwd=PACKAGE_ROOT)
@@ -98,8 +109,7 @@ def test_callback_case_is_skipped_without_transformers(monkeypatch):
 
 
 def test_uniform_case_takes_a_size():
-    if "c" not in _backend.available("sweep") and _backend.NO_EXTENSIONS:
-        pytest.skip("the benchmark compares the C backend, which is not built")
+    skip_without_c()
     from ckptsched.benchmarks import case_uniform
 
     case = case_uniform(8, False, 1, checkpoints=1000)
@@ -108,10 +118,8 @@ def test_uniform_case_takes_a_size():
 
 
 def test_uniform_sizes_script_prints_a_row_per_shape():
-    if "c" not in _backend.available("sweep") and _backend.NO_EXTENSIONS:
-        pytest.skip("the benchmark compares the C backend, which is not built")
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, env.get("PYTHONPATH")]))
+    skip_without_c()
+    env = package_env()
     script = str(BENCHMARKS / "uniform_sizes.py")
     out = subprocess.run([sys.executable, script, "--saves", "2,8", "--sizes", "1000,4e3",
                           "--repeat", "1"], env=env, capture_output=True, text=True,
